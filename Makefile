@@ -1,0 +1,36 @@
+# The two commands: `make run` serves the platform on the embedded Neo4j; `make test` runs the tests.
+# Both install what they need first (a virtualenv from pyproject.toml, the Neo4j launcher via Maven).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: install run test schema neo4j bench-ingest bench-check clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+neo4j: install
+	$(BIN)/fenghuo neo4j build
+
+run: neo4j
+	$(BIN)/fenghuo serve
+
+test: neo4j
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+schema: install
+	$(BIN)/fenghuo schema > schema.graphql
+
+bench-ingest: neo4j
+	$(BIN)/python bench/ingest.py
+
+bench-check: neo4j
+	$(BIN)/python bench/check.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

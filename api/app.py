@@ -1,0 +1,38 @@
+"""The Starlette application factory: explicit wiring of routes, GraphQL and the process runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.routing import Route
+
+from api.graphql.endpoint import graphql_app
+from api.health import healthz
+from api.runtime import Runtime, load_alliance_key
+from config.settings import Settings
+from graph.database import Graph, Target
+
+
+def create_app(settings: Settings, target: Target) -> Starlette:
+    """An app bound to one Neo4j target; the driver opens and closes with the app's lifespan."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        graph = Graph.connect(target, settings.neo4j_database)
+        runtime = Runtime(settings=settings, graph=graph, alliance_key=load_alliance_key(settings))
+        app.state.runtime = runtime
+        migrator = asyncio.create_task(runtime.keep_migrating())
+        try:
+            yield
+        finally:
+            migrator.cancel()
+            await graph.close()
+
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/graphql", graphql_app(settings), methods=["GET", "POST"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

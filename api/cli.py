@@ -1,0 +1,183 @@
+"""The `fenghuo` command line: serve the platform, manage the embedded Neo4j, migrate, normalize."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import sys
+from typing import Iterator
+
+import typer
+import uvicorn
+
+from api.app import create_app
+from api.graphql.schema import export_sdl
+from api.logs import configure_logging
+from config.settings import Settings, get_settings
+from graph.database import Graph, Target, resolve_target
+from graph.embedded import EmbeddedNeo4j, EmbeddedNeo4jError, launcher_classpath, read_state, stop_detached
+from graph.migrate import migrate as apply_migrations
+from ingest.identifiers import INPUT_TYPES, Invalid, normalize as normalize_value
+from ingest.pseudonym import mask
+
+app = typer.Typer(help="Fenghuo (烽火): black-market intelligence sharing for anti-fraud alliances.", no_args_is_help=True)
+neo4j_app = typer.Typer(help="The embedded Neo4j used when FENGHUO_NEO4J_URI is not set.", no_args_is_help=True)
+app.add_typer(neo4j_app, name="neo4j")
+
+
+def _embedded(settings: Settings) -> EmbeddedNeo4j:
+    return EmbeddedNeo4j(
+        settings.data_dir, settings.neo4j_bolt_port, cache_dir=settings.cache_dir,
+        heap=settings.neo4j_heap, page_cache=settings.neo4j_page_cache, start_timeout=settings.neo4j_start_timeout,
+    )
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    return typer.Exit(code)
+
+
+def _require_target(settings: Settings) -> Target:
+    target = resolve_target(settings)
+    if target is None:
+        raise _fail(
+            "no Neo4j to talk to: set FENGHUO_NEO4J_URI, or start the embedded one with "
+            "`fenghuo neo4j start` (or run `fenghuo serve`)"
+        )
+    return target
+
+
+class _QuietServer(uvicorn.Server):
+    """Ctrl-C/SIGTERM shut down gracefully and return, instead of re-raising the signal after shutdown."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, self.handle_exit)
+        yield
+
+
+@app.command()
+def serve(
+    host: str = typer.Option(None, help="address to listen on (default 127.0.0.1)"),
+    port: int = typer.Option(None, help="port to listen on (default 8000)"),
+) -> None:
+    """Serve the GraphQL API; starts the embedded Neo4j when no FENGHUO_NEO4J_URI is set."""
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    embedded = None
+    if settings.embedded and read_state(settings.data_dir) is None:
+        embedded = _embedded(settings)
+        try:
+            state = embedded.start(supervise=True)
+        except EmbeddedNeo4jError as error:
+            raise _fail(str(error))
+        typer.echo(f"Neo4j {state.version} (embedded) on {state.uri}, data in {settings.data_dir}")
+    target = _require_target(settings)
+    config = uvicorn.Config(
+        create_app(settings, target), host=host or settings.host, port=port or settings.port,
+        log_level=settings.log_level.lower(), log_config=None,
+    )
+    try:
+        _QuietServer(config).run()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+            typer.echo("embedded Neo4j stopped")
+
+
+@neo4j_app.command("build")
+def neo4j_build() -> None:
+    """Build the embedded Neo4j launcher with Maven (cached; later runs reuse it)."""
+    try:
+        classpath = launcher_classpath(get_settings().cache_dir)
+    except EmbeddedNeo4jError as error:
+        raise _fail(str(error))
+    typer.echo(f"launcher ready: {classpath.split(os.pathsep)[0]}")
+
+
+@neo4j_app.command("start")
+def neo4j_start() -> None:
+    """Start the embedded Neo4j in the background (it keeps running until `fenghuo neo4j stop`)."""
+    settings = get_settings()
+    try:
+        state = _embedded(settings).start(detached=True)
+    except EmbeddedNeo4jError as error:
+        raise _fail(str(error))
+    typer.echo(f"Neo4j {state.version} running on {state.uri} (pid {state.pid}), data in {settings.data_dir}")
+
+
+@neo4j_app.command("stop")
+def neo4j_stop() -> None:
+    """Stop the embedded Neo4j started by `fenghuo neo4j start`."""
+    state = stop_detached(get_settings().data_dir)
+    typer.echo(f"stopped Neo4j pid {state.pid}" if state else "no embedded Neo4j is running")
+
+
+@neo4j_app.command("status")
+def neo4j_status() -> None:
+    """Show whether an embedded Neo4j is running for this data directory."""
+    settings = get_settings()
+    state = read_state(settings.data_dir)
+    if state is None:
+        typer.echo(f"no embedded Neo4j is running for {settings.data_dir}")
+        raise typer.Exit(3)
+    typer.echo(f"Neo4j {state.version} on {state.uri} (pid {state.pid}, {'detached' if state.detached else 'owned by serve'})")
+
+
+@app.command()
+def migrate() -> None:
+    """Apply schema migrations (constraints and indexes) to the configured Neo4j."""
+    settings = get_settings()
+    target = _require_target(settings)
+
+    async def run() -> list[int]:
+        graph = Graph.connect(target, settings.neo4j_database)
+        try:
+            return [m.version for m in await apply_migrations(graph)]
+        finally:
+            await graph.close()
+
+    applied = asyncio.run(run())
+    typer.echo(f"applied migrations {applied}" if applied else "schema is up to date")
+
+
+@app.command()
+def normalize(
+    type: str = typer.Argument(..., help=f"one of: {', '.join(INPUT_TYPES)}"),
+    value: str = typer.Argument(..., help="the raw identifier"),
+    as_json: bool = typer.Option(False, "--json", help="print JSON"),
+) -> None:
+    """Normalize one identifier by the alliance's rules (nothing is stored or sent)."""
+    result = normalize_value(type, value)
+    if isinstance(result, Invalid):
+        if as_json:
+            typer.echo(json.dumps({"valid": False, "type": type, "reason": result.reason, "benign": result.benign}, ensure_ascii=False))
+        else:
+            typer.secho(f"refused: {result.reason}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1)
+    payload = {
+        "valid": True, "type": result.type.value, "value": result.value, "masked": mask(result),
+        "attributes": dict(result.attributes), "warnings": list(result.warnings),
+    }
+    if as_json:
+        typer.echo(json.dumps(payload, ensure_ascii=False))
+        return
+    typer.echo(result.value)
+    for name, attribute in sorted(result.attributes.items()):
+        typer.echo(f"  {name}: {attribute}")
+    for warning in result.warnings:
+        typer.secho(f"  warning: {warning}", fg=typer.colors.YELLOW)
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Print the GraphQL SDL (the content of schema.graphql)."""
+    sys.stdout.write(export_sdl())
+
+
+def main() -> None:
+    app()

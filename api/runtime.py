@@ -1,0 +1,48 @@
+"""What one API process holds: settings, the graph driver, the alliance key, and the migration state."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from config.settings import Settings
+from graph.database import Graph, GraphUnavailable
+from graph.migrate import migrate
+from ingest.pseudonym import AllianceKey, key_from_config, load_or_create_dev_key
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    graph: Graph
+    alliance_key: AllianceKey
+    migrated: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def keep_migrating(self) -> None:
+        """Apply migrations as soon as Neo4j answers; the API starts (and answers 503) even when it does not."""
+        delay = 0.5
+        while not self.migrated.is_set():
+            try:
+                applied = await migrate(self.graph)
+                if applied:
+                    log.info("applied migrations %s", [m.version for m in applied])
+                self.migrated.set()
+            except GraphUnavailable:
+                log.warning("Neo4j unavailable; migrations retry in %.1fs", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+
+
+def load_alliance_key(settings: Settings) -> AllianceKey:
+    if settings.alliance_key is not None:
+        return key_from_config(settings.alliance_key.get_secret_value(), settings.alliance_key_version)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key, created = load_or_create_dev_key(settings.data_dir)
+    log.warning(
+        "using the development alliance key in %s (%s); set FENGHUO_ALLIANCE_KEY to the alliance's shared key "
+        "in any real deployment", settings.data_dir / "alliance.key", "created now" if created else "existing"
+    )
+    return key

@@ -1,0 +1,69 @@
+"""The one settings object. Every value comes from the environment with the FENGHUO_ prefix (or a .env file)."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".local" / "share" / "fenghuo"
+
+
+def _default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "fenghuo"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FENGHUO_", env_file=".env", extra="ignore")
+
+    # Neo4j. No URI = the embedded default: a Neo4j 5.26 started from graph/launcher in data_dir.
+    neo4j_uri: str | None = None
+    neo4j_user: str = "neo4j"
+    neo4j_password: SecretStr | None = None
+    neo4j_database: str = "neo4j"
+    neo4j_bolt_port: int = Field(17687, description="Bolt port of the embedded Neo4j")
+    neo4j_heap: str = "768m"
+    neo4j_page_cache: str = "256m"
+    neo4j_start_timeout: float = 180.0
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+
+    # Pseudonymization key shared by all nodes of the alliance (hex or base64, >= 32 bytes).
+    alliance_key: SecretStr | None = None
+    alliance_key_version: int = 1
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "INFO"
+
+    # GraphQL hardening (issue 3).
+    graphql_max_depth: int = 12
+    graphql_max_aliases: int = 50
+    graphql_max_tokens: int = 5000
+    graphql_introspection: bool = True
+    request_timeout_seconds: float = 30.0
+    max_body_bytes: int = 20 * 1024 * 1024
+    max_list_items: int = 10_000
+
+    rate_limit_per_minute: int = 6000
+    rate_limit_burst: int = 500
+
+    demo_seed: bool = Field(True, description="seed a demo alliance and operator key on the embedded default")
+
+    # Client commands (fenghuo upload/check …).
+    url: str = "http://127.0.0.1:8000"
+    api_key: SecretStr | None = None
+
+    @property
+    def embedded(self) -> bool:
+        return not self.neo4j_uri
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()

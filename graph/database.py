@@ -1,0 +1,94 @@
+"""One async Neo4j driver per process, and where to find Neo4j (configured URI or the running embedded one)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, TypeVar
+
+from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, RoutingControl
+from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
+
+from config.settings import Settings
+from graph.embedded import read_state
+
+T = TypeVar("T")
+
+# Errors that mean "the database is not reachable right now" (→ HTTP 503), as opposed to a bad query.
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (ServiceUnavailable, SessionExpired, ConnectionError, OSError)
+
+
+class GraphUnavailable(RuntimeError):
+    """Neo4j cannot be reached; callers answer 503 and retry later."""
+
+
+@dataclass(frozen=True)
+class Target:
+    uri: str
+    auth: tuple[str, str] | None
+
+
+def resolve_target(settings: Settings) -> Target | None:
+    """The configured Neo4j, else the embedded one another fenghuo process runs in data_dir, else None."""
+    if settings.neo4j_uri:
+        password = settings.neo4j_password.get_secret_value() if settings.neo4j_password else None
+        return Target(settings.neo4j_uri, (settings.neo4j_user, password) if password else None)
+    running = read_state(settings.data_dir)
+    return Target(running.uri, None) if running else None
+
+
+class Graph:
+    """The process's driver plus the database name; every query in graph/ runs through it."""
+
+    def __init__(self, driver: AsyncDriver, database: str) -> None:
+        self.driver = driver
+        self.database = database
+
+    @classmethod
+    def connect(cls, target: Target, database: str = "neo4j") -> "Graph":
+        driver = AsyncGraphDatabase.driver(
+            target.uri,
+            auth=target.auth,
+            connection_timeout=3.0,
+            connection_acquisition_timeout=10.0,
+            max_transaction_retry_time=5.0,
+            max_connection_pool_size=100,
+            liveness_check_timeout=30.0,
+        )
+        return cls(driver, database)
+
+    async def close(self) -> None:
+        await self.driver.close()
+
+    async def read(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        return await self._run(query, params, RoutingControl.READ)
+
+    async def write(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        return await self._run(query, params, RoutingControl.WRITE)
+
+    async def _run(self, query: str, params: dict[str, Any] | None, routing: RoutingControl) -> list[dict[str, Any]]:
+        try:
+            result = await self.driver.execute_query(
+                query, parameters_=params or {}, database_=self.database, routing_=routing
+            )
+        except UNAVAILABLE_ERRORS as error:
+            raise GraphUnavailable(str(error)) from error
+        return [record.data() for record in result.records]
+
+    async def transaction(self, work: Callable[[AsyncManagedTransaction], Awaitable[T]], *, write: bool = True) -> T:
+        """Run several statements in one retried transaction (all or nothing)."""
+        try:
+            async with self.driver.session(database=self.database) as session:
+                runner = session.execute_write if write else session.execute_read
+                return await runner(work)
+        except UNAVAILABLE_ERRORS as error:
+            raise GraphUnavailable(str(error)) from error
+
+    async def server_version(self, timeout: float = 2.0) -> str:
+        """Neo4j's version; raises GraphUnavailable within `timeout` when it does not answer."""
+        query = "CALL dbms.components() YIELD versions, edition RETURN versions[0] AS version, edition"
+        try:
+            rows = await asyncio.wait_for(self.read(query), timeout)
+        except (asyncio.TimeoutError, DriverError, Neo4jError) as error:
+            raise GraphUnavailable(f"Neo4j did not answer: {error.__class__.__name__}") from error
+        return f"{rows[0]['version']} {rows[0]['edition']}"
