@@ -5,10 +5,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 FENGHUO_DATA_DIR=/var/lib/fengh
 WORKDIR /app
 COPY pyproject.toml README.md schema.graphql ./
 COPY api ./api
-COPY config ./config
+COPY core ./core
 COPY graph ./graph
 COPY ingest ./ingest
 COPY federation ./federation
+COPY access ./access
+COPY audit ./audit
 RUN pip install --no-cache-dir . && useradd --system --home /var/lib/fenghuo fenghuo \
     && mkdir -p /var/lib/fenghuo && chown fenghuo /var/lib/fenghuo
 USER fenghuo

@@ -7,12 +7,15 @@ import contextlib
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from api.graphql.endpoint import graphql_app
 from api.health import healthz
+from api.middleware import GuardMiddleware
 from api.runtime import Runtime, load_alliance_key
-from config.settings import Settings
+from audit.log import AuditLog
+from core.settings import Settings
 from graph.database import Graph, Target
 
 
@@ -22,17 +25,20 @@ def create_app(settings: Settings, target: Target) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         graph = Graph.connect(target, settings.neo4j_database)
-        runtime = Runtime(settings=settings, graph=graph, alliance_key=load_alliance_key(settings))
+        audit = AuditLog(graph)
+        runtime = Runtime(settings=settings, graph=graph, alliance_key=load_alliance_key(settings), audit=audit)
         app.state.runtime = runtime
         migrator = asyncio.create_task(runtime.keep_migrating())
+        audit.start()
         try:
             yield
         finally:
             migrator.cancel()
+            await audit.close()
             await graph.close()
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/graphql", graphql_app(settings), methods=["GET", "POST"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(GuardMiddleware, settings=settings)])

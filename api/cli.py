@@ -13,10 +13,12 @@ from typing import Iterator
 import typer
 import uvicorn
 
+from api.admin_cli import audit_app, keys_app, members_app, run_admin
+from api.demo import DEMO_KEY_FILE, ensure_demo_operator
 from api.app import create_app
 from api.graphql.schema import export_sdl
 from api.logs import configure_logging
-from config.settings import Settings, get_settings
+from core.settings import Settings, get_settings
 from graph.database import Graph, Target, resolve_target
 from graph.embedded import EmbeddedNeo4j, EmbeddedNeo4jError, launcher_classpath, read_state, stop_detached
 from graph.migrate import migrate as apply_migrations
@@ -26,6 +28,9 @@ from ingest.pseudonym import mask
 app = typer.Typer(help="Fenghuo (烽火): black-market intelligence sharing for anti-fraud alliances.", no_args_is_help=True)
 neo4j_app = typer.Typer(help="The embedded Neo4j used when FENGHUO_NEO4J_URI is not set.", no_args_is_help=True)
 app.add_typer(neo4j_app, name="neo4j")
+app.add_typer(members_app, name="members")
+app.add_typer(keys_app, name="keys")
+app.add_typer(audit_app, name="audit")
 
 
 def _embedded(settings: Settings) -> EmbeddedNeo4j:
@@ -77,6 +82,11 @@ def serve(
             raise _fail(str(error))
         typer.echo(f"Neo4j {state.version} (embedded) on {state.uri}, data in {settings.data_dir}")
     target = _require_target(settings)
+    if settings.embedded and settings.demo_seed:
+        token = run_admin(lambda g, a, p, k: ensure_demo_operator(g, a, p, k, settings.data_dir), settings)
+        typer.echo(f"demo operator key (also in {settings.data_dir / DEMO_KEY_FILE}):\n  {token}\n"
+                   f"GraphiQL: http://{host or settings.host}:{port or settings.port}/graphql  "
+                   f"(header  Authorization: Bearer {token})")
     config = uvicorn.Config(
         create_app(settings, target), host=host or settings.host, port=port or settings.port,
         log_level=settings.log_level.lower(), log_config=None,

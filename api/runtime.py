@@ -6,7 +6,8 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-from config.settings import Settings
+from audit.log import AuditLog
+from core.settings import Settings
 from graph.database import Graph, GraphUnavailable
 from graph.migrate import migrate
 from ingest.pseudonym import AllianceKey, key_from_config, load_or_create_dev_key
@@ -19,6 +20,7 @@ class Runtime:
     settings: Settings
     graph: Graph
     alliance_key: AllianceKey
+    audit: AuditLog
     migrated: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def keep_migrating(self) -> None:
@@ -36,13 +38,14 @@ class Runtime:
                 delay = min(delay * 2, 10.0)
 
 
-def load_alliance_key(settings: Settings) -> AllianceKey:
+def load_alliance_key(settings: Settings, *, announce: bool = True) -> AllianceKey:
     if settings.alliance_key is not None:
         return key_from_config(settings.alliance_key.get_secret_value(), settings.alliance_key_version)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     key, created = load_or_create_dev_key(settings.data_dir)
-    log.warning(
-        "using the development alliance key in %s (%s); set FENGHUO_ALLIANCE_KEY to the alliance's shared key "
-        "in any real deployment", settings.data_dir / "alliance.key", "created now" if created else "existing"
-    )
+    if announce or created:
+        log.warning(
+            "using the development alliance key in %s (%s); set FENGHUO_ALLIANCE_KEY to the alliance's shared key "
+            "in any real deployment", settings.data_dir / "alliance.key", "created now" if created else "existing"
+        )
     return key

@@ -9,7 +9,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 from neo4j import AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, RoutingControl
 from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired
 
-from config.settings import Settings
+from core.settings import Settings
 from graph.embedded import read_state
 
 T = TypeVar("T")
@@ -54,6 +54,7 @@ class Graph:
             max_transaction_retry_time=5.0,
             max_connection_pool_size=100,
             liveness_check_timeout=30.0,
+            notifications_min_severity="OFF",  # performance hints are for developers, not the service log
         )
         return cls(driver, database)
 

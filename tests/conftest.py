@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 
 from api.app import create_app
-from config.settings import Settings
+from core.settings import Settings
 from graph.database import Graph, Target
 from graph.embedded import EmbeddedNeo4j
 from graph.migrate import migrate

@@ -1,4 +1,4 @@
-"""The per-request GraphQL context: the process runtime plus the request and response."""
+"""The per-request GraphQL context: the process runtime, the authenticated principal, request and response."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.types import Info as StrawberryInfo
 
+from access.principal import Principal
 from api.runtime import Runtime
 
 
@@ -16,6 +17,11 @@ class Context:
     runtime: Runtime
     request: Request
     response: Response
+    principal: Principal | None
+    request_id: str
+
+    def audit(self, action: str, **fields) -> str:
+        return self.runtime.audit.record(self.principal, action, request_id=self.request_id, **fields)
 
 
 Info = StrawberryInfo[Context, None]

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
+import logging
+import traceback
+import uuid
 from typing import Any, Iterator
 
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from core.errors import FenghuoError
 from graph.database import GraphUnavailable
 
-
-class FenghuoError(Exception):
-    """An error the caller can act on; `code` goes to extensions.code."""
-
-    code = "BAD_REQUEST"
-
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.details = details
-
-
-class BadInput(FenghuoError):
-    code = "BAD_USER_INPUT"
-
-
-class ServiceUnavailableError(FenghuoError):
-    code = "UNAVAILABLE"
+log = logging.getLogger(__name__)
 
 
 class ErrorCodes(SchemaExtension):
@@ -45,6 +33,13 @@ class ErrorCodes(SchemaExtension):
             return _recode(error, "UNAVAILABLE", "the intelligence graph is temporarily unavailable; retry shortly")
         if isinstance(original, FenghuoError):
             return _recode(error, original.code, str(original), original.details)
+        if original is not None and not isinstance(original, GraphQLError):
+            # An internal error: the caller gets a correlation id, the log gets the details (never raw values).
+            correlation = uuid.uuid4().hex[:12]
+            # Only the type and the stack: an exception's message may quote a raw identifier.
+            stack = "".join(traceback.format_tb(original.__traceback__))
+            log.error("internal error %s (%s) at %s\n%s", correlation, type(original).__name__, error.path, stack)
+            return _recode(error, "INTERNAL_SERVER_ERROR", f"internal error (correlation id {correlation})")
         return error
 
 

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import strawberry
+from graphql.validation import NoSchemaIntrospectionCustomRule
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
+from strawberry.tools import merge_types
 
+from api.graphql.admin import AdminMutation, AdminQuery
 from api.graphql.context import Info
 from api.graphql.errors import ErrorCodes
 from api.graphql.identifiers import NormalizedIdentifier, normalize_identifier
-from config.settings import Settings
+from api.graphql.permissions import require
+from core.settings import Settings
 
 
 @strawberry.type(description="Reachability of the intelligence graph.")
@@ -19,7 +24,7 @@ class Health:
 
 
 @strawberry.type
-class Query:
+class CoreQuery:
     @strawberry.field(description="Is the platform able to answer? Same facts as GET /healthz.")
     async def health(self, info: Info) -> Health:
         runtime = info.context.runtime
@@ -27,15 +32,32 @@ class Query:
         return Health(ok=runtime.migrated.is_set(), neo4j_version=version, migrations_applied=runtime.migrated.is_set())
 
     @strawberry.field(description="Normalize one raw identifier by the alliance's rules (nothing is stored).")
-    def normalize(self, type: str, value: str) -> NormalizedIdentifier:
+    def normalize(self, info: Info, type: str, value: str) -> NormalizedIdentifier:
+        require(info, "normalize")
         return normalize_identifier(type, value)
 
 
+Query = merge_types("Query", (CoreQuery, AdminQuery))
+Mutation = merge_types("Mutation", (AdminMutation,))
+
+
+class FenghuoSchema(strawberry.Schema):
+    def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[override]
+        """Strawberry would log every error with its message; ErrorCodes logs internal ones without values."""
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
-    return strawberry.Schema(
-        query=Query,
-        extensions=[ErrorCodes],
-        config=StrawberryConfig(auto_camel_case=True),
+    settings = settings or Settings(_env_file=None)
+    extensions: list = [
+        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        ErrorCodes,
+    ]
+    if not settings.graphql_introspection:
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    return FenghuoSchema(
+        query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(auto_camel_case=True),
     )
 
 

@@ -14,7 +14,7 @@ import httpx
 import psutil
 import pytest
 
-from config.settings import Settings
+from core.settings import Settings
 from graph.embedded import LAUNCHER_MAIN, STATE_FILE
 from tests.conftest import free_port
 

@@ -47,7 +47,8 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = 5000
     graphql_introspection: bool = True
     request_timeout_seconds: float = 30.0
-    max_body_bytes: int = 20 * 1024 * 1024
+    max_body_bytes: int = 8 * 1024 * 1024  # JSON requests (10,000 identifiers fit easily)
+    max_upload_bytes: int = 1024 * 1024 * 1024  # multipart lead files (a 1M-row CSV is ~130 MB)
     max_list_items: int = 10_000
 
     rate_limit_per_minute: int = 6000

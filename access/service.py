@@ -1,0 +1,178 @@
+"""Members, API keys and authentication: the flows behind the admin CLI, the admin mutations and every request."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+from access.keys import generate_key, parse_token, secret_matches
+from access.principal import Principal, Role
+from audit.log import AuditLog
+from core.errors import BadInput, Conflict, NotFound, Unauthenticated
+from graph import members as repo
+from graph.database import Graph
+from ingest.identifiers import Invalid, normalize
+from ingest.pseudonym import AllianceKey, indicator_key, mask
+
+MEMBER_CODE = re.compile(r"^[A-Z][A-Z0-9_-]{1,31}$")
+JURISDICTION_CODE = re.compile(r"^\d{6}$")  # GB/T 2260 administrative division code, e.g. 440300 深圳市
+ROLE_NAMES = ", ".join(role.value for role in Role)
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    token: str  # shown once
+    prefix: str
+    member_code: str
+    roles: tuple[str, ...]
+    jurisdictions: tuple[str, ...]
+    expires_at: datetime | None
+
+
+async def add_member(
+    graph: Graph, audit: AuditLog, actor: Principal, alliance_key: AllianceKey, *,
+    code: str, name: str, home_jurisdiction: str | None = None, hotlines: Sequence[str] = (),
+) -> dict[str, Any]:
+    code = code.strip().upper()
+    if not MEMBER_CODE.match(code):
+        raise BadInput(f"member code {code!r} is not accepted: 2–32 characters, A–Z, 0–9, '_' or '-', starting with a letter")
+    if not name.strip():
+        raise BadInput("member name is required")
+    if home_jurisdiction is not None and not JURISDICTION_CODE.match(home_jurisdiction):
+        raise BadInput("home jurisdiction must be a 6-digit administrative division code, e.g. 440300 (深圳市)")
+    numbers = [_hotline(raw, position) for position, raw in enumerate(hotlines, start=1)]
+    member, created = await repo.create_member(graph, code, name.strip(), home_jurisdiction)
+    for number in numbers:
+        await register_official_number(graph, audit, actor, alliance_key, code=code, normalized=number, audit_it=False)
+    audit.record(actor, "member.add" if created else "member.update", subject=code,
+                 detail=f"hotlines={len(numbers)}")
+    member["hotlines"] = [mask(n) for n in numbers]
+    return member
+
+
+def _hotline(raw: str, position: int):  # -> Normalized
+    result = normalize("phone", raw)
+    if isinstance(result, Invalid):
+        raise BadInput(f"hotline {position} is not a phone number the alliance can register: {result.reason}",
+                       field=f"hotlines[{position - 1}]")
+    return result
+
+
+async def register_hotline(
+    graph: Graph, audit: AuditLog, actor: Principal, alliance_key: AllianceKey, *, code: str, number: str
+) -> str:
+    return await register_official_number(graph, audit, actor, alliance_key, code=code, normalized=_hotline(number, 1))
+
+
+async def register_official_number(graph, audit, actor, alliance_key, *, code: str, normalized, audit_it: bool = True) -> str:
+    key = indicator_key(alliance_key, normalized)
+    masked = await repo.register_hotline(
+        graph, code, key=key, type=normalized.type.value, key_version=alliance_key.version,
+        masked=mask(normalized), reason=f"registered official number of member {code}",
+    )
+    if masked is None:
+        raise NotFound(f"no member with code {code}")
+    if audit_it:
+        audit.record(actor, "member.hotline", subject=[code, key])
+    return masked
+
+
+def _parse_roles(roles: Sequence[str]) -> tuple[Role, ...]:
+    parsed = []
+    for name in roles:
+        try:
+            parsed.append(Role(name.strip().lower()))
+        except ValueError:
+            raise BadInput(f"unknown role {name!r}; accepted roles: {ROLE_NAMES}", field="role") from None
+    if not parsed:
+        raise BadInput(f"at least one role is required; accepted roles: {ROLE_NAMES}", field="role")
+    return tuple(dict.fromkeys(parsed))
+
+
+async def create_api_key(
+    graph: Graph, audit: AuditLog, actor: Principal, *,
+    member_code: str, roles: Sequence[str], jurisdictions: Sequence[str] = (), expires_at: datetime | None = None,
+    ip_allowlist: Sequence[str] = (), name: str = "",
+) -> IssuedKey:
+    parsed = _parse_roles(roles)
+    jurisdictions = tuple(dict.fromkeys(j.strip() for j in jurisdictions))
+    if Role.POLICE_LIAISON in parsed and not jurisdictions:
+        raise BadInput("a police_liaison key must be bound to at least one jurisdiction code (e.g. 440300)", field="jurisdiction")
+    if jurisdictions and Role.POLICE_LIAISON not in parsed:
+        raise BadInput("jurisdictions apply only to police_liaison keys", field="jurisdiction")
+    for code in jurisdictions:
+        if not JURISDICTION_CODE.match(code):
+            raise BadInput(f"jurisdiction {code!r} must be a 6-digit administrative division code, e.g. 440300", field="jurisdiction")
+    networks = []
+    for cidr in ip_allowlist:
+        try:
+            networks.append(str(ipaddress.ip_network(cidr.strip(), strict=False)))
+        except ValueError:
+            raise BadInput(f"IP allowlist entry {cidr!r} is not an address or CIDR block (e.g. 10.0.0.0/8)", field="ip_allowlist") from None
+    if expires_at is not None:
+        expires_at = expires_at if expires_at.tzinfo else expires_at.replace(tzinfo=timezone.utc)
+        if expires_at <= datetime.now(timezone.utc):
+            raise BadInput("expiry must be in the future", field="expires")
+    if await repo.get_member(graph, member_code) is None:
+        raise NotFound(f"no member with code {member_code}; add it first with `fenghuo members add`")
+    new = generate_key()
+    await repo.create_key(
+        graph, id=f"key:{new.prefix}", prefix=new.prefix, secret_hash=new.secret_hash, member_code=member_code,
+        name=name, roles=[r.value for r in parsed], jurisdictions=list(jurisdictions), ip_allowlist=networks,
+        expires_at=expires_at,
+    )
+    audit.record(actor, "key.create", subject=[f"key:{new.prefix}", member_code],
+                 detail="roles=" + ",".join(r.value for r in parsed))
+    return IssuedKey(new.token, new.prefix, member_code, tuple(r.value for r in parsed), jurisdictions, expires_at)
+
+
+async def revoke_api_key(graph: Graph, audit: AuditLog, actor: Principal, prefix: str) -> str:
+    prefix = prefix.removeprefix("key:")
+    revoked = await repo.revoke_key(graph, prefix)
+    if revoked is None:
+        raise NotFound(f"no API key with prefix {prefix}")
+    audit.record(actor, "key.revoke", subject=f"key:{prefix}")
+    return revoked["prefix"]
+
+
+async def authenticate(graph: Graph, token: str, client_ip: str | None, now: datetime | None = None) -> Principal:
+    """The principal behind a bearer token; Unauthenticated with the reason when it cannot be used."""
+    parsed = parse_token(token)
+    if parsed is None:
+        raise Unauthenticated("malformed API key: expected `Authorization: Bearer fh_<prefix>_<secret>`")
+    prefix, secret = parsed
+    key = await repo.key_by_prefix(graph, prefix)
+    if key is None or not secret_matches(secret, key["secret_hash"]):
+        raise Unauthenticated("unknown API key")
+    now = now or datetime.now(timezone.utc)
+    if key["revoked_at"] is not None:
+        raise Unauthenticated(f"API key {prefix} was revoked")
+    if repo.is_past(key["expires_at"], now):
+        raise Unauthenticated(f"API key {prefix} expired")
+    if key["ip_allowlist"] and not _ip_allowed(client_ip, key["ip_allowlist"]):
+        raise Unauthenticated(f"API key {prefix} is not allowed from this address")
+    return Principal(
+        id=key["id"], member_code=key["member_code"], roles=frozenset(Role(r) for r in key["roles"]),
+        jurisdictions=frozenset(key["jurisdictions"] or ()), name=key["name"] or "",
+    )
+
+
+def _ip_allowed(client_ip: str | None, allowlist: Sequence[str]) -> bool:
+    if not client_ip:
+        return False
+    try:
+        address = ipaddress.ip_address(client_ip)
+    except ValueError:
+        return False
+    return any(address in ipaddress.ip_network(cidr) for cidr in allowlist)
+
+
+async def ensure_member(graph: Graph, code: str, name: str) -> None:
+    """Create the member if missing (used for the hub's own member at first start)."""
+    try:
+        await repo.create_member(graph, code, name, None)
+    except Conflict:
+        pass

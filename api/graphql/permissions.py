@@ -1,0 +1,43 @@
+"""Who may call what: one table of GraphQL operations → roles, and the check every resolver starts with.
+
+Data-level visibility (TLP, member, jurisdiction) is applied in graph/visibility.py; this table only says
+which roles may call an operation at all.
+"""
+
+from __future__ import annotations
+
+from access.principal import Principal, Role
+from api.graphql.context import Info
+from core.errors import Forbidden, Unauthenticated
+
+ANY = frozenset(Role)
+OPERATOR = frozenset({Role.OPERATOR})
+
+POLICY: dict[str, frozenset[Role] | None] = {
+    # None = public (no key needed)
+    "health": None,
+    "normalize": ANY,
+    "me": ANY,
+    "members": OPERATOR,
+    "apiKeys": OPERATOR,
+    "auditTrail": OPERATOR,
+    "auditIntegrity": OPERATOR,
+    "addMember": OPERATOR,
+    "registerHotline": OPERATOR,
+    "createApiKey": OPERATOR,
+    "revokeApiKey": OPERATOR,
+}
+
+
+def require(info: Info, operation: str) -> Principal:
+    """The caller, if it may call `operation`; else UNAUTHENTICATED or FORBIDDEN."""
+    allowed = POLICY[operation]
+    principal = info.context.principal
+    if allowed is None:
+        return principal  # type: ignore[return-value]
+    if principal is None:
+        raise Unauthenticated(f"{operation} needs an API key: send `Authorization: Bearer <key>`")
+    if not principal.roles & allowed:
+        needed = ", ".join(sorted(role.value for role in allowed))
+        raise Forbidden(f"{operation} is not allowed for this key's roles; it needs one of: {needed}")
+    return principal

@@ -1,0 +1,127 @@
+"""Request guards, outermost first: request id, body size, authentication, rate limit, timeout.
+
+Pure ASGI so that uploads stream through untouched. Every refusal is JSON in the GraphQL error shape with
+a stable code, and never a 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from access.ratelimit import RateLimiter
+from access.service import authenticate
+from core.errors import Unauthenticated
+from core.settings import Settings
+from graph.database import GraphUnavailable
+
+log = logging.getLogger(__name__)
+
+UNLIMITED_TIME_PATHS = ("/v1/batches",)  # uploads stream large files; their size is bounded instead
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def _refuse(send: Send, status: int, code: str, message: str, request_id: str, headers: dict[str, str] | None = None) -> None:
+    body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}, ensure_ascii=False).encode()
+    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                   (b"x-request-id", request_id.encode())]
+    raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+class GuardMiddleware:
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        request_id = headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        scope["request_id"] = request_id
+
+        limit = self._body_limit(headers)
+        declared = headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            await _refuse(send, 413, "PAYLOAD_TOO_LARGE", f"request body of {int(declared)} bytes exceeds the limit of {limit} bytes", request_id)
+            return
+
+        principal = None
+        authorization = headers.get("authorization")
+        if authorization:
+            scheme, _, token = authorization.partition(" ")
+            try:
+                if scheme.lower() != "bearer" or not token:
+                    raise Unauthenticated("use `Authorization: Bearer <API key>`")
+                client = scope.get("client")
+                principal = await authenticate(self.app_graph(scope), token, client[0] if client else None)
+            except Unauthenticated as error:
+                await _refuse(send, 401, error.code, error.message, request_id, {"www-authenticate": "Bearer"})
+                return
+            except GraphUnavailable:
+                await _refuse(send, 503, "UNAVAILABLE", "the intelligence graph is temporarily unavailable; retry shortly", request_id, {"retry-after": "5"})
+                return
+        scope["principal"] = principal
+
+        who = principal.id if principal else f"ip:{(scope.get('client') or ('?',))[0]}"
+        wait = self.limiter.acquire(who)
+        if wait > 0:
+            await _refuse(send, 429, "RATE_LIMITED", f"rate limit exceeded; retry in {math.ceil(wait)}s", request_id,
+                          {"retry-after": str(math.ceil(wait))})
+            return
+
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                message["headers"] = list(message.get("headers", [])) + [(b"x-request-id", request_id.encode())]
+            await send(message)
+
+        received = 0
+
+        async def receive_bounded() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge()
+            return message
+
+        try:
+            if scope["path"].startswith(UNLIMITED_TIME_PATHS):
+                await self.app(scope, receive_bounded, send_with_id)
+            else:
+                async with asyncio.timeout(self.settings.request_timeout_seconds):
+                    await self.app(scope, receive_bounded, send_with_id)
+        except BodyTooLarge:
+            if not started:
+                await _refuse(send, 413, "PAYLOAD_TOO_LARGE", f"request body exceeds the limit of {limit} bytes", request_id)
+        except TimeoutError:
+            log.warning("request %s timed out after %.0fs", request_id, self.settings.request_timeout_seconds)
+            if not started:
+                await _refuse(send, 504, "TIMEOUT", f"the request took longer than {self.settings.request_timeout_seconds:.0f}s", request_id)
+
+    def _body_limit(self, headers: dict[str, Any]) -> int:
+        if headers.get("content-type", "").startswith("multipart/form-data"):
+            return self.settings.max_upload_bytes
+        return self.settings.max_body_bytes
+
+    @staticmethod
+    def app_graph(scope: Scope):  # the runtime lives on the Starlette app
+        return scope["app"].state.runtime.graph

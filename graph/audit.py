@@ -1,0 +1,94 @@
+"""The audit trail in Neo4j: appending sealed blocks under the head's lock, reading, and walking the chain."""
+
+from __future__ import annotations
+
+from typing import Any, AsyncIterator, Callable
+
+from neo4j import AsyncManagedTransaction
+
+from audit.chain import Block, Head
+from graph.database import Graph
+
+# SET on the head takes its write lock: concurrent appenders (API, CLI, scheduler) queue here once per block.
+LOCK_HEAD = """
+MERGE (h:AuditHead {id: 'head'})
+ON CREATE SET h.seq = 0, h.hash = $genesis, h.record_seq = 0, h.record_hash = $genesis
+SET h.locked_at = timestamp()
+RETURN h.seq AS seq, h.hash AS hash, h.record_seq AS record_seq, h.record_hash AS record_hash
+"""
+
+APPEND_BLOCK = """
+MATCH (h:AuditHead {id: 'head'})
+CREATE (b:AuditBlock {seq: $block.seq, prev_hash: $block.prev_hash, records_hash: $block.records_hash,
+                      hash: $block.hash, count: $block.count, created_at: $block.created_at})
+SET h.seq = $block.seq, h.hash = $block.hash, h.record_seq = $record_seq, h.record_hash = $record_hash
+WITH b
+UNWIND $records AS record
+CREATE (r:AuditRecord)
+SET r = record
+CREATE (r)-[:IN_BLOCK]->(b)
+"""
+
+HEAD = "MATCH (h:AuditHead {id: 'head'}) RETURN h {.seq, .hash, .record_seq, .record_hash} AS head"
+
+BLOCKS_FROM = """
+MATCH (b:AuditBlock) WHERE b.seq >= $from_seq
+WITH b ORDER BY b.seq LIMIT $limit
+OPTIONAL MATCH (r:AuditRecord)-[:IN_BLOCK]->(b)
+WITH b, r ORDER BY r.seq
+RETURN b {.seq, .prev_hash, .records_hash, .hash, .count, .created_at} AS block,
+       [x IN collect(r) | x {.*}] AS records
+ORDER BY block.seq
+"""
+
+SEARCH = """
+MATCH (r:AuditRecord)
+WHERE ($member_code IS NULL OR r.member_code = $member_code)
+  AND ($principal_id IS NULL OR r.principal_id = $principal_id)
+  AND ($action IS NULL OR r.action = $action)
+  AND ($since IS NULL OR r.at >= $since)
+  AND ($until IS NULL OR r.at < $until)
+  AND ($before_seq IS NULL OR r.seq < $before_seq)
+RETURN r {.id, .seq, .at, .principal_id, .member_code, .action, .subject, .request_id, .outcome, .detail,
+          .hash} AS record
+ORDER BY r.seq DESC
+LIMIT $limit
+"""
+
+
+async def append(graph: Graph, pending: list[dict[str, Any]], seal: Callable[[Head], Block], genesis: str) -> Block:
+    """Seal `pending` after the current head and store the block, all in one transaction."""
+
+    async def work(tx: AsyncManagedTransaction) -> Block:
+        row = await (await tx.run(LOCK_HEAD, genesis=genesis)).single()
+        block = seal(Head(row["seq"], row["hash"], row["record_seq"], row["record_hash"]))
+        last = block.records[-1]
+        await (await tx.run(
+            APPEND_BLOCK,
+            block={k: getattr(block, k) for k in ("seq", "prev_hash", "records_hash", "hash", "count", "created_at")},
+            records=block.records, record_seq=last["seq"], record_hash=last["hash"],
+        )).consume()
+        return block
+
+    return await graph.transaction(work)
+
+
+async def head(graph: Graph) -> dict[str, Any] | None:
+    rows = await graph.read(HEAD)
+    return rows[0]["head"] if rows else None
+
+
+async def walk(graph: Graph, page: int = 200) -> AsyncIterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """Every block with its records, in chain order, a page at a time."""
+    next_seq = 1
+    while True:
+        rows = await graph.read(BLOCKS_FROM, {"from_seq": next_seq, "limit": page})
+        if not rows:
+            return
+        for row in rows:
+            yield row["block"], row["records"]
+        next_seq = rows[-1]["block"]["seq"] + 1
+
+
+async def search(graph: Graph, **filters: Any) -> list[dict[str, Any]]:
+    return [row["record"] for row in await graph.read(SEARCH, filters)]

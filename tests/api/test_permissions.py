@@ -1,0 +1,53 @@
+"""Every role × every GraphQL operation: allowed, or refused with FORBIDDEN / UNAUTHENTICATED."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from api.graphql.schema import build_schema
+from graph.database import Graph
+from tests.support import error_codes, gql, issue_key
+
+ROLES = ("analyst", "uploader", "police_liaison", "operator", "peer")
+OPERATOR_ONLY = {"operator"}
+EVERYONE = set(ROLES)
+
+# operation → (document, roles allowed; None = public). Written independently of api/graphql/permissions.py.
+OPERATIONS: dict[str, tuple[str, set[str] | None]] = {
+    "health": ("{ health { ok } }", None),
+    "normalize": ('{ normalize(type: "phone", value: "13800138000") { valid } }', EVERYONE),
+    "me": ("{ me { id } }", EVERYONE),
+    "members": ("{ members { code } }", OPERATOR_ONLY),
+    "apiKeys": ("{ apiKeys { prefix } }", OPERATOR_ONLY),
+    "auditTrail": ("{ auditTrail(first: 5) { seq } }", OPERATOR_ONLY),
+    "auditIntegrity": ("{ auditIntegrity { ok } }", OPERATOR_ONLY),
+    "addMember": ('mutation { addMember(code: "NEWCO", name: "新公司") { code } }', OPERATOR_ONLY),
+    "registerHotline": ('mutation { registerHotline(memberCode: "ACME", number: "4008196155") }', OPERATOR_ONLY),
+    "createApiKey": ('mutation { createApiKey(memberCode: "ACME", roles: ["analyst"]) { token } }', OPERATOR_ONLY),
+    "revokeApiKey": ('mutation { revokeApiKey(prefix: "zzzzzzzz") }', OPERATOR_ONLY),
+}
+
+
+def test_the_table_covers_every_operation_in_the_schema() -> None:
+    graphql_schema = build_schema()._schema
+    exposed = set(graphql_schema.query_type.fields) | set(graphql_schema.mutation_type.fields)
+    assert exposed == set(OPERATIONS), f"add these to the role table: {exposed ^ set(OPERATIONS)}"
+
+
+
+@pytest.mark.parametrize("role", ROLES + ("anonymous",))
+async def test_each_role_is_allowed_or_refused_per_the_table(api: httpx.AsyncClient, graph: Graph, role: str) -> None:
+    token = None
+    if role != "anonymous":
+        jurisdictions = ["440300"] if role == "police_liaison" else []
+        token = await issue_key(graph, "ACME", role, jurisdictions=jurisdictions)
+    for operation, (document, allowed) in OPERATIONS.items():
+        body = await gql(api, document, token)
+        codes = error_codes(body)
+        if allowed is None or role in allowed:
+            assert "FORBIDDEN" not in codes and "UNAUTHENTICATED" not in codes, (role, operation, body)
+        elif role == "anonymous":
+            assert codes == ["UNAUTHENTICATED"], (role, operation, body)
+        else:
+            assert codes == ["FORBIDDEN"], (role, operation, body)
