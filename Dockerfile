@@ -11,6 +11,7 @@ COPY ingest ./ingest
 COPY federation ./federation
 COPY access ./access
 COPY audit ./audit
+COPY check ./check
 RUN pip install --no-cache-dir . && useradd --system --home /var/lib/fenghuo fenghuo \
     && mkdir -p /var/lib/fenghuo && chown fenghuo /var/lib/fenghuo
 USER fenghuo

@@ -11,10 +11,12 @@ from starlette.middleware import Middleware
 from starlette.routing import Route
 
 from api.graphql.endpoint import graphql_app
+from api import batches_http
 from api.health import healthz
 from api.middleware import GuardMiddleware
 from api.runtime import Runtime, load_alliance_key
 from audit.log import AuditLog
+from ingest.pipeline import BatchRunner
 from core.settings import Settings
 from graph.database import Graph, Target
 
@@ -26,7 +28,9 @@ def create_app(settings: Settings, target: Target) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         graph = Graph.connect(target, settings.neo4j_database)
         audit = AuditLog(graph)
-        runtime = Runtime(settings=settings, graph=graph, alliance_key=load_alliance_key(settings), audit=audit)
+        alliance_key = load_alliance_key(settings)
+        batches = BatchRunner(graph, audit, alliance_key, settings.data_dir / "spool")
+        runtime = Runtime(settings=settings, graph=graph, alliance_key=alliance_key, audit=audit, batches=batches)
         app.state.runtime = runtime
         migrator = asyncio.create_task(runtime.keep_migrating())
         audit.start()
@@ -34,11 +38,13 @@ def create_app(settings: Settings, target: Target) -> Starlette:
             yield
         finally:
             migrator.cancel()
+            await batches.close()
             await audit.close()
             await graph.close()
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/graphql", graphql_app(settings), methods=["GET", "POST"]),
+        *batches_http.routes,
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(GuardMiddleware, settings=settings)])

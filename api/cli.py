@@ -13,6 +13,8 @@ from typing import Iterator
 import typer
 import uvicorn
 
+from api import client_cli
+from api.demo_cli import demo_app
 from api.admin_cli import audit_app, keys_app, members_app, run_admin
 from api.demo import DEMO_KEY_FILE, ensure_demo_operator
 from api.app import create_app
@@ -31,6 +33,8 @@ app.add_typer(neo4j_app, name="neo4j")
 app.add_typer(members_app, name="members")
 app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
+app.add_typer(demo_app, name="demo")
+app.command("upload")(client_cli.upload)
 
 
 def _embedded(settings: Settings) -> EmbeddedNeo4j:

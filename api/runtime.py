@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 
 from audit.log import AuditLog
+from ingest.pipeline import BatchRunner
 from core.settings import Settings
 from graph.database import Graph, GraphUnavailable
 from graph.migrate import migrate
@@ -21,6 +22,7 @@ class Runtime:
     graph: Graph
     alliance_key: AllianceKey
     audit: AuditLog
+    batches: BatchRunner
     migrated: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def keep_migrating(self) -> None:
@@ -31,6 +33,9 @@ class Runtime:
                 applied = await migrate(self.graph)
                 if applied:
                     log.info("applied migrations %s", [m.version for m in applied])
+                resumed = await self.batches.resume_pending()
+                if resumed:
+                    log.info("finished aggregating %d batches committed before the last stop", resumed)
                 self.migrated.set()
             except GraphUnavailable:
                 log.warning("Neo4j unavailable; migrations retry in %.1fs", delay)

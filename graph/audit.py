@@ -9,12 +9,17 @@ from neo4j import AsyncManagedTransaction
 from audit.chain import Block, Head
 from graph.database import Graph
 
+class AuditHeadLost(RuntimeError):
+    pass
+
+
 # SET on the head takes its write lock: concurrent appenders (API, CLI, scheduler) queue here once per block.
 LOCK_HEAD = """
 MERGE (h:AuditHead {id: 'head'})
 ON CREATE SET h.seq = 0, h.hash = $genesis, h.record_seq = 0, h.record_hash = $genesis
 SET h.locked_at = timestamp()
-RETURN h.seq AS seq, h.hash AS hash, h.record_seq AS record_seq, h.record_hash AS record_hash
+RETURN coalesce(h.seq, 0) AS seq, coalesce(h.hash, $genesis) AS hash,
+       coalesce(h.record_seq, 0) AS record_seq, coalesce(h.record_hash, $genesis) AS record_hash
 """
 
 APPEND_BLOCK = """
@@ -27,6 +32,7 @@ UNWIND $records AS record
 CREATE (r:AuditRecord)
 SET r = record
 CREATE (r)-[:IN_BLOCK]->(b)
+RETURN count(r) AS written
 """
 
 HEAD = "MATCH (h:AuditHead {id: 'head'}) RETURN h {.seq, .hash, .record_seq, .record_hash} AS head"
@@ -63,11 +69,13 @@ async def append(graph: Graph, pending: list[dict[str, Any]], seal: Callable[[He
         row = await (await tx.run(LOCK_HEAD, genesis=genesis)).single()
         block = seal(Head(row["seq"], row["hash"], row["record_seq"], row["record_hash"]))
         last = block.records[-1]
-        await (await tx.run(
+        written = await (await tx.run(
             APPEND_BLOCK,
             block={k: getattr(block, k) for k in ("seq", "prev_hash", "records_hash", "hash", "count", "created_at")},
             records=block.records, record_seq=last["seq"], record_hash=last["hash"],
-        )).consume()
+        )).single()
+        if written is None or written["written"] != len(block.records):
+            raise AuditHeadLost("the audit chain head disappeared while appending; the records stay queued")
         return block
 
     return await graph.transaction(work)

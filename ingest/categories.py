@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Mapping
 
 
@@ -53,6 +54,7 @@ BY_CODE: Mapping[str, Category] = {c.code: c for c in CATEGORIES}
 _NOISE = re.compile(r"[\s_\-·・.]+")
 
 
+@lru_cache(maxsize=1024)
 def category_key(text: str) -> str:
     """The form two spellings of one category share: NFKC, case-folded, without spaces or separators."""
     return _NOISE.sub("", unicodedata.normalize("NFKC", text)).casefold()

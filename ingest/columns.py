@@ -45,7 +45,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "category": ("黑产类型", "类型", "风险类型", "类别", "线索类型", "category", "type"),
     "observed_at": ("发现时间", "时间", "日期", "发现日期", "上报时间", "observed_at", "observed", "date", "time",
                     "first_seen"),
-    "agent": ("中介", "团伙", "中介名称", "团伙名称", "agent", "gang"),
+    "agent": ("中介", "团伙", "中介/团伙", "团伙/中介", "中介名称", "团伙名称", "agent", "gang", "agent/gang"),
     "note": ("备注", "说明", "描述", "note", "notes", "remark", "remarks", "description"),
     "confidence": ("置信度", "可信度", "confidence"),
     "tlp": ("tlp", "密级", "共享级别"),

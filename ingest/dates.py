@@ -19,6 +19,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -78,6 +79,7 @@ def _parse(value: object) -> datetime | DateError:
     return DateError(f"not a date; use {ACCEPTED_FORMATS}")
 
 
+@lru_cache(maxsize=4096)  # a batch repeats few distinct date strings
 def _from_text(raw: str) -> datetime | DateError:
     text = unicodedata.normalize("NFKC", raw).strip()
     if re.fullmatch(r"\d+(?:\.\d+)?", text):

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import phonenumbers
 
+from .identifiers.phone import mainland_mobile_digits
 from .identifiers.result import IdentifierType, Normalized
 
 MIN_SECRET_BYTES = 32
@@ -122,6 +123,9 @@ def _mask_middle(value: str) -> str:
 
 
 def _mask_phone(value: str) -> str:
+    national = mainland_mobile_digits(value)
+    if national:  # what the parse below gives for a mainland mobile, without parsing
+        return national[:3] + "****" + national[-4:]
     try:
         number = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:

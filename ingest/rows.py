@@ -25,6 +25,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Iterable, Iterator, Literal, Mapping
 
 from ingest.categories import Category, accepted_categories_text, resolve_category
@@ -291,7 +292,12 @@ def _confidence(row: SourceRow, columns: ColumnMap, warnings: list[FieldIssue]) 
 def _parse_confidence(value: object) -> float | None:
     if isinstance(value, bool):
         return None
-    text = unicodedata.normalize("NFKC", str(value)).strip().casefold()
+    return _confidence_text(str(value))
+
+
+@lru_cache(maxsize=1024)
+def _confidence_text(raw: str) -> float | None:
+    text = unicodedata.normalize("NFKC", raw).strip().casefold()
     if text in _CONFIDENCE_WORDS:
         return _CONFIDENCE_WORDS[text]
     percent = text.endswith("%")

@@ -12,6 +12,7 @@ from core.errors import Forbidden, Unauthenticated
 
 ANY = frozenset(Role)
 OPERATOR = frozenset({Role.OPERATOR})
+MEMBER_USERS = frozenset({Role.ANALYST, Role.UPLOADER, Role.OPERATOR})
 
 POLICY: dict[str, frozenset[Role] | None] = {
     # None = public (no key needed)
@@ -26,6 +27,10 @@ POLICY: dict[str, frozenset[Role] | None] = {
     "registerHotline": OPERATOR,
     "createApiKey": OPERATOR,
     "revokeApiKey": OPERATOR,
+    "uploadLeadBatch": frozenset({Role.UPLOADER}),
+    "submitLeads": frozenset({Role.UPLOADER}),
+    "batch": MEMBER_USERS,
+    "batches": MEMBER_USERS,
 }
 
 

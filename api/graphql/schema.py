@@ -9,6 +9,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
 from api.graphql.admin import AdminMutation, AdminQuery
+from api.graphql.batches import BatchMutation, BatchQuery
 from api.graphql.context import Info
 from api.graphql.errors import ErrorCodes
 from api.graphql.identifiers import NormalizedIdentifier, normalize_identifier
@@ -37,8 +38,8 @@ class CoreQuery:
         return normalize_identifier(type, value)
 
 
-Query = merge_types("Query", (CoreQuery, AdminQuery))
-Mutation = merge_types("Mutation", (AdminMutation,))
+Query = merge_types("Query", (CoreQuery, AdminQuery, BatchQuery))
+Mutation = merge_types("Mutation", (AdminMutation, BatchMutation))
 
 
 class FenghuoSchema(strawberry.Schema):

@@ -88,11 +88,12 @@ _MODULES = {
 }
 
 
-def open_table(stream: IO[bytes], fmt: str) -> Table:
-    """Open `stream` as format `fmt` (one of FORMATS)."""
+def open_table(stream: IO[bytes], fmt: str, *, sheet: str | None = None) -> Table:
+    """Open `stream` as format `fmt` (one of FORMATS); `sheet` names the XLSX worksheet (default: the first)."""
     if fmt not in _MODULES:
         raise FormatError(f"unknown format {fmt!r}; accepted: {', '.join(FORMATS)}")
-    return importlib.import_module(_MODULES[fmt]).open_table(stream)
+    module = importlib.import_module(_MODULES[fmt])
+    return module.open_table(stream, sheet) if fmt == "xlsx" else module.open_table(stream)
 
 
 def unique_headers(cells: list[object], blank_name: Callable[[int], str]) -> list[str]:

@@ -11,6 +11,7 @@ Leading blank lines are skipped; the first non-blank line is the header.
 
 from __future__ import annotations
 
+import _csv
 import codecs
 import csv
 import re
@@ -49,14 +50,14 @@ def open_table(stream: IO[bytes]) -> Table:
     return Table(headers, _rows(reader, headers, skipped), warnings)
 
 
-def _next_record(reader: "csv._reader", offset: int) -> list[str] | None:
+def _next_record(reader: _csv.Reader, offset: int) -> list[str] | None:
     try:
         return next(reader, None)
     except csv.Error as error:
         raise FormatError(f"malformed CSV ({error})", offset + reader.line_num) from None
 
 
-def _rows(reader: "csv._reader", headers: list[str], offset: int) -> Iterator[SourceRow]:
+def _rows(reader: _csv.Reader, headers: list[str], offset: int) -> Iterator[SourceRow]:
     width = len(headers)
     while True:
         start = offset + reader.line_num + 1
@@ -86,41 +87,33 @@ def _decoded_lines(stream: IO[bytes], warnings: list[str]) -> Iterator[str]:
             decoder = _choose_decoder(chunk[_NON_ASCII.search(chunk).start():], eof, warnings)
         try:
             text = decoder.decode(chunk, final=eof) if decoder else chunk.decode("ascii")
-        except UnicodeDecodeError:
+        except UnicodeDecodeError as error:
+            valid = error.object[: error.start].decode(error.encoding, errors="replace")
             raise FormatError(
-                f"bytes that are not valid {decoder.name if decoder else 'ASCII'} text; "
-                "save the file as CSV UTF-8 or as CSV (GBK)",
-                line_no + pending.count("\n"),
+                f"bytes that are not valid {error.encoding} text; save the file as CSV UTF-8 or as CSV (GBK)",
+                line_no + len(_LINE.findall(pending + valid)),
             ) from None
         pending += text
-        position = 0
-        for match in _LINE.finditer(pending):
-            line = match.group()
-            if not eof and match.end() == len(pending) and line.endswith("\r"):
-                break  # may be the first half of \r\n
-            position = match.end()
+        searched = pending if eof or not pending.endswith("\r") else pending[:-1]  # \r may precede \n
+        cut = max(searched.rfind("\n"), searched.rfind("\r")) + 1
+        for line in _LINE.findall(pending, 0, cut):  # the text before `cut` ends a line: no backtracking
             line_no += 1
             yield line
-        pending = pending[position:]
+        pending = pending[cut:]
         chunk = nxt
     if pending:
         yield pending
 
 
-class _NamedDecoder:
-    def __init__(self, encoding: str):
-        self.name = encoding
-        self._decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
-
-    def decode(self, data: bytes, final: bool) -> str:
-        return self._decoder.decode(data, final)
+def _decoder(encoding: str) -> codecs.IncrementalDecoder:
+    return codecs.getincrementaldecoder(encoding)(errors="strict")
 
 
-def _bom_decoder(head: bytes) -> _NamedDecoder | None:
+def _bom_decoder(head: bytes) -> codecs.IncrementalDecoder | None:
     if head.startswith(codecs.BOM_UTF8):
-        return _NamedDecoder("utf-8-sig")
+        return _decoder("utf-8-sig")
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return _NamedDecoder("utf-16")
+        return _decoder("utf-16")
     return None
 
 
@@ -132,15 +125,15 @@ def _ensure_context(stream: IO[bytes], chunk: bytes, nxt: bytes, eof: bool) -> t
     return chunk, nxt, eof
 
 
-def _choose_decoder(sample: bytes, final: bool, warnings: list[str]) -> _NamedDecoder:
+def _choose_decoder(sample: bytes, final: bool, warnings: list[str]) -> codecs.IncrementalDecoder:
     for encoding in ("utf-8", "gb18030"):
         try:
             codecs.getincrementaldecoder(encoding)().decode(sample, final)
-            return _NamedDecoder(encoding)
+            return _decoder(encoding)
         except UnicodeDecodeError:
             continue
     best = from_bytes(sample).best()
     if best is None:
         raise FormatError("cannot tell the text encoding; save the file as CSV UTF-8 or as CSV (GBK)")
     warnings.append(f"the text encoding was guessed as {best.encoding}; check that Chinese text reads correctly")
-    return _NamedDecoder(best.encoding)
+    return _decoder(best.encoding)

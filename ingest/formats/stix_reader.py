@@ -86,8 +86,10 @@ def _objects(stream: IO[bytes]) -> Iterator[tuple[int, dict]]:
         scanner.expect(":")
         if key == "objects":
             yield from _array(scanner)
-        elif scanner.value() != "bundle" and key == "type":  # other members are read and dropped
-            raise FormatError('a STIX file must be a bundle ({"type": "bundle", "objects": [...]})', 1)
+        else:
+            value = scanner.value()  # other members (id, spec_version…) are read and dropped
+            if key == "type" and value != "bundle":
+                raise FormatError('a STIX file must be a bundle ({"type": "bundle", "objects": [...]})', 1)
         if scanner.peek() != "}":
             scanner.expect(",")
     scanner.expect("}")
@@ -132,7 +134,8 @@ def _index_object(index: _Index, obj: dict) -> None:
 def _marking_level(obj: dict) -> str | None:
     definition = obj.get("definition") if isinstance(obj.get("definition"), dict) else {}
     candidates = [definition.get("tlp"), obj.get("name"), obj.get("definition_type")]
-    for extension in (obj.get("extensions") or {}).values():
+    extensions = obj.get("extensions")
+    for extension in extensions.values() if isinstance(extensions, dict) else []:
         if isinstance(extension, dict):
             candidates.append(extension.get("tlp_2_0"))
     for text in candidates:
@@ -177,10 +180,15 @@ def _rows(source: IO[bytes], index: _Index) -> Iterator[SourceRow]:
         yield SourceRow(line, values, tuple(notes))
 
 
+def _strings(value: object) -> list[str]:
+    """The strings of a list property (a malformed bundle may hold anything there)."""
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
 def _lead_values(obj: dict, index: _Index, notes: list[str]) -> dict[str, object]:
-    labels = [obj.get("x_fenghuo_category"), *(obj.get("indicator_types") or []), *(obj.get("labels") or [])]
+    labels = [obj.get("x_fenghuo_category"), *_strings(obj.get("indicator_types")), *_strings(obj.get("labels"))]
     confidence = obj.get("confidence")
-    levels = [index.tlp[ref] for ref in obj.get("object_marking_refs") or [] if ref in index.tlp]
+    levels = [index.tlp[ref] for ref in _strings(obj.get("object_marking_refs")) if ref in index.tlp]
     actors = sorted({index.actors[ref] for ref in index.actor_refs.get(str(obj.get("id")), []) if ref in index.actors})
     if len(actors) > 1:
         notes.append(f"several threat actors are related; the agent is {actors[0]}, the others are not kept")
@@ -236,7 +244,7 @@ def _comparison_identifier(
 
 
 def _observed_identifiers(obj: dict, index: _Index, notes: list[str]) -> list[tuple[str, str, str | None]]:
-    found = [index.observables[ref] for ref in obj.get("object_refs") or [] if ref in index.observables]
+    found = [index.observables[ref] for ref in _strings(obj.get("object_refs")) if ref in index.observables]
     embedded = obj.get("objects") if isinstance(obj.get("objects"), dict) else {}  # STIX 2.0 style
     found += [o for o in map(_observable, (v for v in embedded.values() if isinstance(v, dict))) if o]
     if not found and (obj.get("object_refs") or embedded):

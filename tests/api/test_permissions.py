@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import pytest
 
@@ -26,6 +28,10 @@ OPERATIONS: dict[str, tuple[str, set[str] | None]] = {
     "registerHotline": ('mutation { registerHotline(memberCode: "ACME", number: "4008196155") }', OPERATOR_ONLY),
     "createApiKey": ('mutation { createApiKey(memberCode: "ACME", roles: ["analyst"]) { token } }', OPERATOR_ONLY),
     "revokeApiKey": ('mutation { revokeApiKey(prefix: "zzzzzzzz") }', OPERATOR_ONLY),
+    "submitLeads": ('mutation { submitLeads(leads: [{category: "中介", identifiers: [{type: "phone", value: "13800138000"}]}]) { created } }', {"uploader"}),
+    "uploadLeadBatch": ("mutation($file: Upload!) { uploadLeadBatch(file: $file, wait: true) { created } }", {"uploader"}),
+    "batch": ('{ batch(id: "nope") { id } }', {"analyst", "uploader", "operator"}),
+    "batches": ("{ batches { id } }", {"analyst", "uploader", "operator"}),
 }
 
 
@@ -36,6 +42,14 @@ def test_the_table_covers_every_operation_in_the_schema() -> None:
 
 
 
+async def _upload(api: httpx.AsyncClient, document: str, token: str | None) -> dict:
+    operations = json.dumps({"query": document, "variables": {"file": None}})
+    response = await api.post("/graphql", headers={"authorization": f"Bearer {token}"} if token else {},
+                              data={"operations": operations, "map": json.dumps({"0": ["variables.file"]})},
+                              files={"0": ("a.csv", "手机号,黑产类型\n13800138000,中介\n".encode(), "text/csv")})
+    return response.json()
+
+
 @pytest.mark.parametrize("role", ROLES + ("anonymous",))
 async def test_each_role_is_allowed_or_refused_per_the_table(api: httpx.AsyncClient, graph: Graph, role: str) -> None:
     token = None
@@ -43,7 +57,7 @@ async def test_each_role_is_allowed_or_refused_per_the_table(api: httpx.AsyncCli
         jurisdictions = ["440300"] if role == "police_liaison" else []
         token = await issue_key(graph, "ACME", role, jurisdictions=jurisdictions)
     for operation, (document, allowed) in OPERATIONS.items():
-        body = await gql(api, document, token)
+        body = await (_upload(api, document, token) if "Upload!" in document else gql(api, document, token))
         codes = error_codes(body)
         if allowed is None or role in allowed:
             assert "FORBIDDEN" not in codes and "UNAUTHENTICATED" not in codes, (role, operation, body)

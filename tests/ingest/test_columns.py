@@ -128,3 +128,10 @@ def test_every_identifier_field_is_a_normalizer_input_type():
     from ingest.identifiers import INPUT_TYPES
 
     assert set(IDENTIFIER_FIELDS) <= set(INPUT_TYPES)
+
+
+def test_the_combined_agent_gang_header_maps_to_agent() -> None:
+    from ingest.columns import map_header
+
+    columns = map_header(["黑产类型", "手机号", "中介/团伙"])
+    assert columns.lead_column("agent") is not None and columns.ignored == []

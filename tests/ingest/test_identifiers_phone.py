@@ -1,8 +1,13 @@
 import phonenumbers
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
+from phonenumbers import carrier, geocoder
+from phonenumbers.carrierdata import CARRIER_LONGEST_PREFIX
+from phonenumbers.geodata import GEOCODE_LONGEST_PREFIX
 
 from ingest.identifiers import phone
+from ingest.identifiers._common import EMPTY_REASON, clean
+from ingest.identifiers.benign import service_number_label
 from ingest.identifiers.result import IdentifierType, Invalid, Normalized
 
 MOBILE_PREFIXES = ["130", "133", "135", "136", "138", "139", "150", "152", "158", "177", "180", "186", "189", "199"]
@@ -112,3 +117,101 @@ def test_letters_and_extensions_are_refused():
 
 def test_reasons_never_echo_the_raw_value():
     assert "13800138" not in phone.normalize("13800138000000").reason
+
+
+# --- the mainland-mobile shortcut gives exactly what parsing every number gives --------------------------------
+
+def reference_normalize(raw: str, region: str = "CN"):
+    """The rule as first written: every number parsed, each attribute asked of libphonenumber on its own."""
+    text = clean(raw)
+    if not text:
+        return Invalid("phone", EMPTY_REASON)
+    if phone._SCIENTIFIC.fullmatch(text) or phone._NUMERIC_CELL.fullmatch(text):
+        return Invalid("phone", phone.SPREADSHEET_REASON)
+    if not phone._ALLOWED.fullmatch(text):
+        return Invalid(
+            "phone",
+            "a phone number may contain only digits, a leading +, spaces, dashes, dots and parentheses; "
+            "remove letters, extensions and notes",
+        )
+    digits = text.translate({ord(c): None for c in phone._SEPARATORS})
+    label = service_number_label(digits.lstrip("+"))
+    if label:
+        return phone._benign(label)
+    try:
+        number = phonenumbers.parse(phone._international_form(digits), region)
+    except phonenumbers.NumberParseException:
+        return Invalid("phone", phone.NOT_A_NUMBER_REASON)
+    label = service_number_label(str(number.national_number)) or phone._short_number_label(number)
+    if label:
+        return phone._benign(label)
+    if not phonenumbers.is_valid_number(number):
+        return Invalid("phone", phone.INVALID_NUMBER_REASON)
+    attributes = {
+        "phone_type": phone._TYPE_NAMES.get(phonenumbers.number_type(number), "unknown"),
+        "country": phonenumbers.region_code_for_number(number) or "",
+        "region": geocoder.description_for_number(number, "zh"),
+        "carrier": carrier.name_for_number(number, "zh"),
+    }
+    return Normalized(
+        IdentifierType.PHONE,
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+        {key: value for key, value in attributes.items() if value},
+    )
+
+
+def test_prefix_tables_key_on_at_most_seven_digits_of_a_mainland_mobile():
+    # The shortcut caches per 7-digit block: a deeper geocoder or carrier key would split a block.
+    assert max(GEOCODE_LONGEST_PREFIX, CARRIER_LONGEST_PREFIX) <= len("86") + 7
+
+
+@settings(max_examples=600)
+@given(st.data(), st.text("0123456789", min_size=10, max_size=10))
+def test_any_11_digit_number_starting_with_1_normalizes_as_when_parsed(data, tail):
+    raw = data.draw(noisy("1" + tail))
+    expected = reference_normalize(raw)
+    assert phone.normalize(raw) == expected
+    assert phone.normalize_by_parsing(raw) == expected
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(MOBILE_PREFIXES), st.text("0123456789", min_size=4, max_size=4),
+       st.lists(st.text("0123456789", min_size=4, max_size=4), min_size=2, max_size=4))
+def test_numbers_of_one_block_share_its_attributes_but_not_one_dict(prefix, block_digits, tails):
+    first, *others = [phone.normalize(prefix + block_digits + tail) for tail in tails]
+    assert first == reference_normalize(prefix + block_digits + tails[0])
+    for other in others:
+        assert other.attributes == first.attributes and other.attributes is not first.attributes
+
+
+def test_every_5_digit_mobile_prefix_normalizes_as_when_parsed():
+    for head in range(13000, 20000):
+        for rest in ("000000", "999999"):
+            raw = f"{head}{rest}"
+            assert phone.normalize(raw) == reference_normalize(raw), raw
+
+
+@settings(max_examples=400)
+@given(st.sampled_from(["", "+", "00", "0", "+86", "86", "+1", "+852", "+44", "400", "0755", "010", "95"]),
+       st.text("0123456789", min_size=0, max_size=13))
+def test_other_numbers_normalize_as_when_parsed(prefix, digits):
+    raw = prefix + digits
+    assert phone.normalize(raw) == reference_normalize(raw)
+
+
+# 1795100 and 1[12]xx00 read as international prefixes: 17951001110 is "+1 110", a service number.
+@pytest.mark.parametrize("raw", ["13800138000", "+86 179 5100 1380", "17951001110", "11912001380", "0086 135 1000 1234",
+                                 "8613510001234", "(020) 8765-4321", "400-812-3123", "+1 415 555 2671", "+852 6123 4567",
+                                 "12395", "+86 95588", "1740 000 1234", "1740 600 1234", "16100001234"])
+def test_known_shapes_normalize_as_when_parsed(raw):
+    assert phone.normalize(raw) == reference_normalize(raw)
+    assert phone.normalize(raw, region="US") == reference_normalize(raw, region="US")
+
+
+@given(st.text("0123456789", min_size=8, max_size=12))
+def test_mainland_mobile_digits_only_for_what_parses_to_an_11_digit_86_number(digits):
+    value = "+86" + digits
+    found = phone.mainland_mobile_digits(value)
+    if found is not None:
+        number = phonenumbers.parse(value, None)
+        assert (number.country_code, phonenumbers.national_significant_number(number)) == (86, found)

@@ -4,10 +4,11 @@ import hmac
 import json
 import stat
 
+import phonenumbers
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 
-from ingest.identifiers import normalize
+from ingest.identifiers import IdentifierType, Normalized, normalize
 from ingest.pseudonym import AllianceKey, indicator_key, key_from_config, load_or_create_dev_key, mask, pseudonymize
 
 SECRET = bytes(range(32))
@@ -102,3 +103,31 @@ def test_mask_lets_an_analyst_recognise_but_not_recover(type_name, raw, masked):
 def test_masked_cn_mobile_hides_the_middle_four_digits(tail):
     n = normalize("phone", "139" + tail)
     assert mask(n) == "139****" + tail[-4:]
+
+
+def reference_mask_phone(value: str) -> str:
+    """The phone mask as first written: parse the E.164 value, show 3 + 4 digits of a long national number."""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value[:2] + "****" + value[-2:] if len(value) >= 8 else "*" * len(value)
+    nsn = phonenumbers.national_significant_number(number)
+    shown = nsn[:3] + "****" + nsn[-4:] if len(nsn) >= 10 else nsn[:2] + "*" * max(len(nsn) - 4, 2) + nsn[-2:]
+    return shown if number.country_code == 86 else f"+{number.country_code} {shown}"
+
+
+@settings(max_examples=500)
+@given(st.text("0123456789", min_size=10, max_size=10), st.sampled_from(["phone", "wechat", "alipay"]))
+def test_mask_of_any_normalized_mobile_is_what_parsing_gives(tail, type_name):
+    n = normalize(type_name, "1" + tail)
+    if isinstance(n, Normalized):
+        assert mask(n) == reference_mask_phone(n.value)
+
+
+@settings(max_examples=500)
+@given(st.sampled_from(["+86", "+861", "+8617", "+1", "+852", "+44", "+", "86", ""]), st.text("0123456789", max_size=14))
+def test_mask_of_any_phone_value_is_what_parsing_gives(prefix, digits):
+    value = prefix + digits
+    assert mask(Normalized(IdentifierType.PHONE, value)) == reference_mask_phone(value)
+    if value.startswith("+"):
+        assert mask(Normalized(IdentifierType.WECHAT, value)) == reference_mask_phone(value)

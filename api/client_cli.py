@@ -1,0 +1,120 @@
+"""Client commands talking to a running Fenghuo over HTTP: `fenghuo upload` (and, later, `fenghuo check`).
+
+Server and key come from --url/--key or FENGHUO_URL/FENGHUO_API_KEY.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from core.settings import get_settings
+
+console = Console(stderr=True)
+
+
+def _client(url: str | None, key: str | None) -> httpx.Client:
+    settings = get_settings()
+    token = key or (settings.api_key.get_secret_value() if settings.api_key else None)
+    if not token:
+        console.print("[red]error:[/] no API key: pass --key or set FENGHUO_API_KEY")
+        raise typer.Exit(2)
+    return httpx.Client(base_url=url or settings.url, headers={"authorization": f"Bearer {token}"},
+                        timeout=httpx.Timeout(60.0, read=600.0))
+
+
+def _fail_on(response: httpx.Response) -> dict[str, Any]:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {"errors": [{"message": response.text[:500]}]}
+    if response.status_code >= 400:
+        message = "; ".join(e.get("message", "") for e in body.get("errors", [])) or response.reason_phrase
+        console.print(f"[red]error ({response.status_code}):[/] {message}")
+        raise typer.Exit(1)
+    return body
+
+
+def _read_chunks(path: Path, progress: Progress, task: Any) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        while data := f.read(1 << 20):
+            progress.update(task, advance=len(data))
+            yield data
+
+
+def upload(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV, XLSX, JSON, NDJSON or STIX file"),
+    format: str = typer.Option(None, "--format", help="csv, xlsx, json, ndjson or stix (default: detected)"),
+    idempotency_key: str = typer.Option(None, "--idempotency-key", help="re-sending with the same key returns the same batch"),
+    mapping: list[str] = typer.Option([], "--map", help="COLUMN=FIELD, to map a column explicitly (repeatable)"),
+    attributed: bool = typer.Option(False, "--attributed", help="name your firm to other members on these leads"),
+    as_json: bool = typer.Option(False, "--json", help="print the batch and its row report as JSON"),
+    url: str = typer.Option(None, "--url", help="server (default FENGHUO_URL)"),
+    key: str = typer.Option(None, "--key", help="API key (default FENGHUO_API_KEY)"),
+) -> None:
+    """Upload a lead batch, follow its progress and print the report."""
+    column_mapping = {}
+    for item in mapping:
+        column, sep, field = item.partition("=")
+        if not sep:
+            console.print(f"[red]error:[/] --map expects COLUMN=FIELD, got {item!r}")
+            raise typer.Exit(2)
+        column_mapping[column] = field
+    params = {"filename": file.name}
+    params.update({k: v for k, v in {"format": format, "idempotency_key": idempotency_key}.items() if v})
+    if column_mapping:
+        params["column_mapping"] = json.dumps(column_mapping, ensure_ascii=False)
+    if attributed:
+        params["attributed"] = "true"
+    with _client(url, key) as client, Progress(
+        TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
+        console=console, disable=as_json,
+    ) as progress:
+        sending = progress.add_task(f"uploading {file.name}", total=file.stat().st_size)
+        body = _fail_on(client.post("/v1/batches", params=params, content=_read_chunks(file, progress, sending)))
+        batch = body["batch"]
+        processing = progress.add_task("processing", total=1.0)
+        while batch["status"] == "processing":
+            time.sleep(0.5)
+            batch = _fail_on(client.get(f"/v1/batches/{batch['id']}"))
+            total = batch.get("bytes_total") or 0
+            progress.update(processing, completed=min(1.0, (batch.get("bytes_done") or 0) / total) if total else 0)
+        progress.update(processing, completed=1.0)
+        report = _fail_on(client.get(f"/v1/batches/{batch['id']}/report.json"))
+    if as_json:
+        typer.echo(json.dumps({"created": body["created"], **report}, ensure_ascii=False, indent=2))
+    else:
+        _print_summary(batch, report["rows"], created=body["created"])
+    if batch["status"] != "committed":
+        raise typer.Exit(1)
+
+
+def _print_summary(batch: dict[str, Any], rows: list[dict[str, Any]], *, created: bool) -> None:
+    if not created:
+        console.print("[yellow]this content was uploaded before: the existing batch is shown; nothing new was written[/]")
+    table = Table(title=f"batch {batch['id']} — {batch['status']}")
+    for column in ("rows", "accepted", "rejected", "skipped", "duplicate", "with warnings"):
+        table.add_column(column, justify="right")
+    table.add_row(*(str(batch.get(k) or 0) for k in ("rows_total", "accepted", "rejected", "skipped", "duplicate", "warnings")))
+    console.print(table)
+    if batch.get("error"):
+        console.print(f"[red]failed:[/] {batch['error']}")
+    for warning in batch.get("file_warnings") or []:
+        console.print(f"[yellow]file:[/] {warning}")
+    problems = [r for r in rows if r["status"] != "accepted"]
+    if problems:
+        issues = Table(title=f"rows not accepted (first 20 of {len(problems)})")
+        for column in ("line", "status", "field", "message"):
+            issues.add_column(column)
+        for row in problems[:20]:
+            issue = (row["errors"] or row["warnings"] or [{"field": "", "message": ""}])[0]
+            issues.add_row(str(row["line"]), row["status"], issue["field"], issue["message"])
+        console.print(issues)

@@ -1,0 +1,268 @@
+"""Lead-batch flows: a file or a list of leads → validated → written invisibly → committed → aggregated.
+
+- Idempotent: the same content (SHA-256 of the bytes) or the same idempotency key from the same member
+  returns the existing batch and writes nothing new; an unfinished one is resumed from its cursor.
+- All-or-nothing: leads are written while the batch is `processing` and become visible with one write
+  (`committed`); a batch that fails part-way stays invisible, its leads are removed, and it can be retried.
+- Streaming: a worker process parses and validates the file and passes bounded chunks to the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import queue as queue_module
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable, Iterable
+
+from access.principal import Principal
+from audit.log import AuditLog
+from core.errors import BadInput
+from graph import batches as batches_repo
+from graph import leads as repo
+from graph.database import Graph
+from ingest import worker
+from ingest.columns import ColumnError, map_header
+from ingest.formats import SourceRow
+from ingest.prepare import Chunk, Preparer
+from ingest.pseudonym import AllianceKey
+
+log = logging.getLogger(__name__)
+
+AGGREGATE_SPAN = 5000  # source lines folded into aggregates per transaction
+MAX_SUBMITTED_LEADS = 10_000
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    filename: str | None = None
+    format: str | None = None
+    column_mapping: dict[str, str] | None = None
+    idempotency_key: str | None = None
+    attributed: bool = False  # name the filing member to other members
+
+
+@dataclass
+class BatchOutcome:
+    batch: dict[str, Any]
+    created: bool  # False: an existing batch was returned (same content or idempotency key)
+    results: list[dict[str, Any]] = field(default_factory=list)  # per-lead results of submitLeads
+
+
+AfterAggregation = Callable[[Graph, str], Any]
+
+
+class BatchRunner:
+    """Runs lead batches for one process; `after_aggregation` hooks (e.g. agent networks) run per batch."""
+
+    def __init__(self, graph: Graph, audit: AuditLog, alliance_key: AllianceKey, spool_dir: Path,
+                 extra_aliases: dict[str, str] | None = None) -> None:
+        self.graph = graph
+        self.audit = audit
+        self.alliance_key = alliance_key
+        self.spool_dir = spool_dir
+        self.extra_aliases = extra_aliases or {}
+        self.after_aggregation: list[AfterAggregation] = []
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    # -- files -------------------------------------------------------------------------------------------
+
+    async def submit_file(self, principal: Principal, chunks: AsyncIterator[bytes] | Iterable[bytes],
+                          request: UploadRequest, *, wait: bool = False, request_id: str | None = None) -> BatchOutcome:
+        """Spool an upload, then start (or find, or resume) its batch."""
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        spooled = self.spool_dir / f"upload-{uuid.uuid4().hex}"
+        digest, size = await _spool(chunks, spooled)
+        if size == 0:
+            spooled.unlink(missing_ok=True)
+            raise BadInput("the uploaded file is empty; accepted: CSV, XLSX, JSON, NDJSON, STIX 2.1 with a header row")
+        existing = await batches_repo.find_batch(self.graph, principal.member_code, digest, request.idempotency_key)
+        if existing and existing["status"] == "committed":
+            spooled.unlink(missing_ok=True)
+            self.audit.record(principal, "batch.upload", subject=existing["id"], outcome="existing", request_id=request_id)
+            if existing["aggregated_seq"] <= existing["last_line"]:
+                await self.aggregate(existing["id"])
+            return BatchOutcome(existing, created=False)
+        if existing and existing["id"] in self._tasks:
+            spooled.unlink(missing_ok=True)
+            return BatchOutcome(existing, created=False)
+        if existing is None or existing["status"] == "failed":
+            batch = await batches_repo.create_batch(
+                self.graph, id=uuid.uuid4().hex, member_code=principal.member_code, principal_id=principal.id,
+                content_hash=digest, idempotency_key=request.idempotency_key, filename=request.filename,
+                format=request.format, bytes_total=size,
+            )
+        else:
+            batch = existing  # processing: an earlier attempt died part-way; resume it
+        task = asyncio.create_task(self._process_file(principal, batch, spooled, request, request_id))
+        self._tasks[batch["id"]] = task
+        task.add_done_callback(lambda _: self._tasks.pop(batch["id"], None))
+        if wait:
+            await task
+        return BatchOutcome(await batches_repo.get_batch(self.graph, batch["id"]), created=existing is None)
+
+    async def _process_file(self, principal: Principal, batch: dict[str, Any], path: Path,
+                            request: UploadRequest, request_id: str | None) -> None:
+        job = worker.Job(
+            batch_id=batch["id"], path=str(path), filename=request.filename, format=request.format,
+            column_mapping=request.column_mapping, key_version=self.alliance_key.version,
+            key_secret=self.alliance_key.secret, benign_keys=frozenset(await repo.benign_keys(self.graph)),
+            now=datetime.now(timezone.utc), extra_aliases=self.extra_aliases,
+        )
+        process, messages = worker.start(job)
+        try:
+            await self._consume(principal, batch, process, messages, request, request_id)
+        except Exception:
+            log.exception("batch %s stopped part-way; it stays invisible and resumes when uploaded again", batch["id"])
+            raise
+        finally:
+            process.join(5)
+            if process.is_alive():
+                process.kill()
+            path.unlink(missing_ok=True)
+
+    async def _consume(self, principal: Principal, batch: dict[str, Any], process: Any, messages: Any,
+                       request: UploadRequest, request_id: str | None) -> None:
+        cursor = batch["written_seq"]
+        while True:
+            message = await _next_message(process, messages)
+            kind = message[0]
+            if kind == "header":
+                await batches_repo.file_info(self.graph, batch["id"], message[1], message[2])
+            elif kind == "chunk":
+                cursor = await self._write(batch["id"], message[1], cursor, request.attributed)
+            elif kind == "done":
+                await self._finish(principal, batch["id"], message[1], message[2], request_id)
+                return
+            else:
+                await self._fail(principal, batch["id"], message[1], message[2], request_id)
+                return
+
+    async def _write(self, batch_id: str, chunk: Chunk, cursor: int, attributed: bool) -> int:
+        if chunk.last_line < cursor:
+            return cursor  # written by an earlier attempt
+        leads = [lead for lead in chunk.leads if lead["line"] >= cursor]
+        next_seq = chunk.last_line + 1
+        if leads:
+            await repo.write_chunk(self.graph, batch_id, leads, expected=cursor, next_seq=next_seq,
+                                   rows_done=chunk.rows_seen, attributed=attributed, key_version=self.alliance_key.version)
+        else:
+            await repo.advance_cursor_only(self.graph, batch_id, expected=cursor, next_seq=next_seq, rows_done=chunk.rows_seen)
+        if chunk.bytes_read:
+            await batches_repo.progress(self.graph, batch_id, chunk.rows_seen, chunk.bytes_read)
+        return next_seq
+
+    async def _finish(self, principal: Principal, batch_id: str, totals: dict[str, int], report: list[dict[str, Any]],
+                      request_id: str | None) -> None:
+        await batches_repo.finish_writing(self.graph, batch_id, totals, report)
+        await batches_repo.commit(self.graph, batch_id)
+        self.audit.record(principal, "batch.upload", subject=batch_id, request_id=request_id,
+                          detail=json.dumps({k: totals[k] for k in ("accepted", "rejected", "skipped", "duplicate")}))
+        await self.aggregate(batch_id)
+
+    async def _fail(self, principal: Principal, batch_id: str, message: str, line: int | None, request_id: str | None) -> None:
+        error = f"line {line}: {message}" if line else message
+        await batches_repo.fail(self.graph, batch_id, error)
+        self.audit.record(principal, "batch.upload", subject=batch_id, outcome="failed", request_id=request_id, detail=error)
+        await repo.delete_leads_of(self.graph, batch_id)
+
+    # -- aggregation -------------------------------------------------------------------------------------
+
+    async def aggregate(self, batch_id: str) -> None:
+        """Fold a committed batch into the aggregates checks read (resumes from its cursor)."""
+        batch = await batches_repo.get_batch(self.graph, batch_id)
+        if batch is None or batch["status"] != "committed":
+            return
+        start, end = batch["aggregated_seq"], batch["last_line"] + 1
+        while start < end:
+            step_end = min(start + AGGREGATE_SPAN, end)
+            await repo.aggregate_chunk(self.graph, batch_id, start=start, end=step_end)
+            start = step_end
+        for hook in self.after_aggregation:
+            await hook(self.graph, batch_id)
+
+    async def resume_pending(self) -> int:
+        """At start: finish aggregating batches committed before a crash."""
+        pending = await batches_repo.pending_aggregation(self.graph)
+        for row in pending:
+            await self.aggregate(row["id"])
+        return len(pending)
+
+    async def wait_idle(self) -> None:
+        await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Stop running batches; they stay invisible and resume when uploaded again."""
+        for task in list(self._tasks.values()):
+            task.cancel()
+        await self.wait_idle()
+
+    # -- leads submitted by risk engines -----------------------------------------------------------------
+
+    async def submit_leads(self, principal: Principal, leads: list[dict[str, Any]], *, idempotency_key: str | None,
+                           attributed: bool = False, request_id: str | None = None) -> BatchOutcome:
+        """A small list of leads, validated inline and committed in the same call."""
+        if not leads:
+            raise BadInput("leads is empty; send at least one lead")
+        if len(leads) > MAX_SUBMITTED_LEADS:
+            raise BadInput(f"submitLeads accepts at most {MAX_SUBMITTED_LEADS} leads per call (got {len(leads)}); upload a batch file instead")
+        canonical = json.dumps(leads, sort_keys=True, ensure_ascii=False, default=str).encode()
+        digest = hashlib.sha256(canonical).hexdigest()
+        existing = await batches_repo.find_batch(self.graph, principal.member_code, None if idempotency_key else digest, idempotency_key)
+        if existing and existing["status"] == "committed":
+            self.audit.record(principal, "leads.submit", subject=existing["id"], outcome="existing", request_id=request_id)
+            return BatchOutcome(existing, created=False, results=await batches_repo.report(self.graph, existing["id"]))
+        batch = existing if existing and existing["status"] == "processing" else await batches_repo.create_batch(
+            self.graph, id=uuid.uuid4().hex, member_code=principal.member_code, principal_id=principal.id,
+            content_hash=digest, idempotency_key=idempotency_key, filename=None, format="api", bytes_total=len(canonical),
+        )
+        rows = [SourceRow(line=n + 1, values=values) for n, values in enumerate(leads)]
+        headers = sorted({key for values in leads for key in values})
+        columns = map_header(headers)
+        if isinstance(columns, ColumnError):
+            raise BadInput(columns.message)
+        preparer = Preparer(batch["id"], self.alliance_key, frozenset(await repo.benign_keys(self.graph)), report_all=True)
+        chunks = await asyncio.to_thread(lambda: list(preparer.chunks(
+            rows, columns, datetime.now(timezone.utc), size=worker.CHUNK_ROWS, extra_aliases=self.extra_aliases)))
+        cursor = batch["written_seq"]
+        for chunk in chunks:
+            cursor = await self._write(batch["id"], chunk, cursor, attributed)
+        await self._finish(principal, batch["id"], preparer.totals.as_dict(), preparer.report, request_id)
+        return BatchOutcome(await batches_repo.get_batch(self.graph, batch["id"]), created=True, results=preparer.report)
+
+
+async def _spool(chunks: AsyncIterator[bytes] | Iterable[bytes], path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
+    with open(path, "wb") as out:
+        if hasattr(chunks, "__aiter__"):
+            async for data in chunks:  # type: ignore[union-attr]
+                digest.update(data)
+                size += len(data)
+                out.write(data)
+        else:
+            for data in chunks:  # type: ignore[union-attr]
+                digest.update(data)
+                size += len(data)
+                out.write(data)
+    return digest.hexdigest(), size
+
+
+async def _next_message(process: Any, messages: Any) -> tuple[Any, ...]:
+    while True:
+        try:
+            return await asyncio.to_thread(messages.get, True, 1.0)
+        except queue_module.Empty:
+            if not process.is_alive():
+                return ("error", f"the batch worker stopped unexpectedly (exit code {process.exitcode})", None)
+
+
+def copy_file_chunks(path: Path, size: int = 1 << 20) -> Iterable[bytes]:
+    with open(path, "rb") as f:
+        while data := f.read(size):
+            yield data
+
