@@ -35,6 +35,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
 app.command("upload")(client_cli.upload)
+app.command("check")(client_cli.check)
 
 
 def _embedded(settings: Settings) -> EmbeddedNeo4j:

@@ -56,8 +56,9 @@ MATCH (m:Member {code: l.member_code})
 MATCH (l)-[:NAMES]->(i:Indicator)
 MERGE (m)-[r:REPORTED {tlp: l.tlp, category: l.category}]->(i)
 ON CREATE SET r.leads = 0, r.max_confidence = -1.0, r.first_seen = l.observed_at, r.last_seen = l.observed_at,
-              r.last_confidence = l.confidence
+              r.last_confidence = l.confidence, r.attributed = false
 SET r.leads = r.leads + 1,
+    r.attributed = r.attributed OR coalesce(l.attributed, false),
     r.max_confidence_at = CASE WHEN l.confidence > r.max_confidence THEN l.observed_at ELSE r.max_confidence_at END,
     r.max_confidence = CASE WHEN l.confidence > r.max_confidence THEN l.confidence ELSE r.max_confidence END,
     r.first_seen = CASE WHEN l.observed_at < r.first_seen THEN l.observed_at ELSE r.first_seen END,

@@ -31,6 +31,14 @@ POLICY: dict[str, frozenset[Role] | None] = {
     "submitLeads": frozenset({Role.UPLOADER}),
     "batch": MEMBER_USERS,
     "batches": MEMBER_USERS,
+    "checkLeads": frozenset({Role.ANALYST, Role.OPERATOR}),
+    "indicator": frozenset({Role.ANALYST, Role.OPERATOR}),
+    "lead": MEMBER_USERS,
+    "leads": MEMBER_USERS,
+    "disputes": MEMBER_USERS,
+    "disputeIndicator": frozenset({Role.ANALYST, Role.UPLOADER}),
+    "resolveDispute": OPERATOR,
+    "retractLeads": frozenset({Role.UPLOADER}),
 }
 
 

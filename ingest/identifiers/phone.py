@@ -70,7 +70,17 @@ def mainland_mobile_digits(e164: str) -> str | None:
 
 def _digits(raw: str) -> str | Invalid:
     """The number with formatting removed (a leading + kept), or why it is refused before any parsing."""
-    text = clean(raw)
+    digits = clean(raw)
+    if not (digits.isascii() and digits.isdigit()):  # a bare number passes every check below unchanged
+        refusal = _refusal(digits)
+        if refusal:
+            return refusal
+        digits = remove(digits, _SEPARATORS)
+    label = service_number_label(digits.lstrip("+"))
+    return _benign(label) if label else digits
+
+
+def _refusal(text: str) -> Invalid | None:
     if not text:
         return Invalid(_TYPE, EMPTY_REASON)
     if _SCIENTIFIC.fullmatch(text) or _NUMERIC_CELL.fullmatch(text):
@@ -81,9 +91,7 @@ def _digits(raw: str) -> str | Invalid:
             "a phone number may contain only digits, a leading +, spaces, dashes, dots and parentheses; "
             "remove letters, extensions and notes",
         )
-    digits = remove(text, _SEPARATORS)
-    label = service_number_label(digits.lstrip("+"))
-    return _benign(label) if label else digits
+    return None
 
 
 def _parsed(digits: str, region: str) -> Normalized | Invalid:

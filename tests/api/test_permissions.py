@@ -32,6 +32,16 @@ OPERATIONS: dict[str, tuple[str, set[str] | None]] = {
     "uploadLeadBatch": ("mutation($file: Upload!) { uploadLeadBatch(file: $file, wait: true) { created } }", {"uploader"}),
     "batch": ('{ batch(id: "nope") { id } }', {"analyst", "uploader", "operator"}),
     "batches": ("{ batches { id } }", {"analyst", "uploader", "operator"}),
+    "checkLeads": ('{ checkLeads(leads: [{ref: "a", identifiers: [{type: "phone", value: "13800138000"}]}]) { leads { score } } }',
+                   {"analyst", "operator"}),
+    "indicator": ('{ indicator(type: "phone", value: "13800138000") { masked } }', {"analyst", "operator"}),
+    "lead": ('{ lead(id: "nope") { id } }', {"analyst", "uploader", "operator"}),
+    "leads": ("{ leads(first: 5) { edges { cursor } } }", {"analyst", "uploader", "operator"}),
+    "disputes": ("{ disputes { id } }", {"analyst", "uploader", "operator"}),
+    "disputeIndicator": ('mutation { disputeIndicator(type: "phone", value: "13800138000", reason: "complaint") { id } }',
+                         {"analyst", "uploader"}),
+    "resolveDispute": ('mutation { resolveDispute(id: "nope", uphold: true) { id } }', OPERATOR_ONLY),
+    "retractLeads": ('mutation { retractLeads(ids: ["nope"], reason: "error") }', {"uploader"}),
 }
 
 

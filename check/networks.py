@@ -1,0 +1,218 @@
+"""Agent networks, the pure part: which leads belong together, and which network id each group keeps.
+
+A network is a connected component of a graph whose nodes are leads and whose links are
+- the indicators they share (`NAMES`), except hubs: benign indicators (registered hotlines, service numbers),
+  retracted ones, and any named by more than `NETWORK_DEGREE_CAP` leads — MISP's correlation limit. A hub
+  links everything (a shared call-centre number, a popular device model's default ID) and proves nothing;
+- the agent labels they declare (`OPERATED_BY`); an agent is member-scoped (`member_code:label`), so one
+  member's label never joins another member's leads.
+Only active leads of committed batches take part, and never TLP RED ones: a RED lead is visible to its filer
+alone, so letting it link two leads would tell every other member something the filer chose not to share.
+A network has at least `MIN_NETWORK_LEADS` leads; a lead linked to nothing is in no network.
+
+This module knows nothing about Neo4j: graph/networks.py reads the links, hands them here, and writes back
+the ids decided here. Ids are opaque hex strings; a network keeps its id while it grows, and the largest
+part keeps it when networks merge or split, so a bookmarked network stays (mostly) where it was.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Callable, Hashable, Iterable, Iterator, Mapping
+
+NETWORK_DEGREE_CAP = 50  # an indicator named by more leads than this is a hub and links nothing
+MIN_NETWORK_LEADS = 2
+MAX_NEIGHBOURHOOD_DEPTH = 3
+
+
+def new_network_id() -> str:
+    return uuid.uuid4().hex
+
+
+class UnionFind:
+    """Disjoint sets over hashable nodes, union by size with path halving (near-constant time per call)."""
+
+    __slots__ = ("_parent", "_size")
+
+    def __init__(self) -> None:
+        self._parent: dict[Hashable, Hashable] = {}
+        self._size: dict[Hashable, int] = {}
+
+    def add(self, node: Hashable) -> None:
+        if node not in self._parent:
+            self._parent[node] = node
+            self._size[node] = 1
+
+    def find(self, node: Hashable) -> Hashable:
+        self.add(node)
+        parent = self._parent
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    def union(self, a: Hashable, b: Hashable) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra == rb:
+            return
+        if self._size[ra] < self._size[rb]:
+            ra, rb = rb, ra
+        self._parent[rb] = ra
+        self._size[ra] += self._size.pop(rb)
+
+    def groups(self) -> Iterator[list[Hashable]]:
+        by_root: dict[Hashable, list[Hashable]] = {}
+        for node in self._parent:
+            by_root.setdefault(self.find(node), []).append(node)
+        return iter(by_root.values())
+
+
+@dataclass(frozen=True, slots=True)
+class LeadLinks:
+    """One eligible lead and what links it: non-hub indicator keys, agent ids, and networks it already touches
+    (its own, or its indicators' and agents' when those already belong to one)."""
+
+    id: str
+    indicators: tuple[str, ...] = ()
+    agents: tuple[str, ...] = ()
+    networks: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    leads: frozenset[str]  # the lead ids given, not the members of the existing networks it touches
+    networks: frozenset[str]  # existing network ids joined into it
+
+
+# Node kinds in the union-find; tuples keep an indicator key from ever equalling a lead or network id.
+_LEAD, _INDICATOR, _AGENT, _NETWORK = 0, 1, 2, 3
+
+
+class Linker:
+    """Accumulates leads and their links (streamed, page by page) and returns the connected components."""
+
+    def __init__(self) -> None:
+        self._uf = UnionFind()
+
+    def add(self, lead: LeadLinks) -> None:
+        node = (_LEAD, lead.id)
+        uf = self._uf
+        uf.add(node)
+        for key in lead.indicators:
+            uf.union(node, (_INDICATOR, key))
+        for agent in lead.agents:
+            uf.union(node, (_AGENT, agent))
+        for network in lead.networks:
+            uf.union(node, (_NETWORK, network))
+
+    def components(self) -> list[Component]:
+        found = []
+        for group in self._uf.groups():
+            leads = frozenset(n[1] for n in group if n[0] == _LEAD)  # type: ignore[index]
+            if leads:
+                found.append(Component(leads, frozenset(n[1] for n in group if n[0] == _NETWORK)))  # type: ignore[index]
+        return found
+
+
+def components(links: Iterable[LeadLinks]) -> list[Component]:
+    """Connected components of leads through shared indicators, agents and existing networks."""
+    linker = Linker()
+    for lead in links:
+        linker.add(lead)
+    return linker.components()
+
+
+@dataclass
+class MergePlan:
+    """What an incremental assignment writes: leads to label, networks to fold into others, summaries to refresh."""
+
+    assign: dict[str, str] = field(default_factory=dict)  # lead id → network id
+    moves: dict[str, str] = field(default_factory=dict)  # absorbed network id → surviving id
+    touched: set[str] = field(default_factory=set)  # networks created or grown
+
+    def final(self, network_id: str) -> str:
+        return self.moves.get(network_id, network_id)
+
+
+def plan_merge(comps: Iterable[Component], current: Mapping[str, str | None], sizes: Mapping[str, int],
+               new_id: Callable[[], str] = new_network_id) -> MergePlan:
+    """Fold new leads into networks: a component touching existing networks keeps the largest one's id (ties:
+    the smallest id) and absorbs the others; one touching none becomes a new network if it has enough leads.
+    A lead already in one of the joined networks moves with its network, so only unlabelled leads are listed."""
+    plan = MergePlan()
+    for comp in comps:
+        if comp.networks:
+            target = min(comp.networks, key=lambda n: (-sizes.get(n, 0), n))
+        elif len(comp.leads) >= MIN_NETWORK_LEADS:
+            target = new_id()
+        else:
+            continue
+        for absorbed in comp.networks - {target}:
+            plan.moves[absorbed] = target
+        for lead in comp.leads:
+            if current.get(lead) not in comp.networks:
+                plan.assign[lead] = target
+        plan.touched.add(target)
+    return plan
+
+
+def plan_recompute(comps: Iterable[Component], current: Mapping[str, str | None],
+                   new_id: Callable[[], str] = new_network_id) -> dict[str, str | None]:
+    """The network id each lead should carry when networks are computed from scratch (None: in no network).
+
+    Each old id goes to the new component sharing most leads with it, each component takes at most one old id,
+    and the rest get fresh ids: a network that only grew or split keeps its id on its largest part."""
+    comps = list(comps)
+    big = [c for c in comps if len(c.leads) >= MIN_NETWORK_LEADS]
+    overlaps = sorted(
+        ((count, old, index) for index, c in enumerate(big)
+         for old, count in Counter(current[lead] for lead in c.leads if current.get(lead)).items()),
+        key=lambda t: (-t[0], t[1], t[2]),
+    )
+    chosen: dict[int, str] = {}
+    used: set[str] = set()
+    for _, old, index in overlaps:
+        if index not in chosen and old not in used:
+            chosen[index] = old
+            used.add(old)
+    desired: dict[str, str | None] = {}
+    for index, comp in enumerate(big):
+        network_id = chosen.get(index) or new_id()
+        desired.update(dict.fromkeys(comp.leads, network_id))
+    for comp in comps:
+        if len(comp.leads) < MIN_NETWORK_LEADS:
+            desired.update(dict.fromkeys(comp.leads))
+    return desired
+
+
+class Drawing:
+    """Nodes and edges for a picture, bounded by `limit` nodes; `truncated` tells the client something was left out."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.nodes: dict[str, dict] = {}
+        self.edges: set[tuple[str, str, str]] = set()
+        self.truncated = False
+
+    def add_node(self, node_id: str, **attrs: object) -> bool:
+        """True when the node is (now) in the picture; False, and truncated, when the limit is reached."""
+        if node_id in self.nodes:
+            return True
+        if len(self.nodes) >= self.limit:
+            self.truncated = True
+            return False
+        self.nodes[node_id] = {"id": node_id, **attrs}
+        return True
+
+    def add_edge(self, source: str, target: str, kind: str) -> None:
+        if source in self.nodes and target in self.nodes:
+            self.edges.add((source, target, kind))
+
+    def result(self) -> dict:
+        return {
+            "nodes": list(self.nodes.values()),
+            "edges": [{"source": s, "target": t, "type": k} for s, t, k in sorted(self.edges)],
+            "truncated": self.truncated,
+        }

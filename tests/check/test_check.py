@@ -1,0 +1,186 @@
+"""Checks against the real graph: every status, scoring behaviour, disputes, retraction and TLP visibility."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+
+from access.principal import Principal, Role
+from audit.log import AuditLog
+from check import disputes, service
+from check.service import IdentifierQuery, LeadQuery
+from graph.database import Graph
+from ingest.pipeline import BatchRunner
+from tests.support import ACTOR, TEST_KEY, add_member
+
+PHONE = "13812345678"
+
+
+def member(code: str, *roles: Role) -> Principal:
+    return Principal(id=f"key:{code.lower()}", member_code=code, roles=frozenset(roles or (Role.ANALYST, Role.UPLOADER)))
+
+
+OPERATOR = Principal(id="key:op", member_code="HUB", roles=frozenset({Role.OPERATOR}))
+
+
+@pytest.fixture
+async def alliance(graph: Graph, tmp_path: Path) -> AsyncIterator[BatchRunner]:
+    for code in ("ACME", "BETA", "GAMMA", "DELTA", "EPSI", "ZETA"):
+        await add_member(graph, code)
+    await add_member(graph, "HUB", hotlines=["400-819-6155"])
+    audit = AuditLog(graph)
+    yield BatchRunner(graph, audit, TEST_KEY, tmp_path / "spool")
+    await audit.close()
+
+
+async def file(runner: BatchRunner, code: str, *leads: dict) -> list[str]:
+    outcome = await runner.submit_leads(member(code), list(leads), idempotency_key=None)
+    assert outcome.batch["status"] == "committed"
+    return [row["line"] for row in outcome.results]
+
+
+async def check(graph: Graph, who: Principal, *values: tuple[str, str], now: datetime | None = None) -> service.LeadVerdict:
+    lead = LeadQuery(ref="applicant-1", identifiers=[IdentifierQuery(t, v) for t, v in values])
+    return (await service.check_leads(graph, AuditLog(graph), who, TEST_KEY, [lead], now=now))[0]
+
+
+def lead(phone: str = PHONE, category: str = "LOAN_INTERMEDIARY", days_ago: int = 10, **extra) -> dict:
+    observed = (datetime.now(timezone.utc) - timedelta(days=days_ago)).strftime("%Y-%m-%d %H:%M")
+    return {"category": category, "phone": phone, "observed_at": observed, "confidence": "0.9", **extra}
+
+
+async def test_an_unknown_identifier_is_no_record(alliance: BatchRunner, graph: Graph) -> None:
+    verdict = (await check(graph, member("ACME"), ("phone", "13900001111"))).verdicts[0]
+    assert (verdict.status, verdict.points) == ("no_record", 0)
+
+
+async def test_a_reported_identifier_is_active_with_contributions(alliance: BatchRunner, graph: Graph) -> None:
+    await file(alliance, "BETA", lead())
+    result = await check(graph, member("ACME"), ("phone", "+86 138-1234-5678"))
+    verdict = result.verdicts[0]
+    assert verdict.status == "active" and verdict.points > 0 and result.score == verdict.points
+    assert verdict.score.categories == ("LOAN_INTERMEDIARY",) and verdict.score.members == 1
+    assert verdict.score.contributions[0].member_code is None  # BETA did not file with attribution
+
+
+async def test_an_invalid_identifier_is_reported_per_item(alliance: BatchRunner, graph: Graph) -> None:
+    verdicts = (await check(graph, member("ACME"), ("phone", "1.38001E+10"), ("phone", PHONE))).verdicts
+    assert verdicts[0].status == "invalid" and "lost digits" in verdicts[0].reason
+    assert verdicts[1].status == "no_record"
+
+
+async def test_benign_numbers_are_always_benign(alliance: BatchRunner, graph: Graph) -> None:
+    verdicts = (await check(graph, member("ACME"), ("phone", "95588"), ("phone", "4008196155"))).verdicts
+    assert [v.status for v in verdicts] == ["benign", "benign"]
+    assert all(v.points == 0 for v in verdicts)
+
+
+async def test_decay_lowers_a_score_over_time(alliance: BatchRunner, graph: Graph) -> None:
+    await file(alliance, "BETA", lead(days_ago=1))
+    now = datetime.now(timezone.utc)
+    today = (await check(graph, member("ACME"), ("phone", PHONE), now=now)).verdicts[0]
+    later = (await check(graph, member("ACME"), ("phone", PHONE), now=now + timedelta(days=200))).verdicts[0]
+    assert today.points > later.points
+
+
+async def test_a_lead_past_its_lifetime_is_expired(alliance: BatchRunner, graph: Graph) -> None:
+    await file(alliance, "BETA", lead(days_ago=1))
+    verdict = (await check(graph, member("ACME"), ("phone", PHONE), now=datetime.now(timezone.utc) + timedelta(days=3000))).verdicts[0]
+    assert (verdict.status, verdict.points) == ("expired", 0)
+
+
+async def test_one_member_filing_50_leads_scores_lower_than_5_members_filing_one_each(alliance: BatchRunner, graph: Graph) -> None:
+    lonely, crowd = "13811110000", "13822220000"
+    await file(alliance, "BETA", *[lead(lonely, days_ago=n + 1, note=f"report {n}") for n in range(50)])
+    for code in ("BETA", "GAMMA", "DELTA", "EPSI", "ZETA"):
+        await file(alliance, code, lead(crowd))
+    one, five = (await check(graph, member("ACME"), ("phone", lonely), ("phone", crowd))).verdicts
+    assert one.score.members == 1 and five.score.members == 5
+    assert one.points < five.points
+
+
+async def test_a_dispute_shows_until_ruled_and_an_upheld_one_stops_matching(alliance: BatchRunner, graph: Graph) -> None:
+    await file(alliance, "BETA", lead())
+    opened = await disputes.dispute(graph, AuditLog(graph), member("ACME"), TEST_KEY, type="phone", value=PHONE,
+                                    reason="consumer complaint #123")
+    assert (await check(graph, member("ACME"), ("phone", PHONE))).verdicts[0].status == "disputed"
+    await disputes.resolve(graph, AuditLog(graph), OPERATOR, dispute_id=opened["id"], uphold=True, note="wrongly listed")
+    verdict = (await check(graph, member("ACME"), ("phone", PHONE))).verdicts[0]
+    assert (verdict.status, verdict.points) == ("retracted", 0)
+    assert await graph.read("MATCH (l:Lead) RETURN count(l) AS n") == [{"n": 1}]  # retained for audit
+
+
+async def test_a_rejected_dispute_restores_the_listing(alliance: BatchRunner, graph: Graph) -> None:
+    await file(alliance, "BETA", lead())
+    opened = await disputes.dispute(graph, AuditLog(graph), member("ACME"), TEST_KEY, type="phone", value=PHONE, reason="x")
+    await disputes.resolve(graph, AuditLog(graph), OPERATOR, dispute_id=opened["id"], uphold=False, note=None)
+    assert (await check(graph, member("ACME"), ("phone", PHONE))).verdicts[0].status == "active"
+
+
+async def test_a_retracted_lead_no_longer_contributes(alliance: BatchRunner, graph: Graph) -> None:
+    await file(alliance, "BETA", lead())
+    await file(alliance, "GAMMA", lead(category="ANTI_COLLECTION"))
+    before = (await check(graph, member("ACME"), ("phone", PHONE))).verdicts[0]
+    beta_leads = [row["id"] for row in await graph.read("MATCH (l:Lead {member_code: 'BETA'}) RETURN l.id AS id")]
+    assert await disputes.retract(graph, AuditLog(graph), member("BETA"), lead_ids=beta_leads, reason="filed in error") == beta_leads
+    after = (await check(graph, member("ACME"), ("phone", PHONE))).verdicts[0]
+    assert before.score.members == 2 and after.score.members == 1
+    assert after.score.categories == ("ANTI_COLLECTION",) and after.points < before.points
+
+
+async def test_a_member_cannot_retract_another_members_lead(alliance: BatchRunner, graph: Graph) -> None:
+    await file(alliance, "BETA", lead())
+    ids = [row["id"] for row in await graph.read("MATCH (l:Lead) RETURN l.id AS id")]
+    assert await disputes.retract(graph, AuditLog(graph), member("GAMMA"), lead_ids=ids, reason="x") == []
+    assert (await check(graph, member("ACME"), ("phone", PHONE))).verdicts[0].status == "active"
+
+
+async def test_a_red_lead_never_reaches_another_member(alliance: BatchRunner, graph: Graph) -> None:
+    from graph import lead_reads
+
+    await file(alliance, "BETA", lead(tlp="RED"))
+    other = (await check(graph, member("ACME"), ("phone", PHONE))).verdicts[0]
+    own = (await check(graph, member("BETA"), ("phone", PHONE))).verdicts[0]
+    hub = (await check(graph, OPERATOR, ("phone", PHONE))).verdicts[0]
+    assert (other.status, other.points) == ("no_record", 0)
+    assert own.status == "active" and hub.status == "active"
+    key = (await graph.read("MATCH (i:Indicator) RETURN i.key AS key"))[0]["key"]
+    seen = await lead_reads.indicator(graph, member("ACME"), key)
+    assert (seen["leads"], seen["members"], seen["categories"]) == (0, 0, [])
+    red_id = (await graph.read("MATCH (l:Lead) RETURN l.id AS id"))[0]["id"]
+    assert await lead_reads.lead(graph, member("ACME"), red_id) is None
+    assert await lead_reads.lead(graph, member("BETA"), red_id) is not None
+
+
+async def test_green_leads_reach_peers_but_amber_ones_do_not(alliance: BatchRunner, graph: Graph) -> None:
+    await file(alliance, "BETA", lead("13800000001", tlp="GREEN"), lead("13800000002", tlp="AMBER"))
+    peer = Principal(id="key:peer", member_code="PEERNODE", roles=frozenset({Role.PEER}))
+    green, amber = (await check(graph, peer, ("phone", "13800000001"), ("phone", "13800000002"))).verdicts
+    assert green.status == "active" and amber.status == "no_record"
+
+
+async def test_an_attributed_lead_names_its_filer(alliance: BatchRunner, graph: Graph) -> None:
+    await alliance.submit_leads(member("BETA"), [lead()], idempotency_key=None, attributed=True)
+    verdict = (await check(graph, member("ACME"), ("phone", PHONE))).verdicts[0]
+    assert verdict.score.contributions[0].member_code == "BETA"
+
+
+async def test_every_check_is_audited_with_keys_never_raw_values(alliance: BatchRunner, graph: Graph) -> None:
+    audit = AuditLog(graph)
+    lead_query = LeadQuery(ref="a", identifiers=[IdentifierQuery("phone", PHONE)])
+    await service.check_leads(graph, audit, member("ACME"), TEST_KEY, [lead_query])
+    await audit.flush()
+    rows = await graph.read("MATCH (r:AuditRecord {action: 'check'}) RETURN r.subject AS subject, r.member_code AS m")
+    assert rows[0]["m"] == "ACME" and rows[0]["subject"][0].startswith("phone:")
+    assert PHONE not in str(rows) and "8613812345678" not in str(rows)
+
+
+async def test_more_than_10000_identifiers_are_refused(alliance: BatchRunner, graph: Graph) -> None:
+    from core.errors import BadInput
+
+    many = [LeadQuery(ref=str(n), identifiers=[IdentifierQuery("phone", PHONE)] * 101) for n in range(100)]
+    with pytest.raises(BadInput, match="10000"):
+        await service.check_leads(graph, AuditLog(graph), member("ACME"), TEST_KEY, many)
