@@ -16,6 +16,7 @@ from api.health import healthz
 from api.middleware import GuardMiddleware
 from api.runtime import Runtime, load_alliance_key
 from audit.log import AuditLog
+from graph.networks import assign_networks
 from ingest.pipeline import BatchRunner
 from core.settings import Settings
 from graph.database import Graph, Target
@@ -30,6 +31,7 @@ def create_app(settings: Settings, target: Target) -> Starlette:
         audit = AuditLog(graph)
         alliance_key = load_alliance_key(settings)
         batches = BatchRunner(graph, audit, alliance_key, settings.data_dir / "spool")
+        batches.after_aggregation.append(assign_networks)
         runtime = Runtime(settings=settings, graph=graph, alliance_key=alliance_key, audit=audit, batches=batches)
         app.state.runtime = runtime
         migrator = asyncio.create_task(runtime.keep_migrating())

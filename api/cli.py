@@ -16,7 +16,7 @@ import uvicorn
 from api import client_cli
 from api.demo_cli import demo_app
 from api.admin_cli import audit_app, keys_app, members_app, run_admin
-from api.demo import DEMO_KEY_FILE, ensure_demo_operator
+from api.demo import DEMO_ANALYST_KEY_FILE, DEMO_KEY_FILE, ensure_demo_alliance, ensure_demo_operator
 from api.app import create_app
 from api.graphql.schema import export_sdl
 from api.logs import configure_logging
@@ -60,6 +60,12 @@ def _require_target(settings: Settings) -> Target:
     return target
 
 
+async def _seed_demo(graph, audit, actor, key, settings: Settings) -> tuple[str, str]:
+    operator = await ensure_demo_operator(graph, audit, actor, key, settings.data_dir)
+    typer.echo("preparing the demo alliance (seeded on first start only)…")
+    return operator, await ensure_demo_alliance(graph, audit, actor, key, settings.data_dir)
+
+
 class _QuietServer(uvicorn.Server):
     """Ctrl-C/SIGTERM shut down gracefully and return, instead of re-raising the signal after shutdown."""
 
@@ -88,10 +94,12 @@ def serve(
         typer.echo(f"Neo4j {state.version} (embedded) on {state.uri}, data in {settings.data_dir}")
     target = _require_target(settings)
     if settings.embedded and settings.demo_seed:
-        token = run_admin(lambda g, a, p, k: ensure_demo_operator(g, a, p, k, settings.data_dir), settings)
-        typer.echo(f"demo operator key (also in {settings.data_dir / DEMO_KEY_FILE}):\n  {token}\n"
+        operator, analyst = run_admin(lambda g, a, p, k: _seed_demo(g, a, p, k, settings), settings)
+        typer.echo(f"demo operator key (also in {settings.data_dir / DEMO_KEY_FILE}):\n  {operator}\n"
+                   f"demo analyst/uploader key of member DEMO_A (also in {settings.data_dir / DEMO_ANALYST_KEY_FILE}):\n"
+                   f"  {analyst}\n"
                    f"GraphiQL: http://{host or settings.host}:{port or settings.port}/graphql  "
-                   f"(header  Authorization: Bearer {token})")
+                   f"(header  Authorization: Bearer <key>)")
     config = uvicorn.Config(
         create_app(settings, target), host=host or settings.host, port=port or settings.port,
         log_level=settings.log_level.lower(), log_config=None,

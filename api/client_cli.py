@@ -164,4 +164,4 @@ def check(
             for c in verdict["contributions"][:3])
         table.add_row(verdict["masked"] or "-", verdict["type"] or verdict["inputType"], verdict["status"], str(verdict["score"]),
                       ",".join(verdict["categories"]), str(verdict["members"]), (verdict["lastSeen"] or "")[:10], why)
-    Console().print(table)
+    Console(width=None if console.is_terminal else 160).print(table)

@@ -1,17 +1,19 @@
 """Phone numbers: libphonenumber, default region CN, stored as E.164.
 
-Most leads carry mainland mobiles, and parsing each one costs more than the rest of its row. For an
+Most leads carry mainland mobiles, and asking libphonenumber about each one dominated batch validation. For an
 11-digit mobile everything libphonenumber says — validity, type, zh region, original carrier — depends
 only on its first 7 digits: the CN metadata patterns for 11-digit numbers starting with 1 decide within
 6 digits, and the geocoder and carrier tables key on at most "86" + 7 digits. So those numbers skip the
-parser and ask libphonenumber once per 7-digit block (`_mobile_block`); every other number is parsed.
+parser and ask libphonenumber once per 7-digit block (`_MobileBlocks`); every other number is parsed.
 `normalize_by_parsing` is the same rule without that shortcut, the reference the shortcut is tested against.
 """
 
 from __future__ import annotations
 
-import functools
 import re
+import threading
+from array import array
+
 import phonenumbers
 from phonenumbers import PhoneNumberType, carrier, geocoder, shortnumberinfo
 
@@ -33,7 +35,6 @@ _CARRIER_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_O
 _MOBILE_BODY = r"(1(?:[3-689][0-9]|7[0-8])[0-9]{8})"
 _MAINLAND_MOBILE = re.compile(r"(?:\+86|0086|86)?" + _MOBILE_BODY)
 _MAINLAND_MOBILE_E164 = re.compile(r"\+86" + _MOBILE_BODY)
-_MOBILE_BLOCK_CACHE = 1 << 16  # 7-digit blocks remembered; ~200 bytes each, attribute sets are shared
 
 SPREADSHEET_REASON = (
     "the value lost digits in a spreadsheet (it was stored as a number, e.g. 1.38001E+10 or 13800138000.0); "
@@ -114,29 +115,51 @@ def _parsed(digits: str, region: str) -> Normalized | Invalid:
 
 def _mainland_mobile(national: str) -> Normalized | Invalid:
     """What `_parsed` returns for +86 `national`, which `_MAINLAND_MOBILE` matched."""
-    label = service_number_label(national)  # no short-number check: 11 digits are never short numbers
+    label = service_number_label(national)  # _short_number_label passes over numbers of 9+ digits
     if label:
         return _benign(label)
-    attributes = _mobile_block(national[:7])
+    attributes = _mobile_blocks.attributes(national[:7])
     if attributes is None:
         return Invalid(_TYPE, INVALID_NUMBER_REASON)
     return Normalized(IdentifierType.PHONE, "+86" + national, dict(attributes))
 
 
-@functools.lru_cache(maxsize=_MOBILE_BLOCK_CACHE)
-def _mobile_block(block: str) -> tuple[tuple[str, str], ...] | None:
-    """The attributes every mainland mobile starting with these 7 digits has, or None when they are invalid."""
-    number = phonenumbers.PhoneNumber(country_code=86, national_number=int(block + "0000"))
-    kind = phonenumbers.number_type(number)
-    if kind == PhoneNumberType.UNKNOWN:  # for a one-region country code, exactly is_valid_number's test
-        return None
-    return _shared(tuple(_attributes(number, kind).items()))
+class _MobileBlocks:
+    """What libphonenumber says of each 7-digit block 1000000–1999999, asked once per block.
+
+    A table of 4 bytes per block (4 MB for all of them) points into the few thousand distinct attribute
+    sets, so a million-row batch touching most blocks keeps them all without growing further.
+    """
+
+    _FIRST = 1_000_000
+    _INVALID = 1  # 0 = not asked yet
+
+    def __init__(self) -> None:
+        self._set_of_block = array("I", [0]) * self._FIRST
+        self._sets: list[tuple[tuple[str, str], ...] | None] = [None, None]
+        self._index_of_set: dict[tuple[tuple[str, str], ...], int] = {}
+        self._lock = threading.Lock()
+
+    def attributes(self, block: str) -> tuple[tuple[str, str], ...] | None:
+        """The attributes every mainland mobile starting with `block` has, or None when they are invalid."""
+        index = self._set_of_block[int(block) - self._FIRST]
+        return self._sets[index or self._ask(block)]
+
+    def _ask(self, block: str) -> int:
+        number = phonenumbers.PhoneNumber(country_code=86, national_number=int(block + "0000"))
+        kind = phonenumbers.number_type(number)
+        # For a one-region country code, UNKNOWN is exactly is_valid_number's test.
+        found = None if kind == PhoneNumberType.UNKNOWN else tuple(_attributes(number, kind).items())
+        with self._lock:
+            index = self._INVALID if found is None else self._index_of_set.get(found)
+            if index is None:
+                index = self._index_of_set[found] = len(self._sets)
+                self._sets.append(found)
+            self._set_of_block[int(block) - self._FIRST] = index
+        return index
 
 
-@functools.cache
-def _shared(attributes: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
-    """One object per distinct attribute set (a few thousand), so the cached blocks stay small."""
-    return attributes
+_mobile_blocks = _MobileBlocks()
 
 
 def _international_form(digits: str) -> str:
