@@ -80,17 +80,19 @@ CATEGORY_WEIGHTS = {  # roughly what a consumer-finance alliance files most
 }
 TLP_WEIGHTS = {"AMBER": 80, "GREEN": 10, "RED": 5, "CLEAR": 5}
 
+# Every property spelled out (no `SET x += map`): dynamic map writes make the planner add Eager operators.
 SEED_INDICATORS = """
 UNWIND $rows AS row
-CREATE (i:Indicator {key: row.key})
-SET i += row.attrs, i.type = 'phone', i.key_version = $key_version, i.masked = row.masked, i.status = row.status,
-    i.benign = false, i.lead_count = row.lead_count, i.member_count = size(row.reports),
-    i.first_seen = row.first_seen, i.last_seen = row.last_seen, i.network_id = row.network_id
+CREATE (i:Indicator {key: row.key, type: 'phone', key_version: $key_version, masked: row.masked, status: row.status,
+                     benign: false, lead_count: row.lead_count, member_count: size(row.reports),
+                     first_seen: row.first_seen, last_seen: row.last_seen, network_id: row.network_id,
+                     phone_type: row.phone_type, country: row.country, region: row.region, carrier: row.carrier})
 WITH i, row
 UNWIND row.reports AS rep
 MATCH (m:Member {code: rep.member})
-CREATE (m)-[r:REPORTED]->(i)
-SET r = rep.props
+CREATE (m)-[:REPORTED {tlp: rep.tlp, category: rep.category, leads: rep.leads, max_confidence: rep.max_confidence,
+                       max_confidence_at: rep.max_confidence_at, last_confidence: rep.last_confidence,
+                       last_seen: rep.last_seen, first_seen: rep.first_seen, attributed: rep.attributed}]->(i)
 """
 
 SEED_CO_OCCURS = """
@@ -196,21 +198,21 @@ class Seeder:
                 leads = 1 + min(int(rng.expovariate(1 / 1.5)), 40)
                 max_confidence = round(rng.uniform(0.5, 1.0), 2)
                 max_at = first_seen + (last_seen - first_seen) * rng.random() if leads > 1 else last_seen
-                reports.append({"member": member, "props": {
-                    "tlp": rng.choices(self._tlps, self._tlp_w)[0],
+                reports.append({
+                    "member": member, "tlp": rng.choices(self._tlps, self._tlp_w)[0],
                     "category": rng.choices(self._categories, self._category_w)[0],
                     "leads": leads, "max_confidence": max_confidence, "max_confidence_at": max_at,
                     "last_confidence": max_confidence if leads == 1 else round(rng.uniform(0.4, max_confidence), 2),
                     "last_seen": last_seen, "first_seen": first_seen if leads > 1 else last_seen,
                     "attributed": rng.random() < 0.2,
-                }})
+                })
             rows.append({
                 "key": indicator_key(self.key, normalized), "masked": mask(normalized),
-                "attrs": dict(normalized.attributes),
+                **{name: normalized.attributes.get(name) for name in ("phone_type", "country", "region", "carrier")},
                 "status": "disputed" if rng.random() < 0.01 else "active",
-                "lead_count": sum(r["props"]["leads"] for r in reports),
-                "first_seen": min(r["props"]["first_seen"] for r in reports),
-                "last_seen": max(r["props"]["last_seen"] for r in reports),
+                "lead_count": sum(r["leads"] for r in reports),
+                "first_seen": min(r["first_seen"] for r in reports),
+                "last_seen": max(r["last_seen"] for r in reports),
                 "reports": reports, "network_id": None,
             })
         # About 30 % of indicators sit in small networks (3–6 identifiers named together by leads).
@@ -236,7 +238,7 @@ class Seeder:
                     seen.add((a["key"], b["key"]))
                 pairs.extend({"a": a, "b": b, "count": rng.randint(1, 3)} for a, b in seen)
                 members = {r["member"] for row in cluster for r in row["reports"]}
-                categories = sorted({r["props"]["category"] for row in cluster for r in row["reports"]})
+                categories = sorted({r["category"] for row in cluster for r in row["reports"]})
                 networks.append({"id": net_id, "leads": sum(r["lead_count"] for r in cluster), "members": len(members),
                                  "categories": categories, "indicators": len(cluster)})
             else:

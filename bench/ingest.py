@@ -81,6 +81,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def per_k(seconds: float, rows: int) -> str:
+    return f"{seconds * 1000 / rows:.2f} s" if rows else "n/a"
+
+
 def mb(n: float | None) -> str:
     return "n/a" if n is None else f"{n / MB:,.0f} MB"
 
@@ -266,6 +270,7 @@ class EndToEnd:
     peaks: Peaks
     cpu: CpuClock
     leads_in_graph: int
+    load: tuple[float, float]  # 1-minute load average before and after
 
     @property
     def rate(self) -> float:
@@ -323,6 +328,7 @@ async def end_to_end(label: str, graph: Any, key: Any, path: Path, rows: int, sp
     principal = Principal(id="key:bench-uploader", member_code=MEMBER, roles=frozenset({Role.UPLOADER}))
     file_mb = path.stat().st_size / MB
     say(f"\n== end to end: {label} file, {rows:,} rows, {file_mb:,.1f} MB ==")
+    load0 = os.getloadavg()[0]
     with RssSampler(jvm_pid) as sampler, CpuClock(jvm_pid) as cpu:
         phases.start = time.perf_counter()
         outcome = await runner.submit_file(principal, copy_file_chunks(path), UploadRequest(filename=path.name), wait=True)
@@ -333,7 +339,7 @@ async def end_to_end(label: str, graph: Any, key: Any, path: Path, rows: int, sp
         raise RuntimeError(f"the {label} batch did not commit: status={batch['status']} error={batch.get('error')}")
     seen = await counts(graph)
     result = EndToEnd(label, batch["rows_total"], file_mb, phases.end - phases.start, batch, phases,
-                      sampler.peaks, cpu, seen["leads"])
+                      sampler.peaks, cpu, seen["leads"], (load0, os.getloadavg()[0]))
     report_end_to_end(result, seen)
     if seen["leads"] != batch["accepted"] or batch["aggregated_seq"] != batch["last_line"] + 1:
         raise RuntimeError(f"the {label} batch is not fully in Neo4j: {seen} vs {batch}")
@@ -361,7 +367,9 @@ def report_end_to_end(r: EndToEnd, seen: dict[str, int]) -> None:
         f"worker {mb(pk.worker or None)} (median {mb(statistics.median(pk.worker_samples)) if pk.worker_samples else 'n/a'}), "
         f"Neo4j JVM {mb(pk.jvm or None)}  [{pk.samples} samples]")
     say(f"CPU seconds          API process {r.cpu.api:.1f}, worker ≈{pk.worker_cpu:.1f}, Neo4j JVM {r.cpu.jvm_s:.1f} "
-        f"(wall {r.seconds:.1f}, {os.cpu_count()} CPUs)")
+        f"(wall {r.seconds:.1f}, {os.cpu_count()} CPUs; per 1,000 lead rows: API {per_k(r.cpu.api, b['accepted'])}, "
+        f"worker {per_k(pk.worker_cpu, b['accepted'])}, JVM {per_k(r.cpu.jvm_s, b['accepted'])})")
+    say(f"load average         {r.load[0]:.1f} before, {r.load[1]:.1f} after")
 
 
 async def bare(graph: Any, key: Any, path: Path, work_dir: Path, jvm_pid: int | None) -> Bare:
@@ -406,6 +414,7 @@ async def bare(graph: Any, key: Any, path: Path, work_dir: Path, jvm_pid: int | 
             await session.execute_write(work)
 
     tx_times: list[float] = []
+    load0 = os.getloadavg()[0]
     with RssSampler(jvm_pid) as sampler, CpuClock(jvm_pid) as cpu:
         wall0 = time.perf_counter()
         with open(pickled, "rb") as f:
@@ -429,7 +438,9 @@ async def bare(graph: Any, key: Any, path: Path, work_dir: Path, jvm_pid: int | 
             f"max {q[-1] * 1000:,.0f} ms")
     say(f"in Neo4j             {seen['leads']:,} leads, {seen['indicators']:,} indicators, {seen['names']:,} NAMES")
     say(f"peak RSS             API process {mb(sampler.peaks.api)}, Neo4j JVM {mb(sampler.peaks.jvm or None)}")
-    say(f"CPU seconds          API process {cpu.api:.1f}, Neo4j JVM {cpu.jvm_s:.1f} (wall {wall:.1f})")
+    say(f"CPU seconds          API process {cpu.api:.1f}, Neo4j JVM {cpu.jvm_s:.1f} (wall {wall:.1f}; per 1,000 lead rows: "
+        f"JVM {per_k(cpu.jvm_s, leads)})")
+    say(f"load average         {load0:.1f} before, {os.getloadavg()[0]:.1f} after")
     if seen["leads"] != leads:
         raise RuntimeError(f"bare run wrote {seen['leads']} leads, expected {leads}")
     return result
@@ -458,6 +469,9 @@ def summary(rows: int, small: EndToEnd, large: EndToEnd, base: Bare) -> None:
         f"flat {verdict(flat(small.peaks.api, large.peaks.api))}")
     say(f"peak RSS worker process      small {mb(small.peaks.worker or None)} | large {mb(large.peaks.worker or None)}   "
         f"flat {verdict(flat(small.peaks.worker, large.peaks.worker))}")
+    say(f"CPU s per 1,000 lead rows    end to end: JVM {per_k(large.cpu.jvm_s, large.batch['accepted'])}, "
+        f"worker {per_k(large.peaks.worker_cpu, large.batch['accepted'])}, API {per_k(large.cpu.api, large.batch['accepted'])}"
+        f" | bare: JVM {per_k(base.cpu.jvm_s, base.leads)}")
     if large.peaks.jvm:
         say(f"peak RSS Neo4j JVM           small {mb(small.peaks.jvm)} | large {mb(large.peaks.jvm)} | bare {mb(base.peaks.jvm)}")
     say(f"(flat = large ≤ {FLAT_FACTOR} × small + {FLAT_SLACK_MB} MB; rates are wall-clock on {os.cpu_count()} CPUs, "
@@ -512,11 +526,13 @@ async def bench(args: argparse.Namespace, target: Any, jvm_pid: int | None, work
         large_path = ensure_file(cache, args.rows)
         spool = work_dir / "spool"
 
+        # small first (it also warms the JVM's JIT up), then bare, then large: the bare rows are cheaper to
+        # wipe than an aggregated batch, and no wipe is needed after the last phase.
         small = await end_to_end("small", graph, key, small_path, small_rows, spool, jvm_pid)
-        say(f"wiped                {await wipe(graph):.1f} s")
-        large = await end_to_end("large", graph, key, large_path, args.rows, spool, jvm_pid)
         say(f"\nwiped                {await wipe(graph):.1f} s")
         base = await bare(graph, key, large_path, work_dir, jvm_pid)
+        say(f"\nwiped                {await wipe(graph):.1f} s")
+        large = await end_to_end("large", graph, key, large_path, args.rows, spool, jvm_pid)
         summary(args.rows, small, large, base)
     finally:
         await graph.close()

@@ -124,6 +124,53 @@ def components(links: Iterable[LeadLinks]) -> list[Component]:
     return linker.components()
 
 
+class BatchFold:
+    """A batch's leads folded into a `Linker`, page by page, noting what else must be read or redone:
+    - anchors: linking indicators and agents in no network that leads outside the batch also name (few: such an
+      indicator has at most `cap` leads, and all but one would already share a network);
+    - unlinked: networks still held by an indicator that no longer links (it crossed the cap, or was flagged).
+    Rows are `{key, network_id, lead_count, linking}` per indicator and `{id, network_id, leads}` per agent."""
+
+    def __init__(self) -> None:
+        self.linker = Linker()
+        self.current: dict[str, str | None] = {}  # lead id → its network id before this assignment
+        self.unlinked: set[str] = set()
+        self._named: Counter[str] = Counter()
+        self._operated: Counter[str] = Counter()
+        self._totals: dict[tuple[int, str], int] = {}  # (kind, id) of anchors in no network → their lead count
+
+    def add_batch_lead(self, lead_id: str, network_id: str | None, red: bool, indicators: Iterable[dict],
+                       agents: Iterable[dict]) -> None:
+        """A RED lead only counts (its indicators' lead counts include it); it links nothing."""
+        indicators, agents = list(indicators), list(agents)
+        self._named.update(ind["key"] for ind in indicators)
+        self._operated.update(agent["id"] for agent in agents)
+        self.unlinked.update(ind["network_id"] for ind in indicators if not ind["linking"] and ind["network_id"])
+        if red:
+            return
+        self.current[lead_id] = network_id
+        linking = [ind for ind in indicators if ind["linking"]]
+        for ind in linking:
+            if not ind["network_id"]:
+                self._totals[(_INDICATOR, ind["key"])] = ind["lead_count"] or 0
+        for agent in agents:
+            if not agent["network_id"]:
+                self._totals[(_AGENT, agent["id"])] = agent["leads"] or 0
+        networks = {network_id} | {i["network_id"] for i in linking} | {a["network_id"] for a in agents}
+        self.linker.add(LeadLinks(lead_id, tuple(i["key"] for i in linking), tuple(a["id"] for a in agents),
+                                  tuple(n for n in networks if n)))
+
+    def anchors(self) -> tuple[list[str], list[str]]:
+        """Indicator keys and agent ids in no network that something outside the batch also names."""
+        counts = {_INDICATOR: self._named, _AGENT: self._operated}
+        wanted = sorted((kind, name) for (kind, name), total in self._totals.items() if total > counts[kind][name])
+        return [n for k, n in wanted if k == _INDICATOR], [n for k, n in wanted if k == _AGENT]
+
+    def add_earlier_lead(self, lead: LeadLinks, network_id: str | None) -> None:
+        self.current[lead.id] = network_id
+        self.linker.add(lead)
+
+
 @dataclass
 class MergePlan:
     """What an incremental assignment writes: leads to label, networks to fold into others, summaries to refresh."""

@@ -12,6 +12,7 @@ from typing import Any
 from access.principal import Principal
 from graph import visibility
 from graph.database import Graph
+from graph.networks import network_visible
 
 _REPORT_FIELDS = """{member_code: m.code, reliability: coalesce(m.reliability, 1.0), tlp: r.tlp, category: r.category,
   leads: r.leads, max_confidence: r.max_confidence, max_confidence_at: r.max_confidence_at,
@@ -37,7 +38,7 @@ CALL (i) {{
   }}
   RETURN [x IN collect(CASE WHEN n IS NOT NULL THEN {{key: n.key, reports: reports}} END) WHERE x IS NOT NULL] AS neighbours
 }}
-OPTIONAL MATCH (net:Network {{id: i.network_id}})
+OPTIONAL MATCH (net:Network {{id: i.network_id}}) WHERE {network_visible("net")}
 RETURN key, i IS NOT NULL AS known, i.status AS status, coalesce(i.benign, false) AS benign,
        i.benign_reason AS benign_reason, i.masked AS masked, reports, neighbours,
        CASE WHEN net IS NULL THEN null ELSE net {{.id, .leads, .members, .categories}} END AS network

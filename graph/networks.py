@@ -25,8 +25,8 @@ from typing import Any, AsyncIterator, Iterable, Sequence
 
 from access.principal import Principal
 from check.networks import (
-    MAX_NEIGHBOURHOOD_DEPTH, MIN_NETWORK_LEADS, NETWORK_DEGREE_CAP, Drawing, LeadLinks, Linker, plan_merge,
-    plan_recompute,
+    MAX_NEIGHBOURHOOD_DEPTH, MIN_NETWORK_LEADS, NETWORK_DEGREE_CAP, BatchFold, Drawing, LeadLinks, Linker,
+    plan_merge, plan_recompute,
 )
 from core.errors import BadInput
 from graph import visibility
@@ -78,8 +78,9 @@ BATCH_SPAN = "MATCH (b:Batch {id: $batch_id}) WHERE b.status = 'committed' RETUR
 BATCH_LEADS = f"""
 MATCH (l:Lead) WHERE l.batch_id = $batch_id AND l.seq >= $from AND l.seq < $to AND l.status = 'active'
 RETURN l.id AS id, l.network_id AS network_id, l.tlp = 'RED' AS red,
-       [(l)-[:NAMES]->(i:Indicator) | i {{.key, .network_id, linking: {linking()}}}] AS indicators,
-       [(l)-[:OPERATED_BY]->(a:Agent) | a {{.id, .network_id}}] AS agents
+       [(l)-[:NAMES]->(i:Indicator) | i {{.key, .network_id, .lead_count, linking: {linking()}}}] AS indicators,
+       [(l)-[:OPERATED_BY]->(a:Agent) | a {{.id, .network_id,
+          leads: CASE WHEN a.network_id IS NULL THEN COUNT {{ (a)<-[:OPERATED_BY]-(:Lead) }} END}}] AS agents
 """
 
 # Earlier leads reached through indicators or agents of the batch that belong to no network yet.
@@ -227,53 +228,32 @@ async def assign_networks(graph: Graph, batch_id: str, *, cap: int = NETWORK_DEG
         span = await graph.read(BATCH_SPAN, {"batch_id": batch_id})
         if not span:
             return {"leads": 0, "networks": 0}
-        linker, current, anchors, unlinked = Linker(), {}, ({}, {}), set()
+        fold = BatchFold()
         for start in range(0, span[0]["last_line"] + 1, PAGE_SPAN):
             rows = await graph.read(BATCH_LEADS, {"batch_id": batch_id, "from": start, "to": start + PAGE_SPAN, "cap": cap})
             for row in rows:
-                _fold_batch_lead(row, linker, current, anchors, unlinked)
+                fold.add_batch_lead(row["id"], row["network_id"], row["red"], row["indicators"], row["agents"])
             await lease.renew()
-        keys, agents = sorted(k for k, n in anchors[0].items() if n is None), sorted(a for a, n in anchors[1].items() if n is None)
+        keys, agents = fold.anchors()
         for n in range(0, max(len(keys), len(agents)), WRITE_CHUNK):
             params = {"keys": keys[n:n + WRITE_CHUNK], "agents": agents[n:n + WRITE_CHUNK], "batch_id": batch_id, "cap": cap}
             for row in await graph.read(ANCHORED_LEADS, params):
-                current[row["id"]] = row["network_id"]
                 own = (row["network_id"],) if row["network_id"] else ()
-                linker.add(LeadLinks(row["id"], tuple(row["indicators"]), tuple(row["agents"]), own + tuple(row["networks"])))
-        comps = linker.components()
+                links = LeadLinks(row["id"], tuple(row["indicators"]), tuple(row["agents"]), own + tuple(row["networks"]))
+                fold.add_earlier_lead(links, row["network_id"])
+        comps, current = fold.linker.components(), fold.current
         touched_ids = sorted({n for c in comps for n in c.networks})
         sizes = {r["id"]: r["leads"] for r in await graph.read(NETWORK_SIZES, {"ids": touched_ids})} if touched_ids else {}
         plan = plan_merge(comps, current, sizes)
         for moves in _chunks([{"from": a, "to": b} for a, b in sorted(plan.moves.items())]):
             await graph.write(RELABEL, {"moves": list(moves)})
         await _assign(graph, [{"lead": lead, "network": net} for lead, net in sorted(plan.assign.items())], cap, lease)
-        split = {plan.final(n) for n in unlinked}
+        split = {plan.final(n) for n in fold.unlinked}
         await _refresh(graph, plan.touched - split, set(plan.moves))
         if split:
             await _recompute(graph, split, cap, lease)
         await graph.write(MARK_ASSIGNED, {"batch_id": batch_id})
     return {"leads": len(plan.assign), "networks": len(plan.touched), "merged": len(plan.moves), "split": len(split)}
-
-
-def _fold_batch_lead(row: dict[str, Any], linker: Linker, current: dict[str, str | None],
-                     anchors: tuple[dict[str, str | None], dict[str, str | None]], unlinked: set[str]) -> None:
-    """One lead of the batch into the union-find; notes anchors in no network and networks held by a hub."""
-    for ind in row["indicators"]:
-        if not ind["linking"] and ind["network_id"]:
-            unlinked.add(ind["network_id"])
-    if row["red"]:
-        return
-    current[row["id"]] = row["network_id"]
-    networks = [row["network_id"]] if row["network_id"] else []
-    keys = [ind["key"] for ind in row["indicators"] if ind["linking"]]
-    for ind in row["indicators"]:
-        if ind["linking"]:
-            anchors[0][ind["key"]] = ind["network_id"]
-            networks += [ind["network_id"]] if ind["network_id"] else []
-    for agent in row["agents"]:
-        anchors[1][agent["id"]] = agent["network_id"]
-        networks += [agent["network_id"]] if agent["network_id"] else []
-    linker.add(LeadLinks(row["id"], tuple(keys), tuple(a["id"] for a in row["agents"]), tuple(networks)))
 
 
 async def rebuild_networks(graph: Graph, *, cap: int = NETWORK_DEGREE_CAP) -> dict[str, int]:

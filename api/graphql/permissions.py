@@ -39,6 +39,9 @@ POLICY: dict[str, frozenset[Role] | None] = {
     "disputeIndicator": frozenset({Role.ANALYST, Role.UPLOADER}),
     "resolveDispute": OPERATOR,
     "retractLeads": frozenset({Role.UPLOADER}),
+    "agentNetworks": frozenset({Role.ANALYST, Role.OPERATOR}),
+    "network": frozenset({Role.ANALYST, Role.OPERATOR}),
+    "indicatorNeighbourhood": frozenset({Role.ANALYST, Role.OPERATOR}),
 }
 
 

@@ -11,6 +11,7 @@ from strawberry.tools import merge_types
 from api.graphql.admin import AdminMutation, AdminQuery
 from api.graphql.batches import BatchMutation, BatchQuery
 from api.graphql.checks import CheckMutation, CheckQuery
+from api.graphql.networks import NetworkQuery
 from api.graphql.context import Info
 from api.graphql.errors import ErrorCodes
 from api.graphql.identifiers import NormalizedIdentifier, normalize_identifier
@@ -39,7 +40,7 @@ class CoreQuery:
         return normalize_identifier(type, value)
 
 
-Query = merge_types("Query", (CoreQuery, AdminQuery, BatchQuery, CheckQuery))
+Query = merge_types("Query", (CoreQuery, AdminQuery, BatchQuery, CheckQuery, NetworkQuery))
 Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, CheckMutation))
 
 

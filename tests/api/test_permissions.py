@@ -42,6 +42,10 @@ OPERATIONS: dict[str, tuple[str, set[str] | None]] = {
                          {"analyst", "uploader"}),
     "resolveDispute": ('mutation { resolveDispute(id: "nope", uphold: true) { id } }', OPERATOR_ONLY),
     "retractLeads": ('mutation { retractLeads(ids: ["nope"], reason: "error") }', {"uploader"}),
+    "agentNetworks": ("{ agentNetworks { id size } }", {"analyst", "operator"}),
+    "network": ('{ network(id: "nope") { truncated } }', {"analyst", "operator"}),
+    "indicatorNeighbourhood": ('{ indicatorNeighbourhood(type: "phone", value: "13800138000") { truncated } }',
+                               {"analyst", "operator"}),
 }
 
 
