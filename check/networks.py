@@ -17,14 +17,20 @@ part keeps it when networks merge or split, so a bookmarked network stays (mostl
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Callable, Hashable, Iterable, Iterator, Mapping
+from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping
+
+from core.errors import BadInput
 
 NETWORK_DEGREE_CAP = 50  # an indicator named by more leads than this is a hub and links nothing
 MIN_NETWORK_LEADS = 2
 MAX_NEIGHBOURHOOD_DEPTH = 3
+_OPAQUE = secrets.token_bytes(32)  # hides, per process, which member an agent node belongs to
 
 
 def new_network_id() -> str:
@@ -177,7 +183,7 @@ class MergePlan:
 
     assign: dict[str, str] = field(default_factory=dict)  # lead id → network id
     moves: dict[str, str] = field(default_factory=dict)  # absorbed network id → surviving id
-    touched: set[str] = field(default_factory=set)  # networks created or grown
+    touched: set[str] = field(default_factory=set)  # networks created or grown (their summaries change)
 
     def final(self, network_id: str) -> str:
         return self.moves.get(network_id, network_id)
@@ -196,12 +202,12 @@ def plan_merge(comps: Iterable[Component], current: Mapping[str, str | None], si
             target = new_id()
         else:
             continue
-        for absorbed in comp.networks - {target}:
-            plan.moves[absorbed] = target
-        for lead in comp.leads:
-            if current.get(lead) not in comp.networks:
-                plan.assign[lead] = target
-        plan.touched.add(target)
+        absorbed = comp.networks - {target}
+        joining = [lead for lead in comp.leads if current.get(lead) not in comp.networks]
+        plan.moves.update(dict.fromkeys(absorbed, target))
+        plan.assign.update(dict.fromkeys(joining, target))
+        if absorbed or joining:
+            plan.touched.add(target)
     return plan
 
 
@@ -263,3 +269,46 @@ class Drawing:
             "edges": [{"source": s, "target": t, "type": k} for s, t, k in sorted(self.edges)],
             "truncated": self.truncated,
         }
+
+
+def lead_node(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {"kind": "lead", "category": row["category"], "observed_at": row["observed_at"], "filer": row["filer"]}
+
+
+def agent_node_id(agent_id: str, *, shown: bool) -> str:
+    """An agent's id names its member (`member:label`); when the filer is hidden the node gets an opaque id."""
+    if shown:
+        return f"agent:{agent_id}"
+    return "agent:" + hmac.new(_OPAQUE, agent_id.encode(), hashlib.sha256).hexdigest()[:24]
+
+
+def draw_network(leads: Iterable[Mapping[str, Any]], *, limit: int, total: int) -> dict[str, Any]:
+    """A network's picture from its lead rows (each with its indicators and agents), lead by lead so what is
+    shown stays connected; truncated when fewer than `total` leads came or the node limit was reached."""
+    drawing, count = Drawing(limit), 0
+    for row in leads:
+        count += 1
+        if not drawing.add_node(row["id"], **lead_node(row)):
+            break
+        for ind in row["indicators"]:
+            if drawing.add_node(ind["key"], kind="indicator", type=ind["type"], masked=ind["masked"]):
+                drawing.add_edge(row["id"], ind["key"], "NAMES")
+        for agent in row["agents"]:
+            node_id = agent_node_id(agent["id"], shown=row["filer"] is not None)
+            if drawing.add_node(node_id, kind="agent", label=agent["label"]):
+                drawing.add_edge(row["id"], node_id, "OPERATED_BY")
+    drawing.truncated = drawing.truncated or count < total
+    return drawing.result()
+
+
+def network_cursor(size: int, network_id: str) -> str:
+    return f"{size}:{network_id}"
+
+
+def parse_network_cursor(after: str | None) -> tuple[int | None, str | None]:
+    if not after:
+        return None, None
+    size, _, network_id = after.partition(":")
+    if not size.isdigit() or not network_id:
+        raise BadInput("after must be the cursor of a listed network (size:id)", field="after")
+    return int(size), network_id

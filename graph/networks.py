@@ -15,9 +15,6 @@ What a network is, and why RED leads and hub indicators take no part, is check/n
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import secrets
 import time
 import uuid
 from contextlib import asynccontextmanager
@@ -26,9 +23,8 @@ from typing import Any, AsyncIterator, Iterable, Sequence
 from access.principal import Principal
 from check.networks import (
     MAX_NEIGHBOURHOOD_DEPTH, MIN_NETWORK_LEADS, NETWORK_DEGREE_CAP, BatchFold, Drawing, LeadLinks, Linker,
-    plan_merge, plan_recompute,
+    draw_network, lead_node, network_cursor, parse_network_cursor, plan_merge, plan_recompute,
 )
-from core.errors import BadInput
 from graph import visibility
 from graph.database import Graph
 from graph.members import to_native
@@ -38,7 +34,6 @@ WRITE_CHUNK = 2000  # rows per UNWIND write
 TOP_INDICATORS = 5
 LEASE_TTL_MS = 10 * 60 * 1000  # a holder that died frees the lease after this; live holders renew per page
 LEASE_WAIT_S = 15 * 60
-_OPAQUE = secrets.token_bytes(32)  # hides whose agent a node is, per process
 
 
 class NetworksBusy(RuntimeError):
@@ -57,7 +52,7 @@ def network_visible(n: str = "n") -> str:
 
 
 _ELIGIBLE = ("(l.status = 'active' AND l.tlp <> 'RED'"
-             " AND EXISTS { MATCH (b:Batch {id: l.batch_id}) WHERE b.status = 'committed' })")
+             " AND EXISTS { MATCH (b:Batch {id: l.batch_id}) USING INDEX b:Batch(id) WHERE b.status = 'committed' })")
 _LINKS = f"""l.id AS id, l.network_id AS network_id, {_ELIGIBLE} AS eligible,
        [(l)-[:NAMES]->(i:Indicator) WHERE {linking()} | i.key] AS indicators,
        [(l)-[:OPERATED_BY]->(a:Agent) | a.id] AS agents"""
@@ -76,7 +71,8 @@ RELEASE_LEASE = "MATCH (k:NetworkLease {id: 'networks'}) WHERE k.holder = $holde
 BATCH_SPAN = "MATCH (b:Batch {id: $batch_id}) WHERE b.status = 'committed' RETURN b.last_line AS last_line"
 
 BATCH_LEADS = f"""
-MATCH (l:Lead) WHERE l.batch_id = $batch_id AND l.seq >= $from AND l.seq < $to AND l.status = 'active'
+MATCH (l:Lead) USING INDEX l:Lead(batch_id, seq)
+WHERE l.batch_id = $batch_id AND l.seq >= $from AND l.seq < $to AND l.status = 'active'
 RETURN l.id AS id, l.network_id AS network_id, l.tlp = 'RED' AS red,
        [(l)-[:NAMES]->(i:Indicator) | i {{.key, .network_id, .lead_count, linking: {linking()}}}] AS indicators,
        [(l)-[:OPERATED_BY]->(a:Agent) | a {{.id, .network_id,
@@ -266,9 +262,9 @@ async def rebuild_networks(graph: Graph, *, cap: int = NETWORK_DEGREE_CAP) -> di
             _fold_lead(rows, linker, current, ineligible)
             after = rows[-1]["id"]
             await lease.renew()
-        networks = await _apply(graph, linker, current, ineligible, old_ids, cap, lease)
+        desired = await _apply(graph, linker, current, ineligible, old_ids, cap, lease)
         await graph.write(MARK_ALL_ASSIGNED, {"started": started})
-    return {"leads": sum(1 for n in current.values() if n), "networks": len(networks)}
+    return {"leads": sum(1 for n in desired.values() if n), "networks": len(set(desired.values()) - {None})}
 
 
 async def refresh_networks(graph: Graph, network_ids: Iterable[str], *, cap: int = NETWORK_DEGREE_CAP) -> set[str]:
@@ -298,14 +294,15 @@ async def _recompute(graph: Graph, network_ids: set[str], cap: int, lease: _Leas
     linker, current, ineligible = Linker(), {}, []
     for ids in _chunks(sorted(network_ids), 500):
         _fold_lead(await graph.read(NETWORK_MEMBERS, {"ids": list(ids), "cap": cap}), linker, current, ineligible)
-    return await _apply(graph, linker, current, ineligible, network_ids, cap, lease)
+    desired = await _apply(graph, linker, current, ineligible, network_ids, cap, lease)
+    return {net for net in desired.values() if net}
 
 
 async def _apply(graph: Graph, linker: Linker, current: dict[str, str | None], ineligible: list[str],
-                 old_ids: set[str], cap: int, lease: _Lease) -> set[str]:
-    """Write components computed from scratch over `current`'s leads; returns the network ids now in use."""
+                 old_ids: set[str], cap: int, lease: _Lease) -> dict[str, str | None]:
+    """Write components computed from scratch over `current`'s leads; returns each lead's network id now."""
     desired = plan_recompute(linker.components(), current)
-    rows = [{"lead": lead, "network": net} for lead, net in sorted(desired.items(), key=lambda x: x[0])
+    rows = [{"lead": lead, "network": net} for lead, net in sorted(desired.items())
             if net is not None or current.get(lead) is not None]
     await _assign(graph, rows, cap, lease)
     for ids in _chunks(ineligible):
@@ -314,7 +311,7 @@ async def _apply(graph: Graph, linker: Linker, current: dict[str, str | None], i
     for ids in _chunks(sorted(old_ids | networks), 500):
         await graph.write(CLEAR_STALE_LINKS, {"ids": list(ids), "cap": cap})
     await _refresh(graph, networks, old_ids - networks)
-    return networks
+    return desired
 
 
 async def _assign(graph: Graph, rows: list[dict[str, Any]], cap: int, lease: _Lease) -> None:
@@ -355,7 +352,8 @@ ORDER BY network.leads DESC, network.id
 NETWORK_HEADER = f"MATCH (n:Network {{id: $network_id}}) WHERE {network_visible()} RETURN n.leads AS leads"
 
 NETWORK_LEADS = f"""
-MATCH (l:Lead {{network_id: $network_id}}) WHERE {visibility.lead("l")}
+MATCH (l:Lead {{network_id: $network_id}}) USING INDEX l:Lead(network_id)
+WHERE {visibility.lead("l")}
 WITH l ORDER BY l.observed_at DESC, l.id LIMIT $limit
 RETURN l.id AS id, l.category AS category, l.observed_at AS observed_at, {visibility.filer("l")} AS filer,
        [(l)-[:NAMES]->(i:Indicator {{network_id: $network_id}}) | i {{.key, .type, .masked}}] AS indicators,
@@ -365,7 +363,7 @@ RETURN l.id AS id, l.category AS category, l.observed_at AS observed_at, {visibi
 # DISTINCT streams, so LIMIT stops early even when the start is a hub named by thousands of leads.
 NEIGHBOUR_LEADS = f"""
 UNWIND $keys AS key
-MATCH (:Indicator {{key: key}})<-[:NAMES]-(l:Lead)
+MATCH (i:Indicator {{key: key}})<-[:NAMES]-(l:Lead) USING INDEX i:Indicator(key)
 WHERE NOT l.id IN $seen AND {visibility.lead("l")}
 WITH DISTINCT l LIMIT $limit
 RETURN l.id AS id, l.category AS category, l.observed_at AS observed_at, {visibility.filer("l")} AS filer,
@@ -397,7 +395,7 @@ async def list_networks(graph: Graph, principal: Principal, *, min_size: int = M
     Members involved are counted; their codes are shown to operators, and otherwise only the caller's own code
     and codes of members who filed with named attribution (filtering by another, unnamed member finds nothing).
     """
-    after_size, after_id = _parse_cursor(after)
+    after_size, after_id = parse_network_cursor(after)
     params = {"min_size": max(min_size, MIN_NETWORK_LEADS), "category": category, "member": member_involved,
               "first": max(1, min(first, 200)), "after_size": after_size, "after_id": after_id,
               **visibility.params(principal)}
@@ -408,19 +406,10 @@ async def list_networks(graph: Graph, principal: Principal, *, min_size: int = M
             "id": n["id"], "size": n["leads"], "indicators": n["indicators"], "members": n["members"],
             "member_codes": sorted(n["member_codes"]), "categories": sorted(n["categories"]),
             "agents": sorted(n["agents"]), "first_seen": to_native(n["first_seen"]), "last_seen": to_native(n["last_seen"]),
-            "updated_at": to_native(n["updated_at"]), "cursor": f"{n['leads']}:{n['id']}",
+            "updated_at": to_native(n["updated_at"]), "cursor": network_cursor(n["leads"], n["id"]),
             "top_indicators": sorted(row["top"], key=lambda i: (-i["degree"], i["key"])),
         })
     return networks
-
-
-def _parse_cursor(after: str | None) -> tuple[int | None, str | None]:
-    if not after:
-        return None, None
-    size, _, network_id = after.partition(":")
-    if not size.isdigit() or not network_id:
-        raise BadInput("after must be the cursor of a listed network (size:id)", field="after")
-    return int(size), network_id
 
 
 async def network_graph(graph: Graph, principal: Principal, network_id: str, *, limit: int = 500) -> dict[str, Any] | None:
@@ -432,19 +421,7 @@ async def network_graph(graph: Graph, principal: Principal, network_id: str, *, 
         return None
     limit = max(1, min(limit, 5000))
     rows = await graph.read(NETWORK_LEADS, {"network_id": network_id, "limit": limit, **vis})
-    drawing = Drawing(limit)
-    drawing.truncated = len(rows) < header[0]["leads"]
-    for row in rows:
-        if not drawing.add_node(row["id"], **_lead_attrs(row)):
-            break
-        for ind in row["indicators"]:
-            if drawing.add_node(ind["key"], kind="indicator", type=ind["type"], masked=ind["masked"]):
-                drawing.add_edge(row["id"], ind["key"], "NAMES")
-        for agent in row["agents"]:
-            agent_id = _agent_node_id(agent["id"], shown=row["filer"] is not None)
-            if drawing.add_node(agent_id, kind="agent", label=agent["label"]):
-                drawing.add_edge(row["id"], agent_id, "OPERATED_BY")
-    return drawing.result()
+    return draw_network(map(_native, rows), limit=limit, total=header[0]["leads"])
 
 
 async def neighbourhood(graph: Graph, principal: Principal, indicator_key: str, *, depth: int = 2, limit: int = 200,
@@ -463,11 +440,11 @@ async def neighbourhood(graph: Graph, principal: Principal, indicator_key: str, 
     for _ in range(depth):
         budget = limit - len(drawing.nodes)
         leads = await graph.read(NEIGHBOUR_LEADS, {"keys": frontier, "seen": seen, "limit": budget + 1, **vis})
-        added = [row["id"] for row in leads if drawing.add_node(row["id"], **_lead_attrs(row))]
+        added = [row["id"] for row in leads if drawing.add_node(row["id"], **lead_node(_native(row)))]
         for row in leads:
             for key in row["via"]:
                 drawing.add_edge(row["id"], key, "NAMES")
-        if not seen and not added:
+        if not seen and not leads:
             return Drawing(limit).result()  # nothing visible names it: say nothing about it
         seen += added
         if not added:
@@ -488,12 +465,5 @@ async def network_of(graph: Graph, principal: Principal, indicator_keys: Sequenc
                          "categories": sorted(row["network"]["categories"])} for row in rows}
 
 
-def _lead_attrs(row: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": "lead", "category": row["category"], "observed_at": to_native(row["observed_at"]), "filer": row["filer"]}
-
-
-def _agent_node_id(agent_id: str, *, shown: bool) -> str:
-    """An agent's id names its member (`member:label`): others get an opaque id instead."""
-    if shown:
-        return f"agent:{agent_id}"
-    return "agent:" + hmac.new(_OPAQUE, agent_id.encode(), hashlib.sha256).hexdigest()[:24]
+def _native(row: dict[str, Any]) -> dict[str, Any]:
+    return {**row, "observed_at": to_native(row["observed_at"])}

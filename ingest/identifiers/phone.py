@@ -27,11 +27,12 @@ _ALLOWED = re.compile(r"\+?[0-9 \t\-.()/\u2010\u2013\u2014]+")
 _SCIENTIFIC = re.compile(r"[+-]?\d+(?:[.,]\d+)?[eE][+-]?\d+")
 _NUMERIC_CELL = re.compile(r"\+?\d+[.,]0+")
 _TYPE_NAMES = {value: name.lower() for name, value in vars(PhoneNumberType).items() if name.isupper()}
+# The types carrier.name_for_number looks up; it returns "" for the rest.
 _CARRIER_TYPES = frozenset({PhoneNumberType.MOBILE, PhoneNumberType.FIXED_LINE_OR_MOBILE, PhoneNumberType.PAGER})
 
 # An 11-digit mainland mobile, bare or after +86 / 0086 / 86. Blocks 11x, 12x and 179 are left to the
 # parser: they begin like CN international and carrier-selection prefixes (1[12]xx00, 179xx), which
-# libphonenumber may strip depending on later digits.
+# libphonenumber strips or keeps depending on later digits (17951001110 parses as +1 110).
 _MOBILE_BODY = r"(1(?:[3-689][0-9]|7[0-8])[0-9]{8})"
 _MAINLAND_MOBILE = re.compile(r"(?:\+86|0086|86)?" + _MOBILE_BODY)
 _MAINLAND_MOBILE_E164 = re.compile(r"\+86" + _MOBILE_BODY)
