@@ -11,7 +11,7 @@ from typing import Any, Sequence
 from access.keys import generate_key, parse_token, secret_matches
 from access.principal import Principal, Role
 from audit.log import AuditLog
-from core.errors import BadInput, Conflict, NotFound, Unauthenticated
+from core.errors import BadInput, NotFound, Unauthenticated
 from graph import members as repo
 from graph.database import Graph
 from ingest.identifiers import Invalid, normalize
@@ -168,11 +168,3 @@ def _ip_allowed(client_ip: str | None, allowlist: Sequence[str]) -> bool:
     except ValueError:
         return False
     return any(address in ipaddress.ip_network(cidr) for cidr in allowlist)
-
-
-async def ensure_member(graph: Graph, code: str, name: str) -> None:
-    """Create the member if missing (used for the hub's own member at first start)."""
-    try:
-        await repo.create_member(graph, code, name, None)
-    except Conflict:
-        pass

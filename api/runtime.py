@@ -11,6 +11,7 @@ from ingest.pipeline import BatchRunner
 from core.settings import Settings
 from graph.database import Graph, GraphUnavailable
 from graph.migrate import migrate
+from graph.networks import assign_pending_networks
 from ingest.pseudonym import AllianceKey, key_from_config, load_or_create_dev_key
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,9 @@ class Runtime:
                 if applied:
                     log.info("applied migrations %s", [m.version for m in applied])
                 resumed = await self.batches.resume_pending()
-                if resumed:
-                    log.info("finished aggregating %d batches committed before the last stop", resumed)
+                assigned = await assign_pending_networks(self.graph)
+                if resumed or assigned:
+                    log.info("finished %d aggregations and %d network assignments left from the last stop", resumed, assigned)
                 self.migrated.set()
             except GraphUnavailable:
                 log.warning("Neo4j unavailable; migrations retry in %.1fs", delay)

@@ -150,6 +150,10 @@ def pct(sorted_values: Sequence[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, max(0, math.ceil(q * len(sorted_values)) - 1))]
 
 
+def med(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else math.nan
+
+
 def loadavg() -> str:
     return f"{os.getloadavg()[0]:.2f}"
 
@@ -439,6 +443,8 @@ class BatchRun:
     bare_query_s: list[float] = field(default_factory=list)
     hits: list[int] = field(default_factory=list)
     bare_found: list[int] = field(default_factory=list)
+    bare_cpu_s: list[float] = field(default_factory=list)  # this process: hashing, driver packing/hydration
+    bare_jvm_cpu_s: list[float] = field(default_factory=list)
     api_cpu_s: list[float] = field(default_factory=list)
     jvm_cpu_s: list[float] = field(default_factory=list)
 
@@ -539,15 +545,18 @@ class Bench:
         return await closed_loop(label, clients, values, call, self.meter)
 
     async def bare_batch(self, values: list[str], run: BatchRun | None) -> None:
-        t0 = time.perf_counter()
-        keys = [self._key_of(v) for v in values]
-        hashed = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        records = await self._bare_query(keys)
-        queried = time.perf_counter() - t1
+        with CpuMeter({"load generator": psutil.Process(), "Neo4j": self.jvm}) as cpu:
+            t0 = time.perf_counter()
+            keys = [self._key_of(v) for v in values]
+            hashed = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            records = await self._bare_query(keys)
+            queried = time.perf_counter() - t1
         if run is not None:
             run.bare_hash_s.append(hashed)
             run.bare_query_s.append(queried)
+            run.bare_cpu_s.append(cpu.used.get("load generator", math.nan))
+            run.bare_jvm_cpu_s.append(cpu.used.get("Neo4j", math.nan))
             run.bare_found.append(len(records))
 
     # one phase ------------------------------------------------------------------------------------------
@@ -558,13 +567,14 @@ class Bench:
         r = PhaseResult(label, indicators)
         say(f"\n== phase {label}: {indicators:,} indicators in the graph (load average {loadavg()}) ==")
 
-        say(f"warm-up              {args.warmup:,} HTTP checks + {args.warmup:,} bare lookups "
-            f"+ 1 batch of each, {args.clients} clients")
+        say(f"warm-up              {args.warmup:,} HTTP checks + {args.warmup:,} bare lookups, {args.clients} clients"
+            + (f"; 1 batch of {BATCH_IDENTIFIERS:,} of each" if args.batch_runs else ""))
         await self.http_single("warm-up", draw_values(rng, indicators, args.warmup), args.clients)
         await self.bare_single("warm-up", draw_values(rng, indicators, args.warmup), args.clients)
-        warm = draw_values(rng, indicators, BATCH_IDENTIFIERS)
-        await self.http_batch(warm, None)
-        await self.bare_batch(warm, None)
+        if args.batch_runs:
+            warm = draw_values(rng, indicators, BATCH_IDENTIFIERS)
+            await self.http_batch(warm, None)
+            await self.bare_batch(warm, None)
 
         values = draw_values(rng, indicators, args.requests)
         serial = values[: args.serial_requests]
@@ -594,12 +604,14 @@ class Bench:
             say(f"run {i + 1}                API {b.api_s[i]:.3f} s ({b.api_bytes[i] / MB:,.1f} MB JSON, "
                 f"{b.hits[i]:,} with a record; API CPU {b.api_cpu_s[i]:.2f} s, Neo4j CPU {b.jvm_cpu_s[i]:.2f} s)"
                 f"  |  bare {b.bare_s[i]:.3f} s (hashing {b.bare_hash_s[i]:.3f} s + query {b.bare_query_s[i]:.3f} s, "
-                f"{b.bare_found[i]:,} found)"
+                f"{b.bare_found[i]:,} distinct keys found; client CPU {b.bare_cpu_s[i]:.2f} s, "
+                f"Neo4j CPU {b.bare_jvm_cpu_s[i]:.2f} s)"
                 f"  |  ratio {b.api_s[i] / b.bare_s[i]:.2f}")
         b = r.batch
-        say(f"median               API {statistics.median(b.api_s):.3f} s  |  bare {statistics.median(b.bare_s):.3f} s  "
-            f"|  ratio {statistics.median(b.api_s) / statistics.median(b.bare_s):.2f}  "
-            f"(client-side JSON parse of the answer, not counted: {statistics.median(b.parse_s):.3f} s)")
+        if args.batch_runs:
+            say(f"median               API {med(b.api_s):.3f} s  |  bare {med(b.bare_s):.3f} s  "
+                f"|  ratio {med(b.api_s) / med(b.bare_s):.2f}  "
+                f"(client-side JSON parse of the answer, not counted: {med(b.parse_s):.3f} s)")
 
         r.jvm_rss = rss(self.jvm)
         r.api_rss = rss(self.api_proc)
@@ -609,7 +621,7 @@ class Bench:
         say(f"ratios API ÷ bare    single p50 {ratio(r.http.p(.5), r.bare.p(.5))}, p99 "
             f"{ratio(r.http.p(.99), r.bare.p(.99))} ({args.clients} clients); 1 client p50 "
             f"{ratio(r.http_serial.p(.5), r.bare_serial.p(.5))}; batch "
-            f"{ratio(statistics.median(b.api_s), statistics.median(b.bare_s))}")
+            f"{ratio(med(b.api_s), med(b.bare_s))}")
         return r
 
 
@@ -660,7 +672,7 @@ def summary(args: argparse.Namespace, small: PhaseResult, large: PhaseResult) ->
         f"(≤ {TARGET_P50_MS:g} ms)", lambda v: v * 1000 <= TARGET_P50_MS)
     row("single check p99, 1 client", small.http_serial.p(.99), large.http_serial.p(.99), sec_ms,
         f"(≤ {TARGET_P99_MS:g} ms)", lambda v: v * 1000 <= TARGET_P99_MS)
-    sb, lb = statistics.median(small.batch.api_s), statistics.median(large.batch.api_s)
+    sb, lb = med(small.batch.api_s), med(large.batch.api_s)
     row(f"{BATCH_IDENTIFIERS:,}-identifier batch (median)", sb, lb, sec, f"≤ {TARGET_BATCH_S:g} s",
         lambda v: v <= TARGET_BATCH_S)
     under = lambda v: v <= TARGET_RATIO  # noqa: E731
@@ -670,13 +682,13 @@ def summary(args: argparse.Namespace, small: PhaseResult, large: PhaseResult) ->
         large.http.p(.99) / large.bare.p(.99), times, f"≤ {TARGET_RATIO:g}×", under)
     row("API ÷ bare, single p50 (1 client)", small.http_serial.p(.5) / small.bare_serial.p(.5),
         large.http_serial.p(.5) / large.bare_serial.p(.5), times, f"(≤ {TARGET_RATIO:g}×)", under)
-    row("API ÷ bare, 10k batch (medians)", sb / statistics.median(small.batch.bare_s),
-        lb / statistics.median(large.batch.bare_s), times, f"≤ {TARGET_RATIO:g}×", under)
+    row("API ÷ bare, 10k batch (medians)", sb / med(small.batch.bare_s),
+        lb / med(large.batch.bare_s), times, f"≤ {TARGET_RATIO:g}×", under)
     say(f"{'bare lookup p50 / p99, ' + str(c) + ' clients':38}"
         f"{sec_ms(small.bare.p(.5)) + ' / ' + sec_ms(small.bare.p(.99)):>17}{'':5}"
         f"{sec_ms(large.bare.p(.5)) + ' / ' + sec_ms(large.bare.p(.99)):>17}")
-    say(f"{'bare 10k batch (median)':38}{sec(statistics.median(small.batch.bare_s)):>17}{'':5}"
-        f"{sec(statistics.median(large.batch.bare_s)):>17}")
+    say(f"{'bare 10k batch (median)':38}{sec(med(small.batch.bare_s)):>17}{'':5}"
+        f"{sec(med(large.batch.bare_s)):>17}")
     say(f"{'RSS Neo4j JVM / API process':38}{mb(small.jvm_rss) + ' / ' + mb(small.api_rss):>17}{'':5}"
         f"{mb(large.jvm_rss) + ' / ' + mb(large.api_rss):>17}")
     say("-" * w)
@@ -852,6 +864,12 @@ async def run(args: argparse.Namespace, target: Any, jvm: psutil.Process | None,
         large = await bench.phase("B", c["indicators"])
 
         summary(args, small, large)
+    except BaseException:
+        if api is not None and api.process is not None:
+            alive = api.process.poll() is None
+            say(f"\nAPI process          {'still running' if alive else f'EXITED with {api.process.returncode}'}; "
+                f"last lines of {api.log_path}:\n{api.tail() or '(empty)'}")
+        raise
     finally:
         if api is not None:
             api.stop()

@@ -11,6 +11,7 @@ from audit.log import AuditLog
 from core.errors import BadInput, NotFound
 from graph import disputes as repo
 from graph.database import Graph
+from graph.networks import refresh_networks
 from ingest.identifiers import Invalid, normalize
 from ingest.pseudonym import AllianceKey, indicator_key
 
@@ -46,6 +47,8 @@ async def resolve(graph: Graph, audit: AuditLog, principal: Principal, *, disput
     row = await repo.resolve_dispute(graph, dispute_id, uphold=uphold, principal_id=principal.id, note=note)
     if row is None:
         raise NotFound(f"no open dispute {dispute_id}")
+    if uphold and row.get("network_id"):
+        await refresh_networks(graph, [row["network_id"]])  # a retracted indicator links nothing any more
     audit.record(principal, "dispute.uphold" if uphold else "dispute.reject", subject=[dispute_id, row["indicator_key"]],
                  request_id=request_id)
     return row
@@ -58,8 +61,10 @@ async def retract(graph: Graph, audit: AuditLog, principal: Principal, *, lead_i
         raise BadInput("name at least one lead to retract", field="ids")
     if len(lead_ids) > MAX_RETRACT:
         raise BadInput(f"at most {MAX_RETRACT} leads per call", field="ids")
-    retracted, keys = await repo.retract_leads(graph, principal.member_code, list(dict.fromkeys(lead_ids)), _reason(reason))
+    retracted, keys, networks = await repo.retract_leads(graph, principal.member_code, list(dict.fromkeys(lead_ids)), _reason(reason))
     await repo.rebuild_aggregates(graph, principal.member_code, keys)
+    if networks:
+        await refresh_networks(graph, networks)
     audit.record(principal, "lead.retract", subject=retracted, request_id=request_id, detail=f"requested={len(lead_ids)}")
     return retracted
 

@@ -68,7 +68,7 @@ class UnionFind:
         self._parent[rb] = ra
         self._size[ra] += self._size.pop(rb)
 
-    def groups(self) -> Iterator[list[Hashable]]:
+    def groups(self) -> Iterator[list[Any]]:
         by_root: dict[Hashable, list[Hashable]] = {}
         for node in self._parent:
             by_root.setdefault(self.find(node), []).append(node)
@@ -116,9 +116,9 @@ class Linker:
     def components(self) -> list[Component]:
         found = []
         for group in self._uf.groups():
-            leads = frozenset(n[1] for n in group if n[0] == _LEAD)  # type: ignore[index]
+            leads = frozenset(name for kind, name in group if kind == _LEAD)
             if leads:
-                found.append(Component(leads, frozenset(n[1] for n in group if n[0] == _NETWORK)))  # type: ignore[index]
+                found.append(Component(leads, frozenset(name for kind, name in group if kind == _NETWORK)))
         return found
 
 

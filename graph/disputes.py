@@ -26,7 +26,7 @@ OPTIONAL MATCH (other:Dispute {status: 'open'})-[:DISPUTES]->(i)
 WITH d, i, count(other) AS still_open
 SET i.status = CASE WHEN $uphold OR i.status = 'retracted' THEN 'retracted'
                     WHEN still_open > 0 THEN 'disputed' ELSE 'active' END
-RETURN d {.*, masked: i.masked, type: i.type} AS dispute
+RETURN d {.*, masked: i.masked, type: i.type, network_id: i.network_id} AS dispute
 """
 
 DISPUTES = """
@@ -44,7 +44,7 @@ MATCH (l:Lead {id: id}) WHERE l.member_code = $member_code AND l.status = 'activ
 SET l.status = 'retracted', l.retracted_at = datetime(), l.retraction_reason = $reason
 WITH l
 MATCH (l)-[:NAMES]->(i:Indicator)
-RETURN collect(DISTINCT l.id) AS retracted, collect(DISTINCT i.key) AS keys
+RETURN collect(DISTINCT l.id) AS retracted, collect(DISTINCT i.key) AS keys, collect(DISTINCT l.network_id) AS networks
 """
 
 # Rebuild one member's aggregates on the given indicators from its active, committed, aggregated leads.
@@ -90,9 +90,10 @@ async def disputes(graph: Graph, *, operator: bool, member_code: str, status: st
     return [row["dispute"] for row in rows]
 
 
-async def retract_leads(graph: Graph, member_code: str, ids: list[str], reason: str) -> tuple[list[str], list[str]]:
+async def retract_leads(graph: Graph, member_code: str, ids: list[str], reason: str) -> tuple[list[str], list[str], list[str]]:
+    """(retracted lead ids, the indicator keys they named, the networks they were in)."""
     rows = await graph.write(RETRACT_LEADS, {"ids": ids, "member_code": member_code, "reason": reason})
-    return (rows[0]["retracted"], rows[0]["keys"]) if rows else ([], [])
+    return (rows[0]["retracted"], rows[0]["keys"], rows[0]["networks"]) if rows else ([], [], [])
 
 
 async def rebuild_aggregates(graph: Graph, member_code: str, keys: list[str]) -> None:

@@ -1,4 +1,4 @@
-"""Agent networks in Neo4j: kept current as batches arrive, rebuilt from scratch on demand, read for drawing.
+"""Agent networks in Neo4j: kept current as batches arrive, and rebuilt from scratch on demand.
 
 What a network is, and why RED leads and hub indicators take no part, is check/networks.py's docstring. Here:
 - every member Lead, linking Indicator and declared Agent carries `network_id`; a `(:Network)` node per network
@@ -7,9 +7,7 @@ What a network is, and why RED leads and hub indicators take no part, is check/n
   what they touch, folds them into existing networks, and re-splits networks that were held together only by an
   indicator that has since become a hub; `rebuild_networks` recomputes everything (operators, repair);
 - writers hold one lease (a `NetworkLease` node) so concurrent batches, in any process, never race;
-- reads apply graph/visibility.py. A network summary is shown whole or not at all: to operators, and to
-  principals allowed every TLP among its leads (its leads are never RED), so its counts never leak a lead the
-  reader may not see; lead nodes go through `visibility.lead` and `visibility.filer` as every lead read does.
+- reading is graph/network_reads.py.
 """
 
 from __future__ import annotations
@@ -20,14 +18,8 @@ import uuid
 from contextlib import asynccontextmanager
 from typing import Any, AsyncIterator, Iterable, Sequence
 
-from access.principal import Principal
-from check.networks import (
-    MAX_NEIGHBOURHOOD_DEPTH, MIN_NETWORK_LEADS, NETWORK_DEGREE_CAP, BatchFold, Drawing, LeadLinks, Linker,
-    draw_network, lead_node, network_cursor, parse_network_cursor, plan_merge, plan_recompute,
-)
-from graph import visibility
+from check.networks import MIN_NETWORK_LEADS, NETWORK_DEGREE_CAP, BatchFold, LeadLinks, Linker, plan_merge, plan_recompute
 from graph.database import Graph
-from graph.members import to_native
 
 PAGE_SPAN = 5000  # batch lines, or leads of a rebuild, read per page
 WRITE_CHUNK = 2000  # rows per UNWIND write
@@ -223,24 +215,12 @@ async def assign_networks(graph: Graph, batch_id: str, *, cap: int = NETWORK_DEG
     async with _lease(graph) as lease:
         span = await graph.read(BATCH_SPAN, {"batch_id": batch_id})
         if not span:
-            return {"leads": 0, "networks": 0}
-        fold = BatchFold()
-        for start in range(0, span[0]["last_line"] + 1, PAGE_SPAN):
-            rows = await graph.read(BATCH_LEADS, {"batch_id": batch_id, "from": start, "to": start + PAGE_SPAN, "cap": cap})
-            for row in rows:
-                fold.add_batch_lead(row["id"], row["network_id"], row["red"], row["indicators"], row["agents"])
-            await lease.renew()
-        keys, agents = fold.anchors()
-        for n in range(0, max(len(keys), len(agents)), WRITE_CHUNK):
-            params = {"keys": keys[n:n + WRITE_CHUNK], "agents": agents[n:n + WRITE_CHUNK], "batch_id": batch_id, "cap": cap}
-            for row in await graph.read(ANCHORED_LEADS, params):
-                own = (row["network_id"],) if row["network_id"] else ()
-                links = LeadLinks(row["id"], tuple(row["indicators"]), tuple(row["agents"]), own + tuple(row["networks"]))
-                fold.add_earlier_lead(links, row["network_id"])
-        comps, current = fold.linker.components(), fold.current
-        touched_ids = sorted({n for c in comps for n in c.networks})
-        sizes = {r["id"]: r["leads"] for r in await graph.read(NETWORK_SIZES, {"ids": touched_ids})} if touched_ids else {}
-        plan = plan_merge(comps, current, sizes)
+            return dict.fromkeys(("leads", "networks", "merged", "split"), 0)
+        fold = await _fold_batch(graph, batch_id, span[0]["last_line"], cap, lease)
+        comps = fold.linker.components()
+        touched = sorted({n for c in comps for n in c.networks})
+        sizes = {r["id"]: r["leads"] for r in await graph.read(NETWORK_SIZES, {"ids": touched})} if touched else {}
+        plan = plan_merge(comps, fold.current, sizes)
         for moves in _chunks([{"from": a, "to": b} for a, b in sorted(plan.moves.items())]):
             await graph.write(RELABEL, {"moves": list(moves)})
         await _assign(graph, [{"lead": lead, "network": net} for lead, net in sorted(plan.assign.items())], cap, lease)
@@ -250,6 +230,24 @@ async def assign_networks(graph: Graph, batch_id: str, *, cap: int = NETWORK_DEG
             await _recompute(graph, split, cap, lease)
         await graph.write(MARK_ASSIGNED, {"batch_id": batch_id})
     return {"leads": len(plan.assign), "networks": len(plan.touched), "merged": len(plan.moves), "split": len(split)}
+
+
+async def _fold_batch(graph: Graph, batch_id: str, last_line: int, cap: int, lease: _Lease) -> BatchFold:
+    """The batch's leads page by page, then the earlier leads reached through its not-yet-networked anchors."""
+    fold = BatchFold()
+    for start in range(0, last_line + 1, PAGE_SPAN):
+        page = {"batch_id": batch_id, "from": start, "to": start + PAGE_SPAN, "cap": cap}
+        for row in await graph.read(BATCH_LEADS, page):
+            fold.add_batch_lead(row["id"], row["network_id"], row["red"], row["indicators"], row["agents"])
+        await lease.renew()
+    keys, agents = fold.anchors()
+    for n in range(0, max(len(keys), len(agents)), WRITE_CHUNK):
+        chunk = {"keys": keys[n:n + WRITE_CHUNK], "agents": agents[n:n + WRITE_CHUNK], "batch_id": batch_id, "cap": cap}
+        for row in await graph.read(ANCHORED_LEADS, chunk):
+            own = (row["network_id"],) if row["network_id"] else ()
+            links = LeadLinks(row["id"], tuple(row["indicators"]), tuple(row["agents"]), own + tuple(row["networks"]))
+            fold.add_earlier_lead(links, row["network_id"])
+    return fold
 
 
 async def rebuild_networks(graph: Graph, *, cap: int = NETWORK_DEGREE_CAP) -> dict[str, int]:
@@ -281,7 +279,8 @@ async def assign_pending_networks(graph: Graph, *, cap: int = NETWORK_DEGREE_CAP
     return len(pending)
 
 
-def _fold_lead(rows: list[dict[str, Any]], linker: Linker, current: dict[str, str | None], ineligible: list[str]) -> None:
+def _fold_lead(rows: list[dict[str, Any]], linker: Linker, current: dict[str, str | None],
+               ineligible: list[str]) -> None:
     for row in rows:
         if row["eligible"]:
             current[row["id"]] = row["network_id"]
@@ -325,145 +324,3 @@ async def _refresh(graph: Graph, networks: set[str], gone: set[str]) -> None:
         await graph.write(REFRESH_SUMMARIES, {"ids": list(ids), "min_leads": MIN_NETWORK_LEADS, "top": TOP_INDICATORS})
     for ids in _chunks(sorted(gone | networks), 500):
         await graph.write(DROP_EMPTY, {"ids": list(ids), "min_leads": MIN_NETWORK_LEADS})
-
-
-# -- reading -------------------------------------------------------------------------------------------------
-
-_SHOWN_CODES = "[c IN n.member_codes WHERE $vis_operator OR c = $vis_member OR c IN n.attributed_codes]"
-
-LIST_NETWORKS = f"""
-MATCH (n:Network)
-WHERE n.leads >= $min_size AND {network_visible()}
-  AND ($category IS NULL OR $category IN n.categories)
-  AND ($member IS NULL OR ($member IN n.member_codes
-       AND ($vis_operator OR $member = $vis_member OR $member IN n.attributed_codes)))
-  AND ($after_size IS NULL OR n.leads < $after_size OR (n.leads = $after_size AND n.id > $after_id))
-WITH n ORDER BY n.leads DESC, n.id LIMIT $first
-CALL (n) {{
-  UNWIND range(0, size(n.top_keys) - 1) AS k
-  MATCH (i:Indicator {{key: n.top_keys[k]}})
-  RETURN collect(i {{.key, .type, .masked, degree: n.top_degrees[k]}}) AS top
-}}
-RETURN n {{.id, .leads, .indicators, .members, .categories, .agents, .first_seen, .last_seen, .updated_at,
-          member_codes: {_SHOWN_CODES}}} AS network, top
-ORDER BY network.leads DESC, network.id
-"""
-
-NETWORK_HEADER = f"MATCH (n:Network {{id: $network_id}}) WHERE {network_visible()} RETURN n.leads AS leads"
-
-NETWORK_LEADS = f"""
-MATCH (l:Lead {{network_id: $network_id}}) USING INDEX l:Lead(network_id)
-WHERE {visibility.lead("l")}
-WITH l ORDER BY l.observed_at DESC, l.id LIMIT $limit
-RETURN l.id AS id, l.category AS category, l.observed_at AS observed_at, {visibility.filer("l")} AS filer,
-       [(l)-[:NAMES]->(i:Indicator {{network_id: $network_id}}) | i {{.key, .type, .masked}}] AS indicators,
-       [(l)-[:OPERATED_BY]->(a:Agent {{network_id: $network_id}}) | a {{.id, .label}}] AS agents
-"""
-
-# DISTINCT streams, so LIMIT stops early even when the start is a hub named by thousands of leads.
-NEIGHBOUR_LEADS = f"""
-UNWIND $keys AS key
-MATCH (i:Indicator {{key: key}})<-[:NAMES]-(l:Lead) USING INDEX i:Indicator(key)
-WHERE NOT l.id IN $seen AND {visibility.lead("l")}
-WITH DISTINCT l LIMIT $limit
-RETURN l.id AS id, l.category AS category, l.observed_at AS observed_at, {visibility.filer("l")} AS filer,
-       [(l)-[:NAMES]->(i:Indicator) WHERE i.key IN $keys | i.key] AS via
-"""
-
-LEAD_INDICATORS = f"""
-UNWIND $ids AS id
-MATCH (:Lead {{id: id}})-[:NAMES]->(i:Indicator) WHERE {linking()}
-RETURN id AS lead, i.key AS key, i.type AS type, i.masked AS masked
-LIMIT $limit
-"""
-
-INDICATOR = "MATCH (i:Indicator {key: $key}) RETURN i.key AS key, i.type AS type, i.masked AS masked"
-
-NETWORK_OF = f"""
-UNWIND $keys AS key
-MATCH (i:Indicator {{key: key}}) WHERE i.network_id IS NOT NULL
-MATCH (n:Network {{id: i.network_id}}) WHERE {network_visible()}
-RETURN key, n {{.id, .leads, .members, .categories}} AS network
-"""
-
-
-async def list_networks(graph: Graph, principal: Principal, *, min_size: int = MIN_NETWORK_LEADS,
-                        category: str | None = None, member_involved: str | None = None, first: int = 20,
-                        after: str | None = None) -> list[dict[str, Any]]:
-    """Networks the principal may read, largest first; `after` is the `cursor` of the previous page's last one.
-
-    Members involved are counted; their codes are shown to operators, and otherwise only the caller's own code
-    and codes of members who filed with named attribution (filtering by another, unnamed member finds nothing).
-    """
-    after_size, after_id = parse_network_cursor(after)
-    params = {"min_size": max(min_size, MIN_NETWORK_LEADS), "category": category, "member": member_involved,
-              "first": max(1, min(first, 200)), "after_size": after_size, "after_id": after_id,
-              **visibility.params(principal)}
-    networks = []
-    for row in await graph.read(LIST_NETWORKS, params):
-        n = row["network"]
-        networks.append({
-            "id": n["id"], "size": n["leads"], "indicators": n["indicators"], "members": n["members"],
-            "member_codes": sorted(n["member_codes"]), "categories": sorted(n["categories"]),
-            "agents": sorted(n["agents"]), "first_seen": to_native(n["first_seen"]), "last_seen": to_native(n["last_seen"]),
-            "updated_at": to_native(n["updated_at"]), "cursor": network_cursor(n["leads"], n["id"]),
-            "top_indicators": sorted(row["top"], key=lambda i: (-i["degree"], i["key"])),
-        })
-    return networks
-
-
-async def network_graph(graph: Graph, principal: Principal, network_id: str, *, limit: int = 500) -> dict[str, Any] | None:
-    """Nodes (leads, linking indicators, agents) and edges (NAMES, OPERATED_BY) of one network, most recent leads
-    first, at most `limit` nodes; None when there is no such network for this principal."""
-    vis = visibility.params(principal)
-    header = await graph.read(NETWORK_HEADER, {"network_id": network_id, **vis})
-    if not header:
-        return None
-    limit = max(1, min(limit, 5000))
-    rows = await graph.read(NETWORK_LEADS, {"network_id": network_id, "limit": limit, **vis})
-    return draw_network(map(_native, rows), limit=limit, total=header[0]["leads"])
-
-
-async def neighbourhood(graph: Graph, principal: Principal, indicator_key: str, *, depth: int = 2, limit: int = 200,
-                        cap: int = NETWORK_DEGREE_CAP) -> dict[str, Any]:
-    """What lies around one indicator: hop by hop, the visible leads naming the frontier's indicators and their
-    other linking (non-hub) indicators. Depth 1 = the leads naming it and their indicators; at most 3 hops and
-    `limit` nodes. Empty when no lead the principal may read names it."""
-    depth, limit = max(1, min(depth, MAX_NEIGHBOURHOOD_DEPTH)), max(1, min(limit, 2000))
-    vis = visibility.params(principal)
-    start = await graph.read(INDICATOR, {"key": indicator_key})
-    drawing = Drawing(limit)
-    if not start:
-        return drawing.result()
-    drawing.add_node(indicator_key, kind="indicator", type=start[0]["type"], masked=start[0]["masked"])
-    frontier, seen = [indicator_key], []
-    for _ in range(depth):
-        budget = limit - len(drawing.nodes)
-        leads = await graph.read(NEIGHBOUR_LEADS, {"keys": frontier, "seen": seen, "limit": budget + 1, **vis})
-        added = [row["id"] for row in leads if drawing.add_node(row["id"], **lead_node(_native(row)))]
-        for row in leads:
-            for key in row["via"]:
-                drawing.add_edge(row["id"], key, "NAMES")
-        if not seen and not leads:
-            return Drawing(limit).result()  # nothing visible names it: say nothing about it
-        seen += added
-        if not added:
-            break
-        frontier = []
-        for row in await graph.read(LEAD_INDICATORS, {"ids": added, "cap": cap, "limit": 20 * limit}):
-            new = row["key"] not in drawing.nodes
-            if drawing.add_node(row["key"], kind="indicator", type=row["type"], masked=row["masked"]):
-                drawing.add_edge(row["lead"], row["key"], "NAMES")
-                frontier += [row["key"]] if new else []
-    return drawing.result()
-
-
-async def network_of(graph: Graph, principal: Principal, indicator_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """The visible network of each indicator that is in one (for checks): one set-based query."""
-    rows = await graph.read(NETWORK_OF, {"keys": list(indicator_keys), **visibility.params(principal)})
-    return {row["key"]: {"id": row["network"]["id"], "size": row["network"]["leads"], "members": row["network"]["members"],
-                         "categories": sorted(row["network"]["categories"])} for row in rows}
-
-
-def _native(row: dict[str, Any]) -> dict[str, Any]:
-    return {**row, "observed_at": to_native(row["observed_at"])}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import threading
@@ -20,7 +19,10 @@ from graph.database import Graph, Target
 from graph.embedded import EmbeddedNeo4j
 from graph.migrate import migrate
 
-WIPE = "MATCH (n) WHERE NOT n:Migration CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS"
+AUDIT_LABELS = "n:AuditHead OR n:AuditBlock OR n:AuditRecord"
+WIPE = f"MATCH (n) WHERE NOT n:Migration AND NOT ({AUDIT_LABELS}) CALL (n) {{ DETACH DELETE n }} IN TRANSACTIONS OF 5000 ROWS"
+# The audit chain goes in one transaction: a live server appending meanwhile then starts a fresh chain cleanly.
+WIPE_AUDIT = f"MATCH (n) WHERE {AUDIT_LABELS} DETACH DELETE n"
 
 
 def free_port() -> int:
@@ -70,6 +72,7 @@ async def graph(session_graph: Graph) -> AsyncIterator[Graph]:
 async def _wipe(graph: Graph) -> None:
     async with graph.driver.session(database=graph.database) as session:
         await (await session.run(WIPE)).consume()
+    await graph.write(WIPE_AUDIT)
 
 
 class ServerThread:

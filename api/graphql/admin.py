@@ -11,6 +11,7 @@ from access import service
 from api.graphql.context import Info
 from api.graphql.permissions import require
 from audit.log import verify
+from core.errors import BadInput
 from graph import audit as audit_graph
 from graph import members as members_repo
 from graph.members import to_native
@@ -175,8 +176,6 @@ class AdminMutation:
 
 
 def _bounded(items: list[str], limit: int, field: str) -> list[str]:
-    from core.errors import BadInput
-
     if len(items) > limit:
         raise BadInput(f"{field} accepts at most {limit} items, got {len(items)}", field=field)
     return items

@@ -11,7 +11,7 @@ from api.graphql.checks import indicator_key_of
 from api.graphql.context import Info
 from api.graphql.permissions import require
 from core.errors import NotFound
-from graph import networks as repo
+from graph import network_reads as repo
 
 
 @strawberry.type

@@ -4,4 +4,3 @@ CREATE CONSTRAINT network_id IF NOT EXISTS FOR (n:Network) REQUIRE n.id IS UNIQU
 CREATE INDEX network_leads IF NOT EXISTS FOR (n:Network) ON (n.leads);
 CREATE CONSTRAINT dispute_id IF NOT EXISTS FOR (d:Dispute) REQUIRE d.id IS UNIQUE;
 CREATE INDEX dispute_status IF NOT EXISTS FOR (d:Dispute) ON (d.status);
-CREATE INDEX lead_id_status IF NOT EXISTS FOR (l:Lead) ON (l.status);

@@ -9,7 +9,8 @@ from access import service
 from access.keys import parse_token
 from core.errors import BadInput, NotFound
 from graph.database import Graph
-from tests.support import ACTOR, add_member, gql, issue_key
+from audit.log import AuditLog
+from tests.support import ACTOR, TEST_KEY, add_member, gql, issue_key
 
 ME = "{ me { id memberCode roles } }"
 
@@ -30,8 +31,6 @@ async def test_a_principal_can_hold_several_roles_of_one_member(api: httpx.Async
 async def test_revoked_key_is_refused_on_the_next_request(api: httpx.AsyncClient, graph: Graph) -> None:
     token = await issue_key(graph, "ACME", "analyst")
     assert (await gql(api, ME, token))["data"]["me"]["memberCode"] == "ACME"
-    from audit.log import AuditLog
-
     await service.revoke_api_key(graph, AuditLog(graph), ACTOR, parse_token(token)[0])
     response = await api.post("/graphql", json={"query": ME}, headers={"authorization": f"Bearer {token}"})
     assert response.status_code == 401
@@ -74,8 +73,6 @@ async def test_a_wrong_secret_with_a_real_prefix_is_refused(api: httpx.AsyncClie
 async def test_bad_key_requests_are_refused_with_the_reason_and_create_nothing(
     graph: Graph, roles: list[str], jurisdictions: list[str], message: str
 ) -> None:
-    from audit.log import AuditLog
-
     await add_member(graph, "ACME")
     with pytest.raises(BadInput, match=message):
         await service.create_api_key(graph, AuditLog(graph), ACTOR, member_code="ACME", roles=roles, jurisdictions=jurisdictions)
@@ -83,8 +80,6 @@ async def test_bad_key_requests_are_refused_with_the_reason_and_create_nothing(
 
 
 async def test_key_for_an_unknown_member_is_refused(graph: Graph) -> None:
-    from audit.log import AuditLog
-
     with pytest.raises(NotFound, match="no member"):
         await service.create_api_key(graph, AuditLog(graph), ACTOR, member_code="NOPE", roles=["analyst"])
 
@@ -96,9 +91,7 @@ async def test_registered_hotline_becomes_benign(api: httpx.AsyncClient, graph: 
 
 
 async def test_a_bad_hotline_names_its_position_and_adds_no_member(graph: Graph) -> None:
-    from audit.log import AuditLog
-
     with pytest.raises(BadInput, match="hotline 2"):
-        await service.add_member(graph, AuditLog(graph), ACTOR, __import__("tests.support").support.TEST_KEY,
+        await service.add_member(graph, AuditLog(graph), ACTOR, TEST_KEY,
                                  code="ACME", name="甲", hotlines=["4008196155", "1.38001E+10"])
     assert await graph.read("MATCH (m:Member {code:'ACME'}) RETURN m") == []

@@ -8,7 +8,7 @@ import pytest
 from core.settings import Settings
 from graph.database import Graph, Target
 from tests.conftest import ServerThread
-from tests.support import error_codes, gql, issue_key
+from tests.support import gql, issue_key
 
 QUICK = httpx.Timeout(5.0)  # a hang fails the test; the target (< 1 s) is measured, not asserted
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from access.principal import Principal, Role
 from audit.log import AuditLog, verify
-from graph.database import Graph
+from graph.database import Graph, Target
 
 ANALYST = Principal(id="key:abcdefgh", member_code="ACME", roles=frozenset({Role.ANALYST}))
 
@@ -83,8 +83,6 @@ async def test_close_writes_everything_still_queued(graph: Graph) -> None:
 
 
 async def test_concurrent_writers_extend_one_chain(graph: Graph) -> None:
-    import asyncio
-
     writers = [AuditLog(graph) for _ in range(4)]
     for round_ in range(3):
         for n, writer in enumerate(writers):
@@ -95,10 +93,6 @@ async def test_concurrent_writers_extend_one_chain(graph: Graph) -> None:
 
 
 def test_cli_verify_fails_and_names_the_record(settings, tmp_path: Path) -> None:
-    import asyncio
-
-    from graph.database import Target
-
     loop = asyncio.new_event_loop()
     try:
         graph = Graph.connect(Target(settings.neo4j_uri, None))

@@ -14,7 +14,7 @@ from check import disputes, service
 from check.service import IdentifierQuery, LeadQuery
 from graph.database import Graph
 from ingest.pipeline import BatchRunner
-from tests.support import ACTOR, TEST_KEY, add_member
+from tests.support import TEST_KEY, add_member
 
 PHONE = "13812345678"
 
@@ -184,3 +184,15 @@ async def test_more_than_10000_identifiers_are_refused(alliance: BatchRunner, gr
     many = [LeadQuery(ref=str(n), identifiers=[IdentifierQuery("phone", PHONE)] * 101) for n in range(100)]
     with pytest.raises(BadInput, match="10000"):
         await service.check_leads(graph, AuditLog(graph), member("ACME"), TEST_KEY, many)
+
+
+async def test_retracting_a_lead_takes_it_out_of_its_network(alliance: BatchRunner, graph: Graph) -> None:
+    from graph.networks import assign_networks
+
+    alliance.after_aggregation.append(assign_networks)
+    device = "867530021234560"
+    await file(alliance, "BETA", lead("13800000001", device=device), lead("13800000002", device=device))
+    assert len(await graph.read("MATCH (n:Network) RETURN n.id AS id")) == 1
+    first = (await graph.read("MATCH (l:Lead {member_code: 'BETA'}) RETURN l.id AS id ORDER BY l.seq LIMIT 1"))[0]["id"]
+    await disputes.retract(graph, AuditLog(graph), member("BETA"), lead_ids=[first], reason="filed in error")
+    assert await graph.read("MATCH (n:Network) RETURN n.id AS id") == []

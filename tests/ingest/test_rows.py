@@ -169,7 +169,7 @@ def test_exact_duplicate_row_is_marked_duplicate():
 
 def test_rows_differing_only_in_formatting_are_duplicates():
     plain = row(2, 手机号=PHONE, 类型="贷款中介", 发现时间="2024-05-03 14:22", 置信度="80", TLP="红")
-    noisy = row(3, 手机号=f"+86 138-0013-8000", 类型=" loan_intermediary ", 发现时间="2024年5月3日 14时22分",
+    noisy = row(3, 手机号="+86 138-0013-8000", 类型=" loan_intermediary ", 发现时间="2024年5月3日 14时22分",
                 置信度="0.8", TLP="TLP:RED")  # fmt: skip
     assert [r.status for r in validate_stream([plain, noisy], COLUMNS, now=NOW)] == ["accepted", "duplicate"]
 
