@@ -97,8 +97,8 @@ async def progress(graph: Graph, batch_id: str, rows_done: int, bytes_done: int)
     await graph.write(PROGRESS, {"id": batch_id, "rows_done": rows_done, "bytes_done": bytes_done})
 
 
-async def finish_writing(graph: Graph, batch_id: str, totals: dict[str, Any], report: list[dict[str, Any]]) -> None:
-    report_gz = gzip.compress(json.dumps(report, ensure_ascii=False).encode())
+async def finish_writing(graph: Graph, batch_id: str, totals: dict[str, Any], report_gz: bytes) -> None:
+    """Totals on the batch; the row report (a gzip'd JSON array) beside it."""
     await graph.write(FINISH_WRITING, {"id": batch_id, "totals": totals})
     await graph.write(SAVE_REPORT, {"id": batch_id, "report_gz": report_gz, "totals_json": json.dumps(totals)})
 

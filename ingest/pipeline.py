@@ -29,7 +29,7 @@ from graph.database import Graph
 from ingest import worker
 from ingest.columns import ColumnError, map_header
 from ingest.formats import SourceRow
-from ingest.prepare import Chunk, Preparer
+from ingest.prepare import Chunk, Preparer, gzip_report
 from ingest.pseudonym import AllianceKey
 
 log = logging.getLogger(__name__)
@@ -125,6 +125,7 @@ class BatchRunner:
             if process.is_alive():
                 process.kill()
             path.unlink(missing_ok=True)
+            Path(f"{path}.report.jsonl").unlink(missing_ok=True)  # left by a worker that failed part-way
 
     async def _consume(self, principal: Principal, batch: dict[str, Any], process: Any, messages: Any,
                        request: UploadRequest, request_id: str | None) -> None:
@@ -137,7 +138,8 @@ class BatchRunner:
             elif kind == "chunk":
                 cursor = await self._write(batch["id"], message[1], cursor, request.attributed)
             elif kind == "done":
-                await self._finish(principal, batch["id"], message[1], message[2], request_id)
+                await self._finish(principal, batch["id"], message[1], await asyncio.to_thread(_gzip_spooled, message[2]),
+                                   request_id)
                 return
             else:
                 await self._fail(principal, batch["id"], message[1], message[2], request_id)
@@ -157,9 +159,9 @@ class BatchRunner:
             await batches_repo.progress(self.graph, batch_id, chunk.rows_seen, chunk.bytes_read)
         return next_seq
 
-    async def _finish(self, principal: Principal, batch_id: str, totals: dict[str, int], report: list[dict[str, Any]],
+    async def _finish(self, principal: Principal, batch_id: str, totals: dict[str, int], report_gz: bytes,
                       request_id: str | None) -> None:
-        await batches_repo.finish_writing(self.graph, batch_id, totals, report)
+        await batches_repo.finish_writing(self.graph, batch_id, totals, report_gz)
         await batches_repo.commit(self.graph, batch_id)
         self.audit.record(principal, "batch.upload", subject=batch_id, request_id=request_id,
                           detail=json.dumps({k: totals[k] for k in ("accepted", "rejected", "skipped", "duplicate")}))
@@ -232,8 +234,18 @@ class BatchRunner:
         cursor = batch["written_seq"]
         for chunk in chunks:
             cursor = await self._write(batch["id"], chunk, cursor, attributed)
-        await self._finish(principal, batch["id"], preparer.totals.as_dict(), preparer.report, request_id)
+        report_gz = gzip_report(json.dumps(entry, ensure_ascii=False) for entry in preparer.report)
+        await self._finish(principal, batch["id"], preparer.totals.as_dict(), report_gz, request_id)
         return BatchOutcome(await batches_repo.get_batch(self.graph, batch["id"]), created=True, results=preparer.report)
+
+
+def _gzip_spooled(path: str) -> bytes:
+    spooled = Path(path)
+    try:
+        with open(spooled, encoding="utf-8") as lines:
+            return gzip_report(lines)
+    finally:
+        spooled.unlink(missing_ok=True)
 
 
 async def _spool(chunks: AsyncIterator[bytes] | Iterable[bytes], path: Path) -> tuple[str, int]:

@@ -6,9 +6,13 @@ lists risk engines submit in real time. Nothing raw leaves this module except in
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any, Iterable, Iterator
 
 from ingest.columns import ColumnMap
@@ -57,7 +61,7 @@ class Preparer:
     benign_keys: frozenset[str] = frozenset()
     report_all: bool = False  # every row in the report (real-time submissions), not only the problem rows
     totals: Totals = field(default_factory=Totals)
-    report: list[dict[str, Any]] = field(default_factory=list)
+    report: Any = field(default_factory=list)  # anything with append(): a list, or a ReportSpool in the worker
 
     def results(self, rows: Iterable[SourceRow], columns: ColumnMap, now: datetime,
                 extra_aliases: dict[str, str] | None = None) -> Iterator[tuple[RowResult, dict[str, Any] | None]]:
@@ -114,6 +118,31 @@ class Preparer:
 def lead_id(batch_id: str, content_hash: str) -> str:
     """Deterministic, so a resumed batch writes the same leads and a replay cannot duplicate one."""
     return hashlib.sha256(f"{batch_id}|{content_hash}".encode()).hexdigest()[:32]
+
+
+class ReportSpool:
+    """Report entries as JSON lines on disk, so a million-row file's report never sits in memory."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file = open(path, "w", encoding="utf-8")
+
+    def append(self, entry: dict[str, Any]) -> None:
+        self._file.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def gzip_report(entries: Iterable[str]) -> bytes:
+    """A gzip'd JSON array from entries already encoded as JSON, compressed as they stream by."""
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb") as zipped:
+        zipped.write(b"[")
+        for n, entry in enumerate(entries):
+            zipped.write((b"," if n else b"") + entry.strip().encode())
+        zipped.write(b"]")
+    return out.getvalue()
 
 
 def report_entry(result: RowResult) -> dict[str, Any]:

@@ -31,6 +31,7 @@ from typing import Iterable, Iterator, Literal, Mapping
 from ingest.categories import Category, accepted_categories_text, resolve_category
 from ingest.columns import Column, ColumnMap
 from ingest.dates import DateError, parse_observed_at
+from ingest.fingerprints import FingerprintSet
 from ingest.formats import SourceRow
 from ingest.identifiers import Invalid, Normalized, normalize
 
@@ -118,20 +119,18 @@ def validate_row(
 class RowDeduper:
     """Marks accepted rows whose content an earlier accepted row of the batch already had.
 
-    Keeps 64 bits of each content hash (a collision among a million rows: ~3 in 10⁸).
+    Keeps 64 bits of each content hash (a collision among a million rows: ~3 in 10⁸), in 8 bytes a row.
     """
 
     def __init__(self) -> None:
-        self._seen: set[int] = set()
+        self._seen = FingerprintSet()
 
     def check(self, result: RowResult) -> RowResult:
         if result.status != "accepted" or result.lead is None:
             return result
-        key = int(result.lead.content_hash[:16], 16)
-        if key in self._seen:
+        if not self._seen.add(int(result.lead.content_hash[:16], 16)):
             issue = FieldIssue("row", "same lead as an earlier row of this batch; not filed twice")
             return RowResult(result.line, "duplicate", None, [], [issue])
-        self._seen.add(key)
         return result
 
 

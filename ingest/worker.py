@@ -14,7 +14,7 @@ from typing import IO, Any
 
 from ingest.columns import ColumnError, map_header
 from ingest.formats import FormatError, detect_format, open_table
-from ingest.prepare import Preparer
+from ingest.prepare import Preparer, ReportSpool
 from ingest.pseudonym import AllianceKey
 
 CHUNK_ROWS = 5000
@@ -83,7 +83,7 @@ def _sender(queue: Any) -> Any:
 
 
 def run(job: Job, queue: Any) -> None:
-    """Process target: put ('header', warnings), ('chunk', Chunk)…, then ('done', totals, report) or ('error', message, line)."""
+    """Process target: put ('header', warnings), ('chunk', Chunk)…, then ('done', totals, report file) or ('error', message, line)."""
     put = _sender(queue)
     try:
         fmt = detect(Path(job.path), job.filename, job.format)
@@ -96,11 +96,13 @@ def run(job: Job, queue: Any) -> None:
                 return
             put(("header", fmt, [*table.warnings, *columns.warnings,
                                        *([f"ignored columns: {', '.join(columns.ignored)}"] if columns.ignored else [])]))
-            preparer = Preparer(job.batch_id, AllianceKey(job.key_version, job.key_secret), job.benign_keys)
+            spool = ReportSpool(Path(job.path + ".report.jsonl"))
+            preparer = Preparer(job.batch_id, AllianceKey(job.key_version, job.key_secret), job.benign_keys, report=spool)
             for chunk in preparer.chunks(table.rows, columns, job.now, size=CHUNK_ROWS,
                                          extra_aliases=job.extra_aliases, position=lambda: reader.position):
                 put(("chunk", chunk))
-            put(("done", preparer.totals.as_dict(), preparer.report))
+            spool.close()
+            put(("done", preparer.totals.as_dict(), str(spool.path)))
     except ParentGone:
         return
     except FormatError as error:
