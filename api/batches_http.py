@@ -21,7 +21,7 @@ from access.principal import Principal, Role
 from core.errors import BadInput, FenghuoError, Forbidden, NotFound, Unauthenticated
 from graph import batches as batches_repo
 from graph.database import GraphUnavailable
-from ingest.pipeline import UploadRequest
+from ingest.pipeline import UploadRequest, checks_ready
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -48,6 +48,7 @@ def batch_json(row: dict[str, Any]) -> dict[str, Any]:
     keys = ("id", "member_code", "filename", "format", "status", "rows_total", "rows_done", "accepted", "rejected",
             "skipped", "duplicate", "warnings", "bytes_total", "bytes_done", "error", "file_warnings")
     out = {k: row.get(k) for k in keys}
+    out["checks_ready"] = checks_ready(row)
     for k in ("created_at", "committed_at"):
         out[k] = str(row[k].to_native().isoformat()) if row.get(k) is not None else None
     return out

@@ -82,7 +82,7 @@ def upload(
         body = _fail_on(client.post("/v1/batches", params=params, content=_read_chunks(file, progress, sending)))
         batch = body["batch"]
         processing = progress.add_task("processing", total=1.0)
-        while batch["status"] == "processing":
+        while batch["status"] == "processing" or (batch["status"] == "committed" and not batch.get("checks_ready")):
             time.sleep(0.5)
             batch = _fail_on(client.get(f"/v1/batches/{batch['id']}"))
             total = batch.get("bytes_total") or 0

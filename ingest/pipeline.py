@@ -239,6 +239,11 @@ class BatchRunner:
         return BatchOutcome(await batches_repo.get_batch(self.graph, batch["id"]), created=True, results=preparer.report)
 
 
+def checks_ready(batch: dict[str, Any]) -> bool:
+    """Committed and folded into the aggregates: checks now reflect the batch (a few seconds after commit)."""
+    return batch.get("status") == "committed" and (batch.get("aggregated_seq") or 0) > (batch.get("last_line") or 0)
+
+
 def _gzip_spooled(path: str) -> bytes:
     spooled = Path(path)
     try:

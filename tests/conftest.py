@@ -9,9 +9,12 @@ import time
 from pathlib import Path
 from typing import AsyncIterator, Iterator
 
+import asyncio
+
 import httpx
 import pytest
 import uvicorn
+from neo4j.exceptions import TransientError
 
 from api.app import create_app
 from core.settings import Settings
@@ -70,8 +73,15 @@ async def graph(session_graph: Graph) -> AsyncIterator[Graph]:
 
 
 async def _wipe(graph: Graph) -> None:
-    async with graph.driver.session(database=graph.database) as session:
-        await (await session.run(WIPE)).consume()
+    for attempt in range(5):  # a server task of the previous test may still be finishing (e.g. networks)
+        try:
+            async with graph.driver.session(database=graph.database) as session:
+                await (await session.run(WIPE)).consume()
+            break
+        except TransientError:
+            await asyncio.sleep(0.5 * (attempt + 1))
+    else:
+        raise RuntimeError("could not wipe the test graph: it stayed locked")
     await graph.write(WIPE_AUDIT)
 
 

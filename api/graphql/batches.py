@@ -13,7 +13,7 @@ from api.graphql.permissions import require
 from core.errors import BadInput, NotFound
 from graph import batches as batches_repo
 from graph.members import to_native
-from ingest.pipeline import BatchOutcome, UploadRequest
+from ingest.pipeline import BatchOutcome, UploadRequest, checks_ready
 
 
 @strawberry.type(description="One problem with one field of one row.")
@@ -38,6 +38,7 @@ class Batch:
     filename: str | None
     format: str | None
     status: str = strawberry.field(description="processing, committed or failed")
+    checks_ready: bool = strawberry.field(description="Committed and aggregated: checks reflect this batch")
     rows_total: int
     rows_done: int
     accepted: int
@@ -102,7 +103,7 @@ def batch_type(row: dict[str, Any]) -> Batch:
     progress = 1.0 if status == "committed" else (min(1.0, (row.get("bytes_done") or 0) / total) if total else 0.0)
     return Batch(
         id=row["id"], member_code=row["member_code"], filename=row.get("filename"), format=row.get("format"),
-        status=status, rows_total=row.get("rows_total") or 0, rows_done=row.get("rows_done") or 0,
+        status=status, checks_ready=checks_ready(row), rows_total=row.get("rows_total") or 0, rows_done=row.get("rows_done") or 0,
         accepted=row.get("accepted") or 0, rejected=row.get("rejected") or 0, skipped=row.get("skipped") or 0,
         duplicate=row.get("duplicate") or 0, rows_with_warnings=row.get("warnings") or 0, progress=progress,
         error=row.get("error"), file_warnings=row.get("file_warnings") or [],

@@ -21,7 +21,7 @@ BATCH = ("query($id: String!) { batch(id: $id) { id status accepted rejected row
 async def _wait_committed(api: httpx.AsyncClient, token: str, batch_id: str) -> dict:
     for _ in range(600):
         body = (await api.get(f"/v1/batches/{batch_id}", headers={"authorization": f"Bearer {token}"})).json()
-        if body["status"] != "processing":
+        if body["status"] == "failed" or body["checks_ready"]:
             return body
         await asyncio.sleep(0.2)
     raise AssertionError("batch did not finish")
@@ -35,7 +35,7 @@ async def test_a_10000_row_upload_over_http(api: httpx.AsyncClient, graph: Graph
                               headers={"authorization": f"Bearer {token}"})
     assert response.status_code in (200, 202), response.text
     batch = await _wait_committed(api, token, response.json()["batch"]["id"])
-    assert batch["status"] == "committed" and batch["rows_total"] == 10_000
+    assert batch["status"] == "committed" and batch["checks_ready"] and batch["rows_total"] == 10_000
     assert batch["rejected"] + batch["skipped"] + batch["duplicate"] >= stats.dirty_rows // 2
     stored = await graph.read("MATCH (l:Lead {batch_id: $id}) RETURN count(l) AS n", {"id": batch["id"]})
     assert stored[0]["n"] == batch["accepted"]
