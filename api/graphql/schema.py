@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import (
-    AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter, ValidationCache,
-)
+from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -18,6 +16,7 @@ from api.graphql.context import Info
 from api.graphql.errors import ErrorCodes
 from api.graphql.identifiers import NormalizedIdentifier, normalize_identifier
 from api.graphql.permissions import require
+from api.graphql.validated import ValidatedDocuments
 from core.settings import Settings
 
 
@@ -53,19 +52,19 @@ class FenghuoSchema(strawberry.Schema):
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings(_env_file=None)
-    # Risk engines send the same document with new variables: parse and validate it once (Strawberry keeps the
-    # bounded LRU at module level; the extension itself is made per request). A cached document has already
-    # passed the token, alias and depth limits.
+    # Risk engines send the same document with new variables: parse and validate it once. Strawberry keeps the
+    # parser's bounded LRU at module level (the extension is made per request); ValidatedDocuments must come
+    # after the limiters and the introspection rule, whose verdict it remembers.
     extensions: list = [
         lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
         lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         ErrorCodes,
         lambda: ParserCache(maxsize=256),
-        lambda: ValidationCache(maxsize=256),
     ]
     if not settings.graphql_introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
+    extensions.append(ValidatedDocuments)
     return FenghuoSchema(
         query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(auto_camel_case=True),
     )

@@ -111,3 +111,14 @@ async def test_an_internal_error_is_masked_with_a_correlation_id(caplog: pytest.
     assert error.extensions["code"] == "INTERNAL_SERVER_ERROR"
     assert "correlation id" in error.message and "13800138000" not in error.message
     assert "13800138000" not in caplog.text
+
+
+async def test_a_remembered_valid_document_is_still_refused_when_it_changes(api: httpx.AsyncClient, graph: Graph) -> None:
+    token = await issue_key(graph, "ACME", "analyst")
+    ok = "{ me { id } }"
+    assert (await gql(api, ok, token))["data"]["me"]["id"]
+    assert (await gql(api, ok, token))["data"]["me"]["id"]  # second time: validation skipped, same answer
+    deep = "{ " + "me { " * 30 + "id" + " }" * 30 + " }"
+    for _ in range(2):  # an invalid document is never remembered as valid
+        body = await gql(api, deep, token)
+        assert "exceeds maximum operation depth" in " ".join(e["message"] for e in body["errors"])
