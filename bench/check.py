@@ -294,9 +294,19 @@ def miss_phone(rng: random.Random) -> str:
     return f"{MISS_PREFIX}{rng.randrange(100_000_000):08d}"
 
 
-def draw_values(rng: random.Random, seeded: int, count: int) -> list[str]:
-    """Phones to check: ~80 % seeded (uniform over all seeded indicators), ~20 % never seeded."""
-    return [miss_phone(rng) if rng.random() < MISS_SHARE else phone(rng.randrange(seeded)) for _ in range(count)]
+def draw_values(rng: random.Random, seeded: int, count: int, *, distinct: bool = False) -> list[str]:
+    """Phones to check: ~80 % seeded (uniform over all seeded indicators), ~20 % never seeded.
+
+    `distinct`: no seeded phone twice (when there are enough), so a 10,000-identifier batch looks up as many
+    distinct keys on a 10k graph as on a 1M one (the API de-duplicates keys before its query).
+    """
+    misses = [rng.random() < MISS_SHARE for _ in range(count)]
+    hits = count - sum(misses)
+    if distinct and hits <= seeded:
+        picked = iter(rng.sample(range(seeded), hits))
+    else:
+        picked = iter([rng.randrange(seeded) for _ in range(hits)])
+    return [miss_phone(rng) if miss else phone(next(picked)) for miss in misses]
 
 
 # -- a lean HTTP/1.1 client (keep-alive, prebuilt requests) ------------------------------------------------
@@ -465,6 +475,7 @@ class PhaseResult:
     jvm_rss: int = 0
     api_rss: int = 0
     me_rss: int = 0
+    load: str = ""  # 1-minute load average at the start and at the end of the phase
 
 
 class Bench:
@@ -565,6 +576,7 @@ class Bench:
         args = self.args
         rng = random.Random(SEED + indicators)
         r = PhaseResult(label, indicators)
+        load_start = loadavg()
         say(f"\n== phase {label}: {indicators:,} indicators in the graph (load average {loadavg()}) ==")
 
         say(f"warm-up              {args.warmup:,} HTTP checks + {args.warmup:,} bare lookups, {args.clients} clients"
@@ -572,7 +584,7 @@ class Bench:
         await self.http_single("warm-up", draw_values(rng, indicators, args.warmup), args.clients)
         await self.bare_single("warm-up", draw_values(rng, indicators, args.warmup), args.clients)
         if args.batch_runs:
-            warm = draw_values(rng, indicators, BATCH_IDENTIFIERS)
+            warm = draw_values(rng, indicators, BATCH_IDENTIFIERS, distinct=True)
             await self.http_batch(warm, None)
             await self.bare_batch(warm, None)
 
@@ -597,7 +609,7 @@ class Bench:
         say(f"\n-- {BATCH_IDENTIFIERS:,}-identifier batch check ({BATCH_IDENTIFIERS // BATCH_LEAD_SIZE:,} leads × "
             f"{BATCH_LEAD_SIZE} phones), {args.batch_runs} runs, each against the bare lookup of the same keys --")
         for i in range(args.batch_runs):
-            batch_values = draw_values(rng, indicators, BATCH_IDENTIFIERS)
+            batch_values = draw_values(rng, indicators, BATCH_IDENTIFIERS, distinct=True)
             await self.http_batch(batch_values, r.batch)
             await self.bare_batch(batch_values, r.batch)
             b = r.batch
@@ -613,6 +625,7 @@ class Bench:
                 f"|  ratio {med(b.api_s) / med(b.bare_s):.2f}  "
                 f"(client-side JSON parse of the answer, not counted: {med(b.parse_s):.3f} s)")
 
+        r.load = f"{load_start} → {loadavg()}"
         r.jvm_rss = rss(self.jvm)
         r.api_rss = rss(self.api_proc)
         r.me_rss = rss(psutil.Process())
@@ -684,11 +697,20 @@ def summary(args: argparse.Namespace, small: PhaseResult, large: PhaseResult) ->
         large.http_serial.p(.5) / large.bare_serial.p(.5), times, f"(≤ {TARGET_RATIO:g}×)", under)
     row("API ÷ bare, 10k batch (medians)", sb / med(small.batch.bare_s),
         lb / med(large.batch.bare_s), times, f"≤ {TARGET_RATIO:g}×", under)
+    cpu_of = lambda r, name: f"{r.http.cpu_ms.get(name, math.nan):.2f} ms"  # noqa: E731
+    say(f"{'CPU per single check: API process':38}{cpu_of(small, 'API'):>17}{'':5}{cpu_of(large, 'API'):>17}"
+        "   (load-independent-ish)")
+    say(f"{'CPU per single check: Neo4j JVM':38}{cpu_of(small, 'Neo4j'):>17}{'':5}{cpu_of(large, 'Neo4j'):>17}")
+    say(f"{'CPU per 10k batch: API / Neo4j':38}"
+        f"{f'{med(small.batch.api_cpu_s):.2f} s / {med(small.batch.jvm_cpu_s):.2f} s':>17}{'':5}"
+        f"{f'{med(large.batch.api_cpu_s):.2f} s / {med(large.batch.jvm_cpu_s):.2f} s':>17}")
     say(f"{'bare lookup p50 / p99, ' + str(c) + ' clients':38}"
         f"{sec_ms(small.bare.p(.5)) + ' / ' + sec_ms(small.bare.p(.99)):>17}{'':5}"
         f"{sec_ms(large.bare.p(.5)) + ' / ' + sec_ms(large.bare.p(.99)):>17}")
     say(f"{'bare 10k batch (median)':38}{sec(med(small.batch.bare_s)):>17}{'':5}"
         f"{sec(med(large.batch.bare_s)):>17}")
+    say(f"{'load average, phase start → end':38}{small.load:>17}{'':5}{large.load:>17}   "
+        f"({os.cpu_count()} CPUs; this benchmark itself accounts for ~2–3)")
     say(f"{'RSS Neo4j JVM / API process':38}{mb(small.jvm_rss) + ' / ' + mb(small.api_rss):>17}{'':5}"
         f"{mb(large.jvm_rss) + ' / ' + mb(large.api_rss):>17}")
     say("-" * w)

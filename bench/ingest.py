@@ -4,13 +4,15 @@
 
 In one run, on one Neo4j 5.26 (an embedded one of its own in a temp dir, unless --neo4j-uri):
 
-1. end to end, a file of rows/10 and then one of `--rows` through `BatchRunner.submit_file(wait=True)`
-   (spool → worker process validation → chunked writes → commit → aggregation), with rows/s, the phase
-   split, and the peak RSS of the API process, the worker process and the Neo4j JVM for both files;
-2. the same file's rows pre-normalized in-process by `ingest.prepare.Preparer` (timed on its own, kept on
-   disk as pickled chunks), then written by a bare `UNWIND $rows … CREATE (l:Lead) … MERGE (i:Indicator)`
-   in chunks of 5,000 (the pipeline's chunk size), timed alone;
-3. a summary with the targets (≥ 20,000 rows/s end to end, ≥ 0.5× the bare rate, memory flat in file size).
+1. end to end, a file of rows/10 through `BatchRunner.submit_file(wait=True)` (spool → worker process
+   validation → chunked writes → commit → aggregation), with rows/s, the phase split, CPU seconds and the
+   peak RSS of the API process, the worker process and the Neo4j JVM (it also warms the JVM up);
+2. the large file's rows pre-normalized by `ingest.prepare.Preparer` in a separate spawned process (timed
+   on its own, kept on disk as pickled chunks), then written from that process by a bare
+   `UNWIND $rows … CREATE (l:Lead) … MERGE (i:Indicator)` in chunks of 5,000 (the pipeline's chunk size),
+   timed alone;
+3. end to end, the `--rows` file, measured as in 1;
+4. a summary with the targets (≥ 20,000 rows/s end to end, ≥ 0.5× the bare rate, memory flat in file size).
 
 Figures are printed, not asserted: the exit code is 0 unless something crashed.
 The database is wiped between phases: do not point --neo4j-uri at a database whose data you want to keep.
@@ -83,6 +85,15 @@ def free_port() -> int:
 
 def per_k(seconds: float, rows: int) -> str:
     return f"{seconds * 1000 / rows:.2f} s" if rows else "n/a"
+
+
+def trend(times: list[float]) -> str:
+    """Median seconds of the first and last tenth of a sequence of chunk times (does it slow as the graph grows?)."""
+    if len(times) < 2:
+        return "n/a"
+    tenth = max(len(times) // 10, 1)
+    return (f"first {tenth} median {statistics.median(times[:tenth]) * 1000:,.0f} ms, "
+            f"last {tenth} median {statistics.median(times[-tenth:]) * 1000:,.0f} ms")
 
 
 def mb(n: float | None) -> str:
@@ -179,8 +190,37 @@ class RssSampler(threading.Thread):
         p.samples += 1
 
 
+def jvm_thread_cpu(pid: int) -> dict[int, tuple[str, float]]:
+    """Per-thread CPU seconds of the JVM by thread id, with the thread's group (Linux /proc; {} elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    threads: dict[int, tuple[str, float]] = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return threads
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip().lower()
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if name.startswith(("c1 compil", "c2 compil")):
+            kind = "JIT"
+        elif "gc" in name or name.startswith("g1 "):
+            kind = "GC"
+        elif name.startswith("neo4j.bolt"):
+            kind = "queries"
+        else:
+            kind = "other"
+        threads[int(tid)] = (kind, (int(fields[11]) + int(fields[12])) / tick)
+    return threads
+
+
 class CpuClock:
-    """CPU seconds (user+system) this process and the JVM spent between enter and exit."""
+    """CPU seconds (user+system) this process and the JVM spent between enter and exit, and the JVM's by
+    thread group (queries = Bolt worker threads, GC, JIT compilers, other; threads that ended are missed)."""
 
     def __init__(self, jvm_pid: int | None) -> None:
         import psutil
@@ -189,6 +229,7 @@ class CpuClock:
         self.me = psutil.Process()
         self.jvm = psutil.Process(jvm_pid) if jvm_pid else None
         self.api = self.jvm_s = 0.0
+        self.jvm_groups: dict[str, float] = {}
 
     def _read(self, process: Any) -> float:
         try:
@@ -200,11 +241,20 @@ class CpuClock:
     def __enter__(self) -> "CpuClock":
         self._api0 = self._read(self.me)
         self._jvm0 = self._read(self.jvm) if self.jvm else 0.0
+        self._threads0 = jvm_thread_cpu(self.jvm.pid) if self.jvm else {}
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.api = self._read(self.me) - self._api0
         self.jvm_s = (self._read(self.jvm) - self._jvm0) if self.jvm else 0.0
+        if self.jvm:
+            for tid, (kind, seconds) in jvm_thread_cpu(self.jvm.pid).items():
+                before = self._threads0.get(tid, (kind, 0.0))[1]
+                self.jvm_groups[kind] = self.jvm_groups.get(kind, 0.0) + seconds - before
+
+    def groups(self) -> str:
+        order = ("queries", "GC", "JIT", "other")
+        return ", ".join(f"{kind} {self.jvm_groups[kind]:.1f}" for kind in order if kind in self.jvm_groups) or "n/a"
 
 
 # -- phases ------------------------------------------------------------------------------------------------
@@ -222,6 +272,7 @@ class Phases:
     aggregate_end: float | None = None
     end: float = 0.0
     write_s: float = 0.0  # awaiting the Neo4j writes of chunks (write_chunk + progress)
+    write_times: list[float] = field(default_factory=list)  # per chunk, in order
     chunks: int = 0
     aggregate_steps: int = 0
 
@@ -241,7 +292,8 @@ def instrument(runner: Any, phases: Phases) -> None:
         try:
             return await write(*args, **kwargs)
         finally:
-            phases.write_s += time.perf_counter() - began
+            phases.write_times.append(time.perf_counter() - began)
+            phases.write_s += phases.write_times[-1]
             phases.chunks += 1
 
     async def timed_finish(*args: Any, **kwargs: Any) -> Any:
@@ -357,6 +409,7 @@ def report_end_to_end(r: EndToEnd, seen: dict[str, int]) -> None:
         say(f"  first chunk after  {(p.first_chunk or p.done) - p.process_start:7.1f} s   (worker spawn + first 5,000 rows)")
         say(f"  writing phase      {writing:7.1f} s   ({p.chunks} chunks; {p.write_s:.1f} s awaiting Neo4j writes, "
             f"{writing - p.write_s:.1f} s awaiting the worker)")
+        say(f"    per chunk write  {trend(p.write_times)}")
         say(f"  report + commit    {p.aggregate_start - p.done:7.1f} s")
         say(f"  aggregation phase  {p.aggregate_end - p.aggregate_start:7.1f} s")
         say(f"  after aggregation  {p.end - p.aggregate_end:7.1f} s")
@@ -369,64 +422,88 @@ def report_end_to_end(r: EndToEnd, seen: dict[str, int]) -> None:
     say(f"CPU seconds          API process {r.cpu.api:.1f}, worker ≈{pk.worker_cpu:.1f}, Neo4j JVM {r.cpu.jvm_s:.1f} "
         f"(wall {r.seconds:.1f}, {os.cpu_count()} CPUs; per 1,000 lead rows: API {per_k(r.cpu.api, b['accepted'])}, "
         f"worker {per_k(pk.worker_cpu, b['accepted'])}, JVM {per_k(r.cpu.jvm_s, b['accepted'])})")
+    say(f"JVM CPU by thread    {r.cpu.groups()} s")
     say(f"load average         {r.load[0]:.1f} before, {r.load[1]:.1f} after")
 
 
-async def bare(graph: Any, key: Any, path: Path, work_dir: Path, jvm_pid: int | None) -> Bare:
-    from graph import leads as leads_repo
+def _prepare_rows(path: str, pickled: str, key: Any, benign: frozenset[str]) -> tuple[int, float, float]:
+    """In the bare process: pre-normalize the file with the pipeline's Preparer, pickling each chunk's lead rows
+    to `pickled` (not held in memory). Returns (lead rows, wall s, CPU s)."""
     from ingest.columns import ColumnError, map_header
     from ingest.formats import open_table
     from ingest.prepare import Preparer
     from ingest.worker import CHUNK_ROWS, detect
 
-    say(f"\n== bare UNWIND … MERGE of the same rows, chunks of {CHUNK_ROWS:,} ==")
+    began, cpu0 = time.perf_counter(), time.process_time()
+    written = 0
+    with open(path, "rb") as raw, open(pickled, "wb") as out:
+        table = open_table(raw, detect(Path(path), Path(path).name, None))
+        columns = map_header(table.headers)
+        if isinstance(columns, ColumnError):
+            raise RuntimeError(columns.message)
+        preparer = Preparer("bench-bare", key, benign)
+        for chunk in preparer.chunks(table.rows, columns, datetime.now(timezone.utc), size=CHUNK_ROWS):
+            if chunk.leads:
+                pickle.dump(chunk.leads, out, protocol=pickle.HIGHEST_PROTOCOL)
+                written += len(chunk.leads)
+    return written, time.perf_counter() - began, time.process_time() - cpu0
+
+
+def _bare_writes(target: Any, database: str, pickled: str, key_version: int) -> tuple[list[float], float, float]:
+    """In the bare process: each pickled chunk in its own write transaction of BARE, one after the other.
+    Returns (seconds per transaction, wall s including unpickling, CPU s of this process)."""
+
+    async def run() -> tuple[list[float], float, float]:
+        from graph.database import Graph
+
+        graph = Graph.connect(target, database)
+        tx_times: list[float] = []
+        began, cpu0 = time.perf_counter(), time.process_time()
+        try:
+            with open(pickled, "rb") as f:
+                while True:
+                    try:
+                        rows = pickle.load(f)
+                    except EOFError:
+                        break
+
+                    async def work(tx: Any) -> None:
+                        await (await tx.run(BARE, rows=rows, batch_id="bench-bare", member_code=MEMBER,
+                                            key_version=key_version)).consume()
+
+                    t0 = time.perf_counter()
+                    async with graph.driver.session(database=graph.database) as session:
+                        await session.execute_write(work)
+                    tx_times.append(time.perf_counter() - t0)
+        finally:
+            await graph.close()
+        return tx_times, time.perf_counter() - began, time.process_time() - cpu0
+
+    return asyncio.run(run())
+
+
+async def bare(graph: Any, target: Any, key: Any, path: Path, work_dir: Path, jvm_pid: int | None) -> Bare:
+    """The bare baseline, run in a spawned process of its own so the API process's memory figures of the
+    end-to-end runs are not inflated by it (its RSS is printed as the bare process's)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from graph import leads as leads_repo
+    from ingest.worker import CHUNK_ROWS
+
+    say(f"\n== bare UNWIND … MERGE of the same rows, chunks of {CHUNK_ROWS:,}, from a separate process ==")
     benign = frozenset(await leads_repo.benign_keys(graph))
     pickled = work_dir / "bare-rows.pickle"
-
-    def prepare() -> int:
-        fmt = detect(path, path.name, None)
-        written = 0
-        with open(path, "rb") as raw, open(pickled, "wb") as out:
-            table = open_table(raw, fmt)
-            columns = map_header(table.headers)
-            if isinstance(columns, ColumnError):
-                raise RuntimeError(columns.message)
-            preparer = Preparer("bench-bare", key, benign)
-            for chunk in preparer.chunks(table.rows, columns, datetime.now(timezone.utc), size=CHUNK_ROWS):
-                if chunk.leads:
-                    pickle.dump(chunk.leads, out, protocol=pickle.HIGHEST_PROTOCOL)
-                    written += len(chunk.leads)
-        return written
-
-    began = time.perf_counter()
-    leads = await asyncio.to_thread(prepare)
-    prepare_s = time.perf_counter() - began
-    pickle_mb = pickled.stat().st_size / MB
-    say(f"pre-normalized       {leads:,} lead rows in {prepare_s:,.1f} s ({leads / prepare_s:,.0f} rows/s in-process, "
-        f"one core; not counted below) → {pickle_mb:,.0f} MB of pickled chunks on disk")
-
-    async def run_chunk(rows: list[dict[str, Any]]) -> None:
-        async def work(tx: Any) -> None:
-            await (await tx.run(BARE, rows=rows, batch_id="bench-bare", member_code=MEMBER,
-                                key_version=key.version)).consume()
-
-        async with graph.driver.session(database=graph.database) as session:
-            await session.execute_write(work)
-
-    tx_times: list[float] = []
-    load0 = os.getloadavg()[0]
-    with RssSampler(jvm_pid) as sampler, CpuClock(jvm_pid) as cpu:
-        wall0 = time.perf_counter()
-        with open(pickled, "rb") as f:
-            while True:
-                try:
-                    rows = pickle.load(f)
-                except EOFError:
-                    break
-                t0 = time.perf_counter()
-                await run_chunk(rows)
-                tx_times.append(time.perf_counter() - t0)
-        wall = time.perf_counter() - wall0
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
+        leads, prepare_s, prepare_cpu = await loop.run_in_executor(pool, _prepare_rows, str(path), str(pickled), key, benign)
+        pickle_mb = pickled.stat().st_size / MB
+        say(f"pre-normalized       {leads:,} lead rows in {prepare_s:,.1f} s ({leads / prepare_s:,.0f} rows/s, one process, "
+            f"{prepare_cpu:.1f} CPU s; not counted below) → {pickle_mb:,.0f} MB of pickled chunks on disk")
+        load0 = os.getloadavg()[0]
+        with RssSampler(jvm_pid) as sampler, CpuClock(jvm_pid) as cpu:
+            tx_times, wall, client_cpu = await loop.run_in_executor(
+                pool, _bare_writes, target, graph.database, str(pickled), key.version)
     pickled.unlink(missing_ok=True)
     result = Bare(leads, prepare_s, pickle_mb, sum(tx_times), wall, tx_times, sampler.peaks, cpu)
     seen = await counts(graph)
@@ -435,11 +512,12 @@ async def bare(graph: Any, key: Any, path: Path, work_dir: Path, jvm_pid: int | 
     if tx_times:
         q = sorted(tx_times)
         say(f"  per transaction    p50 {q[len(q) // 2] * 1000:,.0f} ms, p90 {q[int(len(q) * 0.9)] * 1000:,.0f} ms, "
-            f"max {q[-1] * 1000:,.0f} ms")
+            f"max {q[-1] * 1000:,.0f} ms; {trend(tx_times)}")
     say(f"in Neo4j             {seen['leads']:,} leads, {seen['indicators']:,} indicators, {seen['names']:,} NAMES")
-    say(f"peak RSS             API process {mb(sampler.peaks.api)}, Neo4j JVM {mb(sampler.peaks.jvm or None)}")
-    say(f"CPU seconds          API process {cpu.api:.1f}, Neo4j JVM {cpu.jvm_s:.1f} (wall {wall:.1f}; per 1,000 lead rows: "
-        f"JVM {per_k(cpu.jvm_s, leads)})")
+    say(f"peak RSS             bare process {mb(sampler.peaks.worker or None)}, Neo4j JVM {mb(sampler.peaks.jvm or None)}")
+    say(f"CPU seconds          bare process {client_cpu:.1f}, Neo4j JVM {cpu.jvm_s:.1f} (wall {wall:.1f}; per 1,000 lead rows: "
+        f"client {per_k(client_cpu, leads)}, JVM {per_k(cpu.jvm_s, leads)})")
+    say(f"JVM CPU by thread    {cpu.groups()} s")
     say(f"load average         {load0:.1f} before, {os.getloadavg()[0]:.1f} after")
     if seen["leads"] != leads:
         raise RuntimeError(f"bare run wrote {seen['leads']} leads, expected {leads}")
@@ -472,6 +550,10 @@ def summary(rows: int, small: EndToEnd, large: EndToEnd, base: Bare) -> None:
     say(f"CPU s per 1,000 lead rows    end to end: JVM {per_k(large.cpu.jvm_s, large.batch['accepted'])}, "
         f"worker {per_k(large.peaks.worker_cpu, large.batch['accepted'])}, API {per_k(large.cpu.api, large.batch['accepted'])}"
         f" | bare: JVM {per_k(base.cpu.jvm_s, base.leads)}")
+    if large.cpu.jvm_s and base.cpu.jvm_s:
+        jvm_ratio = (base.cpu.jvm_s / base.leads) / (large.cpu.jvm_s / large.batch["accepted"])
+        say(f"JVM CPU ratio bare ÷ e2e     {jvm_ratio:.2f}  (Neo4j work per lead row, bare over end to end; "
+            f"not a target, a load-insensitive view of the ratio)")
     if large.peaks.jvm:
         say(f"peak RSS Neo4j JVM           small {mb(small.peaks.jvm)} | large {mb(large.peaks.jvm)} | bare {mb(base.peaks.jvm)}")
     say(f"(flat = large ≤ {FLAT_FACTOR} × small + {FLAT_SLACK_MB} MB; rates are wall-clock on {os.cpu_count()} CPUs, "
@@ -530,7 +612,7 @@ async def bench(args: argparse.Namespace, target: Any, jvm_pid: int | None, work
         # wipe than an aggregated batch, and no wipe is needed after the last phase.
         small = await end_to_end("small", graph, key, small_path, small_rows, spool, jvm_pid)
         say(f"\nwiped                {await wipe(graph):.1f} s")
-        base = await bare(graph, key, large_path, work_dir, jvm_pid)
+        base = await bare(graph, target, key, large_path, work_dir, jvm_pid)
         say(f"\nwiped                {await wipe(graph):.1f} s")
         large = await end_to_end("large", graph, key, large_path, args.rows, spool, jvm_pid)
         summary(args.rows, small, large, base)
