@@ -44,7 +44,7 @@ from dataclasses import dataclass, field  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from typing import Any  # noqa: E402
 
-TARGET_RATE = 20_000  # lead rows/s end to end
+TARGET_RATE = 20_000  # file rows/s end to end
 TARGET_RATIO = 0.5  # end-to-end rate ÷ bare rate
 FLAT_FACTOR = 1.25  # "flat": the large file's peak RSS ≤ 1.25 × the small file's (+ 32 MB of noise)
 FLAT_SLACK_MB = 32
