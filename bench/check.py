@@ -41,7 +41,6 @@ import random  # noqa: E402
 import secrets  # noqa: E402
 import shutil  # noqa: E402
 import signal  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
@@ -49,6 +48,8 @@ import time  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
 from datetime import datetime, timedelta, timezone  # noqa: E402
 from typing import Any, Awaitable, Callable, Sequence  # noqa: E402
+
+from bench.common import MB, free_port, mb, say  # noqa: E402
 
 import psutil  # noqa: E402
 
@@ -70,7 +71,6 @@ CLUSTER_START = 0.087  # chance a cluster of 3–6 starts at an indicator: ~30 %
 BATCH_IDENTIFIERS = 10_000
 BATCH_LEAD_SIZE = 4  # 2,500 leads × 4 identifiers
 SEED = 11
-MB = 1024 * 1024
 
 CATEGORY_WEIGHTS = {  # roughly what a consumer-finance alliance files most
     "LOAN_INTERMEDIARY": 25, "APPLICATION_FRAUD": 15, "ANTI_COLLECTION": 12, "REMOTE_ASSISTED": 8,
@@ -125,18 +125,7 @@ CHECK_QUERY = """query Check($leads: [LeadCheckInput!]!) {
 }"""
 
 
-def say(text: str = "") -> None:
-    print(text, flush=True)
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def mb(n: float | None) -> str:
-    return "n/a" if not n else f"{n / MB:,.0f} MB"
 
 
 def ms(seconds: float) -> str:

@@ -35,7 +35,6 @@ import asyncio  # noqa: E402
 import os  # noqa: E402
 import pickle  # noqa: E402
 import shutil  # noqa: E402
-import socket  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
@@ -44,6 +43,8 @@ from dataclasses import dataclass, field  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from typing import Any  # noqa: E402
 
+from bench.common import MB, free_port, mb, say  # noqa: E402
+
 TARGET_RATE = 20_000  # file rows/s end to end
 TARGET_RATIO = 0.5  # end-to-end rate ÷ bare rate
 FLAT_FACTOR = 1.25  # "flat": the large file's peak RSS ≤ 1.25 × the small file's (+ 32 MB of noise)
@@ -51,7 +52,6 @@ FLAT_SLACK_MB = 32
 MEMBER = "BENCH"
 HOTLINE = "400-819-6155"
 SEED = 7
-MB = 1024 * 1024
 
 WIPE = ("MATCH (n) WHERE NOT n:Migration AND NOT n:Member AND NOT (n:Indicator AND n.benign = true) "
         "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS")
@@ -73,14 +73,6 @@ CREATE (l)-[:NAMES]->(i)
 """
 
 
-def say(text: str = "") -> None:
-    print(text, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def per_k(seconds: float, rows: int) -> str:
@@ -95,9 +87,6 @@ def trend(times: list[float]) -> str:
     return (f"first {tenth} median {statistics.median(times[:tenth]) * 1000:,.0f} ms, "
             f"last {tenth} median {statistics.median(times[-tenth:]) * 1000:,.0f} ms")
 
-
-def mb(n: float | None) -> str:
-    return "n/a" if n is None else f"{n / MB:,.0f} MB"
 
 
 # -- memory sampling --------------------------------------------------------------------------------------
