@@ -16,7 +16,7 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from access.ratelimit import RateLimiter
-from access.service import authenticate
+from access.service import KEY_RECORDS, authenticate
 from core.errors import Unauthenticated
 from core.settings import Settings
 from graph.database import GraphUnavailable
@@ -44,6 +44,8 @@ class GuardMiddleware:
         self.app = app
         self.settings = settings
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
+        KEY_RECORDS.seconds = settings.auth_cache_seconds
+        self.key_records = KEY_RECORDS
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -67,7 +69,8 @@ class GuardMiddleware:
                 if scheme.lower() != "bearer" or not token:
                     raise Unauthenticated("use `Authorization: Bearer <API key>`")
                 client = scope.get("client")
-                principal = await authenticate(self.app_graph(scope), token, client[0] if client else None)
+                principal = await authenticate(self.app_graph(scope), token, client[0] if client else None,
+                                               records=self.key_records)
             except Unauthenticated as error:
                 await _refuse(send, 401, error.code, error.message, request_id, {"www-authenticate": "Bearer"})
                 return

@@ -29,6 +29,7 @@ class AuditLog:
         self._pending: list[dict[str, Any]] = []
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def record(
         self,
@@ -60,8 +61,11 @@ class AuditLog:
         self._task = asyncio.create_task(self._run(), name="audit-flusher")
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_interval)
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(self._stopping.wait(), self.flush_interval)
+            except asyncio.TimeoutError:
+                pass
             try:
                 await self.flush()
             except GraphUnavailable:
@@ -77,16 +81,20 @@ class AuditLog:
                 batch = self._pending[: self.max_block]
                 created_at = utc_now_iso()
                 await audit_graph.append(
-                    self.graph, batch, lambda head: chain.seal(head, batch, created_at), chain.GENESIS
+                    self.graph, batch, lambda head, todo: chain.seal(head, todo, created_at), chain.GENESIS
                 )
                 del self._pending[: len(batch)]
                 written += len(batch)
         return written
 
     async def close(self, timeout: float = 10.0) -> None:
-        """Stop the flusher and write what is queued; retried until `timeout` so a clean stop loses nothing."""
+        """Stop the flusher and write what is queued; retried until `timeout` so a clean stop loses nothing.
+
+        The flusher is asked to stop, not cancelled: a cancel in the middle of an append could leave a block
+        committed whose records still look queued.
+        """
         if self._task is not None:
-            self._task.cancel()
+            self._stopping.set()
             await asyncio.gather(self._task, return_exceptions=True)
         deadline = asyncio.get_running_loop().time() + timeout
         while self._pending:

@@ -134,9 +134,9 @@ def _report(row: dict[str, Any], key: str, principal: Principal) -> scoring.Repo
         member_code=row["member_code"] if named else None,
         member_ref=_member_ref(row["member_code"], key),
         category=row["category"], tlp=row["tlp"], leads=row["leads"],
-        max_confidence=row["max_confidence"], max_confidence_at=_native(row["max_confidence_at"]),
-        last_confidence=row["last_confidence"], last_seen=_native(row["last_seen"]),
-        first_seen=_native(row["first_seen"]), reliability=row["reliability"],
+        max_confidence=row["max_confidence"], max_confidence_at=_from_millis(row["max_confidence_at"]),
+        last_confidence=row["last_confidence"], last_seen=_from_millis(row["last_seen"]),
+        first_seen=_from_millis(row["first_seen"]), reliability=row["reliability"],
     )
 
 
@@ -145,5 +145,6 @@ def _member_ref(member_code: str, key: str) -> str:
     return hashlib.sha256(f"{member_code}|{key}".encode()).hexdigest()[:10]
 
 
-def _native(value: Any) -> datetime:
-    return value.to_native() if hasattr(value, "to_native") else value
+def _from_millis(millis: int) -> datetime:
+    """graph/checks.py returns times as epoch milliseconds (cheap to decode, unlike driver DateTimes)."""
+    return datetime.fromtimestamp(millis / 1000, timezone.utc)

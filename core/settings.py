@@ -53,6 +53,9 @@ class Settings(BaseSettings):
 
     rate_limit_per_minute: int = 6000
     rate_limit_burst: int = 500
+    # How long an API key record is remembered between requests (access/service.KeyRecords): a revocation
+    # made by another process takes effect within this time; one made through this process, at once.
+    auth_cache_seconds: float = Field(5.0, ge=0, le=300)
 
     demo_seed: bool = Field(True, description="seed a demo alliance and operator key on the embedded default")
 

@@ -9,6 +9,7 @@ from neo4j import AsyncManagedTransaction
 from audit.chain import Block, Head
 from graph.database import Graph
 
+
 class AuditHeadLost(RuntimeError):
     pass
 
@@ -34,6 +35,9 @@ SET r = record
 CREATE (r)-[:IN_BLOCK]->(b)
 RETURN count(r) AS written
 """
+
+# Records a previous attempt committed although its caller saw an error (a reset after COMMIT, a cancel).
+ALREADY_WRITTEN = "UNWIND $ids AS id MATCH (r:AuditRecord {id: id}) RETURN collect(r.id) AS ids"
 
 HEAD = "MATCH (h:AuditHead {id: 'head'}) RETURN h {.seq, .hash, .record_seq, .record_hash} AS head"
 
@@ -62,12 +66,23 @@ LIMIT $limit
 """
 
 
-async def append(graph: Graph, pending: list[dict[str, Any]], seal: Callable[[Head], Block], genesis: str) -> Block:
-    """Seal `pending` after the current head and store the block, all in one transaction."""
+async def append(
+    graph: Graph, pending: list[dict[str, Any]], seal: Callable[[Head, list[dict[str, Any]]], Block], genesis: str,
+) -> Block | None:
+    """Seal `pending` after the current head and store the block, all in one transaction.
 
-    async def work(tx: AsyncManagedTransaction) -> Block:
+    Records already in the chain are left out, so retrying a flush whose commit went through (while its
+    caller saw an error) neither duplicates them nor fails forever on the id constraint. None when every
+    record was already written.
+    """
+
+    async def work(tx: AsyncManagedTransaction) -> Block | None:
         row = await (await tx.run(LOCK_HEAD, genesis=genesis)).single()
-        block = seal(Head(row["seq"], row["hash"], row["record_seq"], row["record_hash"]))
+        written_before = set((await (await tx.run(ALREADY_WRITTEN, ids=[r["id"] for r in pending])).single())["ids"])
+        todo = [r for r in pending if r["id"] not in written_before]
+        if not todo:
+            return None
+        block = seal(Head(row["seq"], row["hash"], row["record_seq"], row["record_hash"]), todo)
         last = block.records[-1]
         written = await (await tx.run(
             APPEND_BLOCK,

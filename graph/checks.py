@@ -15,9 +15,12 @@ from graph.database import Graph
 from graph.networks import network_visible
 
 _REPORT_FIELDS = """{member_code: m.code, reliability: coalesce(m.reliability, 1.0), tlp: r.tlp, category: r.category,
-  leads: r.leads, max_confidence: r.max_confidence, max_confidence_at: r.max_confidence_at,
-  last_confidence: r.last_confidence, last_seen: r.last_seen, first_seen: r.first_seen,
+  leads: r.leads, max_confidence: r.max_confidence, max_confidence_at: r.max_confidence_at.epochMillis,
+  last_confidence: r.last_confidence, last_seen: r.last_seen.epochMillis, first_seen: r.first_seen.epochMillis,
   attributed: coalesce(r.attributed, false)}"""
+
+# Times leave Neo4j as epoch milliseconds: the driver's hydration of a DateTime costs ~50 µs, a third of a
+# 10,000-identifier check's CPU, where an int and datetime.fromtimestamp cost ~1 µs.
 
 CHECK = f"""
 UNWIND $keys AS key

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import httpx
 import pytest
 
 from access import service
 from access.keys import parse_token
-from core.errors import BadInput, NotFound
+from core.errors import BadInput, NotFound, Unauthenticated
 from graph.database import Graph
 from audit.log import AuditLog
 from tests.support import ACTOR, TEST_KEY, add_member, gql, issue_key
@@ -95,3 +97,55 @@ async def test_a_bad_hotline_names_its_position_and_adds_no_member(graph: Graph)
         await service.add_member(graph, AuditLog(graph), ACTOR, TEST_KEY,
                                  code="ACME", name="甲", hotlines=["4008196155", "1.38001E+10"])
     assert await graph.read("MATCH (m:Member {code:'ACME'}) RETURN m") == []
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_remembered_key_record_is_reread_after_its_time(graph: Graph) -> None:
+    """A revocation by another process (written straight to the graph here) is seen once the record ages out."""
+    clock = FakeClock()
+    records = service.KeyRecords(seconds=5, clock=clock)
+    token = await issue_key(graph, "ACME", "analyst")
+    prefix = parse_token(token)[0]
+    assert (await service.authenticate(graph, token, None, records=records)).member_code == "ACME"
+    await graph.write("MATCH (k:ApiKey {prefix: $p}) SET k.revoked_at = datetime()", {"p": prefix})
+    clock.now += 4.9
+    assert (await service.authenticate(graph, token, None, records=records)).member_code == "ACME"
+    clock.now += 0.2
+    with pytest.raises(Unauthenticated, match="revoked"):
+        await service.authenticate(graph, token, None, records=records)
+
+
+async def test_a_remembered_record_still_checks_secret_expiry_and_address(graph: Graph) -> None:
+    records = service.KeyRecords(seconds=60)
+    token = await issue_key(graph, "ACME", "analyst", ip_allowlist=["10.20.0.0/16"])
+    prefix, secret = parse_token(token)
+    assert (await service.authenticate(graph, token, "10.20.1.1", records=records)).member_code == "ACME"
+    with pytest.raises(Unauthenticated, match="not allowed from this address"):
+        await service.authenticate(graph, token, "127.0.0.1", records=records)
+    wrong = f"fh_{prefix}_{'B' * 32}"
+    with pytest.raises(Unauthenticated, match="unknown API key"):
+        await service.authenticate(graph, wrong, "10.20.1.1", records=records)
+    await graph.write("MATCH (k:ApiKey {prefix: $p}) SET k.expires_at = datetime() + duration('P1D')", {"p": prefix})
+    records.clear()
+    assert (await service.authenticate(graph, token, "10.20.1.1", records=records)).member_code == "ACME"
+    later = datetime.now(timezone.utc) + timedelta(days=2)
+    with pytest.raises(Unauthenticated, match="expired"):
+        await service.authenticate(graph, token, "10.20.1.1", now=later, records=records)
+
+
+async def test_revoking_through_this_process_forgets_the_remembered_record(graph: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    records = service.KEY_RECORDS
+    monkeypatch.setattr(records, "seconds", 300)
+    token = await issue_key(graph, "ACME", "analyst")
+    prefix = parse_token(token)[0]
+    await service.authenticate(graph, token, None, records=records)
+    await service.revoke_api_key(graph, AuditLog(graph), ACTOR, prefix)
+    with pytest.raises(Unauthenticated, match="revoked"):
+        await service.authenticate(graph, token, None, records=records)

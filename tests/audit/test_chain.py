@@ -82,6 +82,33 @@ async def test_close_writes_everything_still_queued(graph: Graph) -> None:
     assert len(await graph.read("MATCH (r:AuditRecord) RETURN r")) == 25
 
 
+async def test_a_flush_retried_after_its_commit_went_through_writes_nothing_twice(graph: Graph) -> None:
+    """A reset after COMMIT leaves the records queued although stored: the retry must not stall on them."""
+    audit = AuditLog(graph)
+    for n in range(3):
+        audit.record(ANALYST, "check", subject=f"phone:{n}")
+    committed = list(audit._pending)
+    await audit.flush()
+    audit._pending[:0] = committed  # what the writer holds when it never heard the commit succeed
+    audit.record(ANALYST, "check", subject="phone:later")
+    assert await audit.flush() == 4
+    assert audit._pending == []
+    broken, blocks, records = await verify(graph)
+    assert broken is None and (blocks, records) == (2, 4)
+
+
+async def test_close_while_the_flusher_is_appending_loses_and_repeats_nothing(graph: Graph) -> None:
+    audit = AuditLog(graph, flush_interval=0.01)
+    audit.start()
+    for round_ in range(20):
+        for n in range(50):
+            audit.record(ANALYST, "check", subject=f"phone:{round_}-{n}")
+        await asyncio.sleep(0.005)
+    await audit.close()
+    broken, _, records = await verify(graph)
+    assert broken is None and records == 1000
+
+
 async def test_concurrent_writers_extend_one_chain(graph: Graph) -> None:
     writers = [AuditLog(graph) for _ in range(4)]
     for round_ in range(3):
