@@ -49,4 +49,4 @@ RETURN key, i IS NOT NULL AS known, i.status AS status, coalesce(i.benign, false
 
 
 async def lookup(graph: Graph, principal: Principal, keys: list[str], *, hub_cap: int, neighbours: int) -> list[dict[str, Any]]:
-    return await graph.read(CHECK, {"keys": keys, "hub_cap": hub_cap, "neighbours": neighbours, **visibility.params(principal)})
+    return await graph.read_values(CHECK, {"keys": keys, "hub_cap": hub_cap, "neighbours": neighbours, **visibility.params(principal)})

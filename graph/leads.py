@@ -47,26 +47,31 @@ RETURN count(*) AS written
 AGGREGATE_GUARD = """
 MATCH (b:Batch {id: $batch_id}) WHERE b.aggregated_seq = $expected AND b.status = 'committed'
 SET b.aggregated_seq = $next
-RETURN b.id AS id
+RETURN b.id AS id, b.member_code AS member_code
 """
 
+# One row per (lead, indicator). A new aggregate takes the lead's values as they are; an existing one folds
+# the lead in (the CASEs read the old values before they are replaced, hence their order). The member is
+# the batch's, sought once. The indicator counters are then folded once per indicator of the chunk.
 AGGREGATE_REPORTED = """
+MATCH (m:Member {code: $member_code})
 MATCH (l:Lead) WHERE l.batch_id = $batch_id AND l.seq >= $from AND l.seq < $to AND l.status = 'active'
-MATCH (m:Member {code: l.member_code})
 MATCH (l)-[:NAMES]->(i:Indicator)
 MERGE (m)-[r:REPORTED {tlp: l.tlp, category: l.category}]->(i)
-ON CREATE SET r.leads = 0, r.max_confidence = -1.0, r.first_seen = l.observed_at, r.last_seen = l.observed_at,
-              r.last_confidence = l.confidence, r.attributed = false
-SET r.leads = r.leads + 1,
-    r.attributed = r.attributed OR coalesce(l.attributed, false),
-    r.max_confidence_at = CASE WHEN l.confidence > r.max_confidence THEN l.observed_at ELSE r.max_confidence_at END,
-    r.max_confidence = CASE WHEN l.confidence > r.max_confidence THEN l.confidence ELSE r.max_confidence END,
-    r.first_seen = CASE WHEN l.observed_at < r.first_seen THEN l.observed_at ELSE r.first_seen END,
-    r.last_confidence = CASE WHEN l.observed_at >= r.last_seen THEN l.confidence ELSE r.last_confidence END,
-    r.last_seen = CASE WHEN l.observed_at > r.last_seen THEN l.observed_at ELSE r.last_seen END,
-    i.lead_count = coalesce(i.lead_count, 0) + 1,
-    i.first_seen = CASE WHEN i.first_seen IS NULL OR l.observed_at < i.first_seen THEN l.observed_at ELSE i.first_seen END,
-    i.last_seen = CASE WHEN i.last_seen IS NULL OR l.observed_at > i.last_seen THEN l.observed_at ELSE i.last_seen END
+ON CREATE SET r.leads = 1, r.attributed = coalesce(l.attributed, false),
+              r.max_confidence = l.confidence, r.max_confidence_at = l.observed_at,
+              r.first_seen = l.observed_at, r.last_seen = l.observed_at, r.last_confidence = l.confidence
+ON MATCH SET r.leads = r.leads + 1,
+             r.attributed = r.attributed OR coalesce(l.attributed, false),
+             r.max_confidence_at = CASE WHEN l.confidence > r.max_confidence THEN l.observed_at ELSE r.max_confidence_at END,
+             r.max_confidence = CASE WHEN l.confidence > r.max_confidence THEN l.confidence ELSE r.max_confidence END,
+             r.first_seen = CASE WHEN l.observed_at < r.first_seen THEN l.observed_at ELSE r.first_seen END,
+             r.last_confidence = CASE WHEN l.observed_at >= r.last_seen THEN l.confidence ELSE r.last_confidence END,
+             r.last_seen = CASE WHEN l.observed_at > r.last_seen THEN l.observed_at ELSE r.last_seen END
+WITH i, count(*) AS leads, min(l.observed_at) AS first, max(l.observed_at) AS last
+SET i.lead_count = coalesce(i.lead_count, 0) + leads,
+    i.first_seen = CASE WHEN i.first_seen IS NULL OR first < i.first_seen THEN first ELSE i.first_seen END,
+    i.last_seen = CASE WHEN i.last_seen IS NULL OR last > i.last_seen THEN last ELSE i.last_seen END
 """
 
 AGGREGATE_CO_OCCURS = """
@@ -120,7 +125,7 @@ async def aggregate_chunk(graph: Graph, batch_id: str, *, start: int, end: int) 
         if guard is None:
             return False
         params = {"batch_id": batch_id, "from": start, "to": end}
-        await (await tx.run(AGGREGATE_REPORTED, params)).consume()
+        await (await tx.run(AGGREGATE_REPORTED, params, member_code=guard["member_code"])).consume()
         await (await tx.run(AGGREGATE_CO_OCCURS, params)).consume()
         return True
 
