@@ -117,6 +117,20 @@ OPTIONAL MATCH (m:Member)-[r:REPORTED]->(i)
 RETURN key, collect(r) AS reports
 """
 
+# The same lookup returning only maps and epoch milliseconds, as graph/checks.py does: what the driver
+# costs at the least for these keys and aggregates (no visibility, neighbours or network).
+BARE_LEAN = """
+UNWIND $keys AS key
+MATCH (i:Indicator {key: key})
+OPTIONAL MATCH (m:Member)-[r:REPORTED]->(i)
+RETURN key, collect(r {.tlp, .category, .leads, .max_confidence, .last_confidence, member: m.code,
+                       max_confidence_at: r.max_confidence_at.epochMillis, first_seen: r.first_seen.epochMillis,
+                       last_seen: r.last_seen.epochMillis}) AS reports
+"""
+
+# The cheapest round trip there is: what one Neo4j transaction costs here, whatever it does.
+FLOOR = "RETURN 1 AS one"
+
 CHECK_QUERY = """query Check($leads: [LeadCheckInput!]!) {
   checkLeads(leads: $leads) {
     leads { ref score level identifiers { status score level categories members
@@ -446,6 +460,7 @@ class BatchRun:
     bare_jvm_cpu_s: list[float] = field(default_factory=list)
     api_cpu_s: list[float] = field(default_factory=list)
     jvm_cpu_s: list[float] = field(default_factory=list)
+    lean_s: list[float] = field(default_factory=list)  # BARE_LEAN: hashing + query
 
     @property
     def bare_s(self) -> list[float]:
@@ -460,6 +475,7 @@ class PhaseResult:
     http_serial: Latencies | None = None
     bare: Latencies | None = None
     bare_serial: Latencies | None = None
+    floor_serial: Latencies | None = None
     batch: BatchRun = field(default_factory=BatchRun)
     jvm_rss: int = 0
     api_rss: int = 0
@@ -530,12 +546,19 @@ class Bench:
 
         return indicator_key(self.key, normalize("phone", value))
 
-    async def _bare_query(self, keys: list[str]) -> list[Any]:
+    async def _bare_query(self, keys: list[str], query: str = BARE) -> list[Any]:
         from neo4j import RoutingControl
 
-        result = await self.graph.driver.execute_query(BARE, keys=keys, database_=self.graph.database,
+        result = await self.graph.driver.execute_query(query, keys=keys, database_=self.graph.database,
                                                        routing_=RoutingControl.READ)
         return result.records
+
+    async def floor_single(self, label: str, values: list[str]) -> Latencies:
+        async def call(w: int, value: str) -> bool:
+            await self._bare_query([], FLOOR)
+            return True
+
+        return await closed_loop(label, 1, values, call, self.meter)
 
     async def bare_single(self, label: str, values: list[str], clients: int) -> Latencies:
         async def call(w: int, value: str) -> bool:
@@ -558,6 +581,9 @@ class Bench:
             run.bare_cpu_s.append(cpu.used.get("load generator", math.nan))
             run.bare_jvm_cpu_s.append(cpu.used.get("Neo4j", math.nan))
             run.bare_found.append(len(records))
+            t0 = time.perf_counter()
+            await self._bare_query([self._key_of(v) for v in values], BARE_LEAN)
+            run.lean_s.append(time.perf_counter() - t0)
 
     # one phase ------------------------------------------------------------------------------------------
 
@@ -594,6 +620,9 @@ class Bench:
         say(f"                     {cpu_line(r.bare)}")
         r.bare_serial = await self.bare_single("bare-1", serial, 1)
         say(f"  1 client           {r.bare_serial.line()}")
+        r.floor_serial = await self.floor_single("floor-1", serial)
+        say(f"  `{FLOOR}`, 1 client {r.floor_serial.line()}")
+        say(f"                     {cpu_line(r.floor_serial)}  (what any one Neo4j transaction costs here)")
 
         say(f"\n-- {BATCH_IDENTIFIERS:,}-identifier batch check ({BATCH_IDENTIFIERS // BATCH_LEAD_SIZE:,} leads × "
             f"{BATCH_LEAD_SIZE} phones), {args.batch_runs} runs, each against the bare lookup of the same keys --")
@@ -607,7 +636,8 @@ class Bench:
                 f"  |  bare {b.bare_s[i]:.3f} s (hashing {b.bare_hash_s[i]:.3f} s + query {b.bare_query_s[i]:.3f} s, "
                 f"{b.bare_found[i]:,} distinct keys found; client CPU {b.bare_cpu_s[i]:.2f} s, "
                 f"Neo4j CPU {b.bare_jvm_cpu_s[i]:.2f} s)"
-                f"  |  ratio {b.api_s[i] / b.bare_s[i]:.2f}")
+                f"  |  ratio {b.api_s[i] / b.bare_s[i]:.2f}  |  lean bare (maps, epoch ms) {b.lean_s[i]:.3f} s, "
+                f"ratio {b.api_s[i] / b.lean_s[i]:.2f}")
         b = r.batch
         if args.batch_runs:
             say(f"median               API {med(b.api_s):.3f} s  |  bare {med(b.bare_s):.3f} s  "
@@ -686,6 +716,8 @@ def summary(args: argparse.Namespace, small: PhaseResult, large: PhaseResult) ->
         large.http_serial.p(.5) / large.bare_serial.p(.5), times, f"(≤ {TARGET_RATIO:g}×)", under)
     row("API ÷ bare, 10k batch (medians)", sb / med(small.batch.bare_s),
         lb / med(large.batch.bare_s), times, f"≤ {TARGET_RATIO:g}×", under)
+    row("API ÷ lean bare, 10k batch (medians)", sb / med(small.batch.lean_s),
+        lb / med(large.batch.lean_s), times, f"(≤ {TARGET_RATIO:g}×)", under)
     cpu_of = lambda r, name: f"{r.http.cpu_ms.get(name, math.nan):.2f} ms"  # noqa: E731
     say(f"{'CPU per single check: API process':38}{cpu_of(small, 'API'):>17}{'':5}{cpu_of(large, 'API'):>17}"
         "   (load-independent-ish)")
@@ -698,6 +730,10 @@ def summary(args: argparse.Namespace, small: PhaseResult, large: PhaseResult) ->
         f"{sec_ms(large.bare.p(.5)) + ' / ' + sec_ms(large.bare.p(.99)):>17}")
     say(f"{'bare 10k batch (median)':38}{sec(med(small.batch.bare_s)):>17}{'':5}"
         f"{sec(med(large.batch.bare_s)):>17}")
+    say(f"{'lean bare 10k batch (median)':38}{sec(med(small.batch.lean_s)):>17}{'':5}"
+        f"{sec(med(large.batch.lean_s)):>17}   (BARE_LEAN: maps and epoch ms, like graph/checks.py)")
+    say(f"{'`RETURN 1` p50, 1 client':38}{sec_ms(small.floor_serial.p(.5)):>17}{'':5}"
+        f"{sec_ms(large.floor_serial.p(.5)):>17}   (one Neo4j round trip: the floor under any check)")
     say(f"{'load average, phase start → end':38}{small.load:>17}{'':5}{large.load:>17}   "
         f"({os.cpu_count()} CPUs; this benchmark itself accounts for ~2–3)")
     say(f"{'RSS Neo4j JVM / API process':38}{mb(small.jvm_rss) + ' / ' + mb(small.api_rss):>17}{'':5}"
