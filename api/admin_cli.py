@@ -112,9 +112,11 @@ def keys_create(
 
 @keys_app.command("revoke")
 def keys_revoke(prefix: str = typer.Argument(..., help="the key's prefix (8 characters after fh_)")) -> None:
-    """Revoke an API key; it is refused from the next request on."""
+    """Revoke an API key; running API servers refuse it within FENGHUO_AUTH_CACHE_SECONDS (5 s by default)."""
     revoked = run_admin(lambda g, a, p, k: service.revoke_api_key(g, a, p, prefix))
-    typer.echo(f"revoked key {revoked}")
+    seconds = get_settings().auth_cache_seconds
+    typer.echo(f"revoked key {revoked}; running API servers refuse it within {seconds:g} s "
+               "(the revokeApiKey mutation takes effect at once on the server that runs it)")
 
 
 @keys_app.command("list")

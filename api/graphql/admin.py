@@ -168,7 +168,7 @@ class AdminMutation:
         row = await members_repo.key_by_prefix(runtime.graph, issued.prefix)
         return IssuedApiKey(token=issued.token, key=_api_key({**row, "created_at": None}))
 
-    @strawberry.mutation(description="Revoke an API key by its prefix; refused from the next request on.")
+    @strawberry.mutation(description="Revoke an API key by its prefix: refused from the next request on by this server, within FENGHUO_AUTH_CACHE_SECONDS by other API processes.")
     async def revoke_api_key(self, info: Info, prefix: str) -> str:
         actor = require(info, "revokeApiKey")
         runtime = info.context.runtime
