@@ -25,8 +25,14 @@ from graph.migrate import migrate
 
 AUDIT_LABELS = "n:AuditHead OR n:AuditBlock OR n:AuditRecord"
 WIPE = f"MATCH (n) WHERE NOT n:Migration AND NOT ({AUDIT_LABELS}) CALL (n) {{ DETACH DELETE n }} IN TRANSACTIONS OF 5000 ROWS"
-# The audit chain goes in one transaction: a live server appending meanwhile then starts a fresh chain cleanly.
-WIPE_AUDIT = f"MATCH (n) WHERE {AUDIT_LABELS} DETACH DELETE n"
+# The audit chain goes in one transaction that first takes the chain head's lock, as appenders do: a live
+# server's block being appended is committed before the wipe reads, so no block outlives its head, and an
+# appender that comes later starts a fresh chain cleanly.
+WIPE_AUDIT = f"""
+OPTIONAL MATCH (h:AuditHead {{id: 'head'}}) SET h.locked_at = timestamp()
+WITH count(*) AS locked
+MATCH (n) WHERE {AUDIT_LABELS} DETACH DELETE n
+"""
 
 
 def free_port() -> int:
