@@ -145,8 +145,8 @@ class KeyRecords:
     (about 1.4 ms, a quarter of a single check) only to learn that its key is still the same.
 
     What is remembered is the record, never a decision: the secret, revocation, expiry and IP allowlist
-    are checked on every request. A revocation through this process (GraphQL or the CLI) forgets the record
-    at once; one made by another process (another API worker, `fenghuo keys revoke`) takes effect here
+    are checked on every request. A revocation through this process (the revokeApiKey mutation on this
+    server) forgets the record at once; one made by another process (another API worker, `fenghuo keys revoke`) takes effect here
     within ``seconds`` (``FENGHUO_AUTH_CACHE_SECONDS``, 0 turns the memory off). Unknown prefixes are never
     remembered, so a new key works at once.
     """
