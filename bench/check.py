@@ -49,7 +49,7 @@ from dataclasses import dataclass, field  # noqa: E402
 from datetime import datetime, timedelta, timezone  # noqa: E402
 from typing import Any, Awaitable, Callable, Sequence  # noqa: E402
 
-from bench.common import MB, free_port, mb, say  # noqa: E402
+from bench.common import MB, free_port, graph_counts, mb, say  # noqa: E402
 
 import psutil  # noqa: E402
 
@@ -851,13 +851,8 @@ async def setup_graph(graph: Any, key: Any, wipe: bool) -> tuple[list[str], str]
 
 
 async def counts(graph: Any) -> dict[str, int]:
-    rows = await graph.read(
-        "CALL { MATCH (i:Indicator) RETURN count(i) AS indicators } "
-        "CALL { MATCH ()-[r:REPORTED]->() RETURN count(r) AS reported } "
-        "CALL { MATCH ()-[r:CO_OCCURS]->() RETURN count(r) AS co_occurs } "
-        "CALL { MATCH (n:Network) RETURN count(n) AS networks } "
-        "RETURN indicators, reported, co_occurs, networks")
-    return rows[0]
+    return await graph_counts(graph, {"indicators": "Indicator", "networks": "Network"},
+                              {"reported": "REPORTED", "co_occurs": "CO_OCCURS"})
 
 
 def find_jvm(port: int) -> psutil.Process | None:

@@ -43,7 +43,7 @@ from dataclasses import dataclass, field  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from typing import Any  # noqa: E402
 
-from bench.common import MB, free_port, mb, say  # noqa: E402
+from bench.common import MB, free_port, graph_counts, mb, say  # noqa: E402
 
 TARGET_RATE = 20_000  # file rows/s end to end
 TARGET_RATIO = 0.5  # end-to-end rate ÷ bare rate
@@ -346,15 +346,8 @@ async def wipe(graph: Any) -> float:
 
 
 async def counts(graph: Any) -> dict[str, int]:
-    rows = await graph.read(
-        "CALL { MATCH (l:Lead) RETURN count(l) AS leads } "
-        "CALL { MATCH (i:Indicator) RETURN count(i) AS indicators } "
-        "CALL { MATCH ()-[r:NAMES]->() RETURN count(r) AS names } "
-        "CALL { MATCH ()-[r:REPORTED]->() RETURN count(r) AS reported } "
-        "CALL { MATCH ()-[r:CO_OCCURS]->() RETURN count(r) AS co_occurs } "
-        "RETURN leads, indicators, names, reported, co_occurs"
-    )
-    return rows[0]
+    return await graph_counts(graph, {"leads": "Lead", "indicators": "Indicator"},
+                              {"names": "NAMES", "reported": "REPORTED", "co_occurs": "CO_OCCURS"})
 
 
 async def end_to_end(label: str, graph: Any, key: Any, path: Path, rows: int, spool: Path, jvm_pid: int | None) -> EndToEnd:
