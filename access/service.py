@@ -10,13 +10,13 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
 from access.keys import generate_key, parse_token, secret_matches
-from access.principal import Principal, Role
+from core.principal import Principal, Role
 from audit.log import AuditLog
+from audit.reader import Reader
 from core.errors import BadInput, NotFound, Unauthenticated
 from graph import members as repo
 from graph.database import Graph
-from ingest.identifiers import Invalid, normalize
-from ingest.pseudonym import AllianceKey, indicator_key, mask
+from ingest.pseudonym import AllianceKey, Identified, mask, require_identified
 
 MEMBER_CODE = re.compile(r"^[A-Z][A-Z0-9_-]{1,31}$")
 JURISDICTION_CODE = re.compile(r"^\d{6}$")  # GB/T 2260 administrative division code, e.g. 440300 深圳市
@@ -44,32 +44,31 @@ async def add_member(
         raise BadInput("member name is required")
     if home_jurisdiction is not None and not JURISDICTION_CODE.match(home_jurisdiction):
         raise BadInput("home jurisdiction must be a 6-digit administrative division code, e.g. 440300 (深圳市)")
-    numbers = [_hotline(raw, position) for position, raw in enumerate(hotlines, start=1)]
+    numbers = [_hotline(alliance_key, raw, position) for position, raw in enumerate(hotlines, start=1)]
     member, created = await repo.create_member(graph, code, name.strip(), home_jurisdiction)
     for number in numbers:
-        await register_official_number(graph, audit, actor, alliance_key, code=code, normalized=number, audit_it=False)
+        await _register_official_number(graph, audit, actor, alliance_key, code=code, number=number, audit_it=False)
     audit.record(actor, "member.add" if created else "member.update", subject=code,
                  detail=f"hotlines={len(numbers)}")
-    member["hotlines"] = [mask(n) for n in numbers]
+    member["hotlines"] = [mask(n.normalized) for n in numbers]
     return member
 
 
-def _hotline(raw: str, position: int):  # -> Normalized
-    result = normalize("phone", raw)
-    if isinstance(result, Invalid):
-        raise BadInput(f"hotline {position} is not a phone number the alliance can register: {result.reason}",
-                       field=f"hotlines[{position - 1}]")
-    return result
+def _hotline(alliance_key: AllianceKey, raw: str, position: int) -> Identified:
+    return require_identified(alliance_key, "phone", raw, field=f"hotlines[{position - 1}]",
+                              what=f"hotline {position} is not a phone number the alliance can register")
 
 
 async def register_hotline(
     graph: Graph, audit: AuditLog, actor: Principal, alliance_key: AllianceKey, *, code: str, number: str
 ) -> str:
-    return await register_official_number(graph, audit, actor, alliance_key, code=code, normalized=_hotline(number, 1))
+    return await _register_official_number(graph, audit, actor, alliance_key, code=code,
+                                           number=_hotline(alliance_key, number, 1))
 
 
-async def register_official_number(graph, audit, actor, alliance_key, *, code: str, normalized, audit_it: bool = True) -> str:
-    key = indicator_key(alliance_key, normalized)
+async def _register_official_number(graph: Graph, audit: AuditLog, actor: Principal, alliance_key: AllianceKey, *,
+                                    code: str, number: Identified, audit_it: bool = True) -> str:
+    key, normalized = number.key, number.normalized
     masked = await repo.register_hotline(
         graph, code, key=key, type=normalized.type.value, key_version=alliance_key.version,
         masked=mask(normalized), reason=f"registered official number of member {code}",
@@ -91,6 +90,18 @@ def _parse_roles(roles: Sequence[str]) -> tuple[Role, ...]:
     if not parsed:
         raise BadInput(f"at least one role is required; accepted roles: {ROLE_NAMES}", field="role")
     return tuple(dict.fromkeys(parsed))
+
+
+async def read_members(reader: Reader) -> list[dict[str, Any]]:
+    rows = await repo.list_members(reader.graph, reader.principal)
+    reader.record("admin.members.read", subject=[row["code"] for row in rows], found=bool(rows))
+    return rows
+
+
+async def read_keys(reader: Reader, member_code: str | None = None) -> list[dict[str, Any]]:
+    rows = await repo.list_keys(reader.graph, reader.principal, member_code)
+    reader.record("admin.keys.read", subject=member_code, found=bool(rows))
+    return rows
 
 
 async def create_api_key(

@@ -10,12 +10,12 @@ from typing import Awaitable, Callable, TypeVar
 import typer
 
 from access import service
-from access.principal import Principal, cli_principal
-from api.runtime import load_alliance_key
+from core.principal import Principal, cli_principal
+from api.runtime import open_runtime
 from audit.log import AuditLog, verify
+from audit.reader import Reader
 from core.errors import FenghuoError
 from core.settings import Settings, get_settings
-from graph import members as repo
 from graph.database import Graph, resolve_target
 from graph.migrate import migrate
 from ingest.pseudonym import AllianceKey
@@ -37,14 +37,9 @@ def run_admin(work: Callable[[Graph, AuditLog, Principal, AllianceKey], Awaitabl
         raise typer.Exit(1)
 
     async def main() -> T:
-        graph = Graph.connect(target, settings.neo4j_database)
-        audit = AuditLog(graph)
-        try:
-            await migrate(graph)
-            return await work(graph, audit, cli_principal(getpass.getuser()), load_alliance_key(settings, announce=False))
-        finally:
-            await audit.close()
-            await graph.close()
+        async with open_runtime(settings, target, announce_key=False) as runtime:
+            await migrate(runtime.graph)
+            return await work(runtime.graph, runtime.audit, cli_principal(getpass.getuser()), runtime.alliance_key)
 
     try:
         return asyncio.run(main())
@@ -69,16 +64,10 @@ def members_add(
 @members_app.command("list")
 def members_list() -> None:
     """List member firms."""
-    rows = run_admin(lambda g, a, p, k: _audited(a, p, "admin.members.read", repo.list_members(g)))
+    rows = run_admin(lambda g, a, p, k: service.read_members(Reader(g, a, p)))
     for row in rows:
         typer.echo(f"{row['code']:<16} {row['name']:<30} {row.get('home_jurisdiction') or '-':<8} "
                    f"hotlines: {', '.join(row['hotlines']) or '-'}")
-
-
-async def _audited(audit: AuditLog, principal: Principal, action: str, work: Awaitable[T]) -> T:
-    result = await work
-    audit.record(principal, action)
-    return result
 
 
 def _expiry(text: str | None) -> datetime | None:
@@ -122,7 +111,7 @@ def keys_revoke(prefix: str = typer.Argument(..., help="the key's prefix (8 char
 @keys_app.command("list")
 def keys_list(member: str = typer.Option(None, "--member", help="only this member's keys")) -> None:
     """List API keys (never their secrets)."""
-    rows = run_admin(lambda g, a, p, k: _audited(a, p, "admin.keys.read", repo.list_keys(g, member)))
+    rows = run_admin(lambda g, a, p, k: service.read_keys(Reader(g, a, p), member))
     for row in rows:
         state = "revoked" if row.get("revoked_at") else ("expires " + str(row["expires_at"])[:10] if row.get("expires_at") else "active")
         typer.echo(f"{row['prefix']}  {row['member_code']:<12} {','.join(row['roles']):<24} "

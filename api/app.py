@@ -14,12 +14,9 @@ from api.graphql.endpoint import graphql_app
 from api import batches_http
 from api.health import healthz
 from api.middleware import GuardMiddleware
-from api.runtime import Runtime, load_alliance_key
-from audit.log import AuditLog
-from graph.networks import assign_networks
-from ingest.pipeline import BatchRunner
+from api.runtime import open_runtime
 from core.settings import Settings
-from graph.database import Graph, Target
+from graph.database import Target
 
 
 def create_app(settings: Settings, target: Target) -> Starlette:
@@ -27,22 +24,14 @@ def create_app(settings: Settings, target: Target) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        graph = Graph.connect(target, settings.neo4j_database)
-        audit = AuditLog(graph)
-        alliance_key = load_alliance_key(settings)
-        batches = BatchRunner(graph, audit, alliance_key, settings.data_dir / "spool")
-        batches.after_aggregation.append(assign_networks)
-        runtime = Runtime(settings=settings, graph=graph, alliance_key=alliance_key, audit=audit, batches=batches)
-        app.state.runtime = runtime
-        migrator = asyncio.create_task(runtime.keep_migrating())
-        audit.start()
-        try:
-            yield
-        finally:
-            migrator.cancel()
-            await batches.close()
-            await audit.close()
-            await graph.close()
+        async with open_runtime(settings, target) as runtime:
+            app.state.runtime = runtime
+            migrator = asyncio.create_task(runtime.keep_migrating())
+            runtime.audit.start()
+            try:
+                yield
+            finally:
+                migrator.cancel()
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),

@@ -17,22 +17,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from access.principal import Principal, Role
-from core.errors import BadInput, FenghuoError, Forbidden, NotFound, Unauthenticated
-from graph import batches as batches_repo
+from api.http_auth import principal_for, reader_for
+from core.errors import BadInput, FenghuoError, NotFound
 from graph.database import GraphUnavailable
+from ingest import batch_reads
 from ingest.pipeline import UploadRequest, checks_ready
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _principal(request: Request, *roles: Role) -> Principal:
-    principal: Principal | None = request.scope.get("principal")
-    if principal is None:
-        raise Unauthenticated("send `Authorization: Bearer <API key>`")
-    if roles and not principal.has(*roles):
-        raise Forbidden(f"this needs one of the roles: {', '.join(r.value for r in roles)}")
-    return principal
 
 
 def _error(error: Exception) -> JSONResponse:
@@ -70,7 +61,7 @@ async def _multipart_file(request: Request) -> tuple[AsyncIterator[bytes], dict[
 
 async def upload(request: Request) -> Response:
     try:
-        principal = _principal(request, Role.UPLOADER)
+        principal = principal_for(request, "uploadLeadBatch")
         if request.headers.get("content-type", "").startswith("multipart/form-data"):
             chunks, fields, filename = await _multipart_file(request)
         else:
@@ -93,33 +84,32 @@ async def upload(request: Request) -> Response:
     return JSONResponse(body, status_code=202 if outcome.batch["status"] == "processing" else 200)
 
 
-async def _readable(request: Request) -> dict[str, Any]:
-    principal = _principal(request, Role.ANALYST, Role.UPLOADER, Role.OPERATOR)
-    batch_id = request.path_params["batch_id"]
-    row = await batches_repo.readable_batch(request.app.state.runtime.graph, principal, batch_id)
-    if row is None:
-        raise NotFound(f"no batch {batch_id} visible to you")
-    return row
+def _not_found(batch_id: str) -> NotFound:
+    return NotFound(f"no batch {batch_id} visible to you")
 
 
 async def get_batch(request: Request) -> Response:
     try:
-        return JSONResponse(batch_json(await _readable(request)))
+        batch_id = request.path_params["batch_id"]
+        row = await batch_reads.read_batch(reader_for(request, "batch"), batch_id)
+        if row is None:
+            raise _not_found(batch_id)
+        return JSONResponse(batch_json(row))
     except (FenghuoError, GraphUnavailable) as error:
         return _error(error)
 
 
 async def get_report(request: Request) -> Response:
     try:
-        batch = await _readable(request)
-        rows = await batches_repo.report(request.app.state.runtime.graph, batch["id"])
+        if request.path_params["fmt"] not in ("json", "csv"):
+            raise NotFound("report formats: report.json, report.csv")
+        reader, batch_id = reader_for(request, "batch"), request.path_params["batch_id"]
+        batch = await batch_reads.read_batch(reader, batch_id)
+        rows = await batch_reads.read_report(reader, batch_id, detail=request.path_params["fmt"]) if batch else None
+        if batch is None or rows is None:
+            raise _not_found(batch_id)
     except (FenghuoError, GraphUnavailable) as error:
         return _error(error)
-    runtime = request.app.state.runtime
-    runtime.audit.record(request.scope.get("principal"), "batch.report.download", subject=batch["id"],
-                         request_id=request.scope.get("request_id"), detail=request.path_params["fmt"])
-    if request.path_params["fmt"] not in ("json", "csv"):
-        return _error(NotFound("report formats: report.json, report.csv"))
     if request.path_params["fmt"] == "json":
         return JSONResponse({"batch": batch_json(batch), "rows": rows})
     return Response(report_csv(rows), media_type="text/csv; charset=utf-8",

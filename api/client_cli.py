@@ -122,7 +122,7 @@ def _print_summary(batch: dict[str, Any], rows: list[dict[str, Any]], *, created
 
 CHECK = """query($leads: [LeadCheckInput!]!) { checkLeads(leads: $leads) { leads { ref score level identifiers {
   inputType type masked status reason score level categories members firstSeen lastSeen base boost
-  contributions { member category tlp confidence decay ageDays weight leads } network { id size members } } } } }"""
+  contributions { filer category categoryLabel tlp confidence decay ageDays weight leads } network { id size members } } } } }"""
 
 GUESS_ORDER = ("id_number", "phone", "imei", "bank_card", "ad_id", "email", "ip", "url", "domain")
 
@@ -145,7 +145,8 @@ def check(
     key: str = typer.Option(None, "--key", help="API key (default FENGHUO_API_KEY)"),
 ) -> None:
     """Check identifiers against the alliance: a verdict per identifier with the reasons behind its score."""
-    identifiers = [{"type": type or guess_type(value), "value": value} for value in values]
+    # GraphQL enum values are the upper-case names (IdentifierKind: PHONE, ID_NUMBER, …)
+    identifiers = [{"type": (type or guess_type(value)).strip().upper(), "value": value} for value in values]
     with _client(url, key) as client:
         body = _fail_on(client.post("/graphql", json={"query": CHECK, "variables": {"leads": [{"ref": "cli", "identifiers": identifiers}]}}))
     if body.get("errors"):
@@ -155,13 +156,14 @@ def check(
     if as_json:
         typer.echo(json.dumps(lead, ensure_ascii=False, indent=2))
         return
-    table = Table(title=f"overall: {lead['score']} ({lead['level']})")
+    table = Table(title=f"overall: {lead['score']} ({lead['level'].lower()})")
     for column in ("identifier", "type", "status", "score", "categories", "members", "last seen", "why"):
         table.add_column(column)
     for verdict in lead["identifiers"]:
         why = verdict["reason"] or "; ".join(
-            f"{c['member'] or 'a member'}: {c['category']} conf {c['confidence']:.2f} × decay {c['decay']:.2f} = {c['weight']:.2f}"
+            f"{c['filer'] or 'a member'}: {c['categoryLabel']} conf {c['confidence']:.2f} × decay {c['decay']:.2f} = {c['weight']:.2f}"
             for c in verdict["contributions"][:3])
-        table.add_row(verdict["masked"] or "-", verdict["type"] or verdict["inputType"], verdict["status"], str(verdict["score"]),
+        table.add_row(verdict["masked"] or "-", (verdict["type"] or verdict["inputType"]).lower(), verdict["status"].lower(),
+                      str(verdict["score"]),
                       ",".join(verdict["categories"]), str(verdict["members"]), (verdict["lastSeen"] or "")[:10], why)
     Console(width=None if console.is_terminal else 160).print(table)

@@ -8,13 +8,13 @@ from pathlib import Path
 
 from access import service
 from access.keys import parse_token
-from access.principal import Principal, Role
+from api.runtime import batch_runner
+from core.principal import Principal, Role
 from audit.log import AuditLog
 from core.errors import Unauthenticated
 from graph.database import Graph
-from graph.networks import assign_networks
 from ingest import demo
-from ingest.pipeline import BatchRunner, UploadRequest, copy_file_chunks
+from ingest.pipeline import UploadRequest, copy_file_chunks
 from ingest.pseudonym import AllianceKey
 
 DEMO_KEY_FILE = "demo-operator.key"
@@ -35,8 +35,7 @@ async def ensure_demo_alliance(graph: Graph, audit: AuditLog, actor: Principal, 
     for code, name, jurisdiction in DEMO_MEMBERS:
         await service.add_member(graph, audit, actor, key, code=code, name=name, home_jurisdiction=jurisdiction)
     if not await graph.read("MATCH (l:Lead) RETURN l.id LIMIT 1"):
-        runner = BatchRunner(graph, audit, key, data_dir / "spool")
-        runner.after_aggregation.append(assign_networks)
+        runner = batch_runner(graph, audit, key, data_dir)
         folder = data_dir / "demo"
         folder.mkdir(parents=True, exist_ok=True)
         for index, (code, _, _) in enumerate(DEMO_MEMBERS):

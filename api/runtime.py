@@ -1,18 +1,22 @@
-"""What one API process holds: settings, the graph driver, the alliance key, and the migration state."""
+"""What one process holds — settings, the graph driver, the audit log, the alliance key, the batch runner and the
+migration state — wired in one place for the API (api/app.py), the admin commands and the demo seed."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import AsyncIterator
 
 from audit.log import AuditLog
 from ingest.pipeline import BatchRunner
 from core.settings import Settings
-from graph.database import Graph, GraphUnavailable
+from graph.database import Graph, GraphUnavailable, Target
 from graph.migrate import migrate
-from graph.networks import assign_pending_networks
 from ingest.pseudonym import AllianceKey, key_from_config, load_or_create_dev_key
+from networks.flows import assign_networks, assign_pending_networks
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,29 @@ class Runtime:
                 log.warning("Neo4j unavailable; migrations retry in %.1fs", delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+
+def batch_runner(graph: Graph, audit: AuditLog, alliance_key: AllianceKey, data_dir: Path) -> BatchRunner:
+    """The lead-batch pipeline, with agent networks updated after each batch is aggregated."""
+    runner = BatchRunner(graph, audit, alliance_key, data_dir / "spool")
+    runner.after_aggregation.append(assign_networks)
+    return runner
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings, target: Target, *, announce_key: bool = True) -> AsyncIterator[Runtime]:
+    """Everything a process needs to act on the graph; on exit, batches finish, the audit log flushes, the driver closes."""
+    graph = Graph.connect(target, settings.neo4j_database)
+    audit = AuditLog(graph)
+    alliance_key = load_alliance_key(settings, announce=announce_key)
+    runtime = Runtime(settings=settings, graph=graph, alliance_key=alliance_key, audit=audit,
+                      batches=batch_runner(graph, audit, alliance_key, settings.data_dir))
+    try:
+        yield runtime
+    finally:
+        await runtime.batches.close()
+        await audit.close()
+        await graph.close()
 
 
 def load_alliance_key(settings: Settings, *, announce: bool = True) -> AllianceKey:

@@ -15,10 +15,13 @@ from typing import Any, Iterable
 
 GENESIS = "0" * 64
 RECORD_FIELDS = ("id", "seq", "at", "principal_id", "member_code", "action", "subject", "request_id", "outcome", "detail")
+OPTIONAL_FIELDS = ("purpose",)  # hashed when present, so records written before they existed still verify
 
 
 def record_hash(prev_hash: str, record: dict[str, Any]) -> str:
-    canonical = json.dumps({k: record.get(k) for k in RECORD_FIELDS}, sort_keys=True, ensure_ascii=False, default=str)
+    fields = {k: record.get(k) for k in RECORD_FIELDS}
+    fields.update({k: record[k] for k in OPTIONAL_FIELDS if record.get(k) is not None})
+    canonical = json.dumps(fields, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(f"{prev_hash}|{canonical}".encode()).hexdigest()
 
 

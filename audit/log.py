@@ -9,7 +9,7 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from access.principal import Principal
+from core.principal import Principal
 from audit import chain
 from graph import audit as audit_graph
 from graph.database import Graph, GraphUnavailable
@@ -40,6 +40,7 @@ class AuditLog:
         outcome: str = "ok",
         request_id: str | None = None,
         detail: str | None = None,
+        purpose: str | None = None,
     ) -> str:
         """Queue one record (who, what, on which keys, outcome). Subjects are keys or ids, never raw values."""
         record_id = uuid.uuid4().hex
@@ -54,6 +55,7 @@ class AuditLog:
             "request_id": request_id,
             "outcome": outcome,
             "detail": detail,
+            **({"purpose": purpose} if purpose else {}),
         })
         return record_id
 
@@ -81,7 +83,7 @@ class AuditLog:
                 batch = self._pending[: self.max_block]
                 created_at = utc_now_iso()
                 await audit_graph.append(
-                    self.graph, batch, lambda head, todo: chain.seal(head, todo, created_at), chain.GENESIS
+                    self.graph, batch, lambda head, todo: chain.seal(chain.Head(**head), todo, created_at), chain.GENESIS
                 )
                 del self._pending[: len(batch)]
                 written += len(batch)

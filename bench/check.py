@@ -352,11 +352,11 @@ class Conn:
 
 def single_body(value: str, ref: str = "r1") -> bytes:
     return json.dumps({"query": CHECK_QUERY, "variables": {
-        "leads": [{"ref": ref, "identifiers": [{"type": "phone", "value": value}]}]}}, ensure_ascii=False).encode()
+        "leads": [{"ref": ref, "identifiers": [{"type": "PHONE", "value": value}]}]}}, ensure_ascii=False).encode()
 
 
 def batch_body(values: list[str]) -> bytes:
-    leads = [{"ref": f"L{i // BATCH_LEAD_SIZE}", "identifiers": [{"type": "phone", "value": v}
+    leads = [{"ref": f"L{i // BATCH_LEAD_SIZE}", "identifiers": [{"type": "PHONE", "value": v}
                                                                 for v in values[i: i + BATCH_LEAD_SIZE]]}
              for i in range(0, len(values), BATCH_LEAD_SIZE)]
     return json.dumps({"query": CHECK_QUERY, "variables": {"leads": leads}}, ensure_ascii=False).encode()
@@ -828,7 +828,7 @@ class ApiServer:
 
 async def setup_graph(graph: Any, key: Any, wipe: bool) -> tuple[list[str], str]:
     from access import service
-    from access.principal import cli_principal
+    from core.principal import cli_principal
     from audit.log import AuditLog
     from graph.migrate import migrate
 

@@ -351,7 +351,7 @@ async def counts(graph: Any) -> dict[str, int]:
 
 
 async def end_to_end(label: str, graph: Any, key: Any, path: Path, rows: int, spool: Path, jvm_pid: int | None) -> EndToEnd:
-    from access.principal import Principal, Role
+    from core.principal import Principal, Role
     from audit.log import AuditLog
     from ingest.pipeline import BatchRunner, UploadRequest, copy_file_chunks
 
@@ -565,7 +565,7 @@ def ensure_file(cache: Path, rows: int) -> Path:
 
 async def bench(args: argparse.Namespace, target: Any, jvm_pid: int | None, work_dir: Path) -> None:
     from access import service
-    from access.principal import cli_principal
+    from core.principal import cli_principal
     from audit.log import AuditLog
     from core.settings import Settings
     from graph.database import Graph

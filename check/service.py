@@ -11,15 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from access.principal import Principal
-from audit.log import AuditLog
+from audit.reader import Reader
 from check import scoring
-from check.networks import NETWORK_DEGREE_CAP
 from core.errors import BadInput
 from graph import checks as repo
-from graph.database import Graph
-from ingest.identifiers import Invalid, normalize
-from ingest.pseudonym import AllianceKey, indicator_key, mask
+from ingest.identifiers import Invalid
+from ingest.pseudonym import AllianceKey, identify, mask
+from networks.linking import NETWORK_DEGREE_CAP
 
 MAX_IDENTIFIERS = 10_000
 NEIGHBOURS_FOR_BOOST = 5
@@ -71,8 +69,7 @@ class LeadVerdict:
 
 
 async def check_leads(
-    graph: Graph, audit: AuditLog, principal: Principal, alliance_key: AllianceKey, leads: Sequence[LeadQuery], *,
-    now: datetime | None = None, request_id: str | None = None,
+    reader: Reader, alliance_key: AllianceKey, leads: Sequence[LeadQuery], *, now: datetime | None = None,
 ) -> list[LeadVerdict]:
     total = sum(len(lead.identifiers) for lead in leads)
     if total > MAX_IDENTIFIERS:
@@ -87,25 +84,25 @@ async def check_leads(
             if key is not None:
                 pending.setdefault(key, []).append(verdict)
     if pending:
-        rows = await repo.lookup(graph, principal, list(pending), hub_cap=NETWORK_DEGREE_CAP, neighbours=NEIGHBOURS_FOR_BOOST)
+        rows = await repo.lookup(reader.graph, reader.principal, list(pending), hub_cap=NETWORK_DEGREE_CAP,
+                                 neighbours=NEIGHBOURS_FOR_BOOST)
         for row in rows:
             for verdict in pending[row["key"]]:
-                _judge(verdict, row, principal, now)
-    audit.record(principal, "check", subject=list(pending), request_id=request_id,
-                 detail=f"leads={len(leads)} identifiers={total}")
+                _judge(verdict, row, now)
+    reader.record("check", subject=list(pending), detail=f"leads={len(leads)} identifiers={total}")
     return results
 
 
 def _classify(identifier: IdentifierQuery, alliance_key: AllianceKey) -> tuple[Verdict, str | None]:
-    result = normalize(identifier.type, identifier.value)
+    result = identify(alliance_key, identifier.type, identifier.value)
     if isinstance(result, Invalid):
         status = BENIGN if result.benign else INVALID
         return Verdict(input_type=identifier.type, status=status, reason=result.reason), None
-    verdict = Verdict(input_type=identifier.type, status=NO_RECORD, type=result.type.value, masked=mask(result))
-    return verdict, indicator_key(alliance_key, result)
+    normalized = result.normalized
+    return Verdict(input_type=identifier.type, status=NO_RECORD, type=normalized.type.value, masked=mask(normalized)), result.key
 
 
-def _judge(verdict: Verdict, row: dict[str, Any], principal: Principal, now: datetime) -> None:
+def _judge(verdict: Verdict, row: dict[str, Any], now: datetime) -> None:
     if row["benign"]:
         verdict.status, verdict.reason = BENIGN, row["benign_reason"] or "a known benign number"
         return
@@ -114,8 +111,8 @@ def _judge(verdict: Verdict, row: dict[str, Any], principal: Principal, now: dat
     if row["status"] == "retracted":
         verdict.status, verdict.reason = RETRACTED, "an operator upheld a dispute: this identifier no longer matches"
         return
-    reports = [_report(r, row["key"], principal) for r in row["reports"]]
-    neighbour_scores = [scoring.score([_report(r, n["key"], principal) for r in n["reports"]], now=now).base
+    reports = [_report(r, row["key"]) for r in row["reports"]]
+    neighbour_scores = [scoring.score([_report(r, n["key"]) for r in n["reports"]], now=now).base
                         for n in row["neighbours"] if n["reports"]]
     verdict.score = scoring.score(reports, now=now, neighbour_scores=neighbour_scores)
     verdict.network = row["network"]
@@ -127,11 +124,10 @@ def _judge(verdict: Verdict, row: dict[str, Any], principal: Principal, now: dat
         verdict.status = ACTIVE
 
 
-def _report(row: dict[str, Any], key: str, principal: Principal) -> scoring.Report:
-    own = row["member_code"] == principal.member_code
-    named = own or principal.is_operator or row["attributed"]
+def _report(row: dict[str, Any], key: str) -> scoring.Report:
+    """One visible aggregate; `named` (graph/visibility.reported_named) says whether the caller may know its member."""
     return scoring.Report(
-        member_code=row["member_code"] if named else None,
+        member_code=row["member_code"] if row["named"] else None,
         member_ref=_member_ref(row["member_code"], key),
         category=row["category"], tlp=row["tlp"], leads=row["leads"],
         max_confidence=row["max_confidence"], max_confidence_at=_from_millis(row["max_confidence_at"]),

@@ -57,6 +57,10 @@ class Settings(BaseSettings):
     # made by another process takes effect within this time; one made through this process, at once.
     auth_cache_seconds: float = Field(5.0, ge=0, le=300)
 
+    # Every read of intelligence is audited with the caller's stated purpose (header X-Fenghuo-Purpose); when
+    # true, a read without one is refused.
+    require_purpose: bool = False
+
     demo_seed: bool = Field(True, description="seed a demo alliance and operator key on the embedded default")
 
     # Client commands (fenghuo upload/check …).

@@ -6,7 +6,8 @@ from typing import Any, AsyncIterator, Callable
 
 from neo4j import AsyncManagedTransaction
 
-from audit.chain import Block, Head
+from core.principal import Principal
+from graph import visibility
 from graph.database import Graph
 
 
@@ -51,38 +52,40 @@ RETURN b {.seq, .prev_hash, .records_hash, .hash, .count, .created_at} AS block,
 ORDER BY block.seq
 """
 
-SEARCH = """
+SEARCH = f"""
 MATCH (r:AuditRecord)
-WHERE ($member_code IS NULL OR r.member_code = $member_code)
+WHERE {visibility.operators_only()}
+  AND ($member_code IS NULL OR r.member_code = $member_code)
   AND ($principal_id IS NULL OR r.principal_id = $principal_id)
   AND ($action IS NULL OR r.action = $action)
   AND ($since IS NULL OR r.at >= $since)
   AND ($until IS NULL OR r.at < $until)
   AND ($before_seq IS NULL OR r.seq < $before_seq)
-RETURN r {.id, .seq, .at, .principal_id, .member_code, .action, .subject, .request_id, .outcome, .detail,
-          .hash} AS record
+RETURN r {{.id, .seq, .at, .principal_id, .member_code, .action, .subject, .request_id, .outcome, .detail,
+          .purpose, .hash}} AS record
 ORDER BY r.seq DESC
 LIMIT $limit
 """
 
 
 async def append(
-    graph: Graph, pending: list[dict[str, Any]], seal: Callable[[Head, list[dict[str, Any]]], Block], genesis: str,
-) -> Block | None:
-    """Seal `pending` after the current head and store the block, all in one transaction.
+    graph: Graph, pending: list[dict[str, Any]], seal: Callable[[dict[str, Any], list[dict[str, Any]]], Any], genesis: str,
+) -> Any:
+    """Seal `pending` after the current head (`seal(head, records)` is audit/chain.py's, handed in so the data
+    layer knows nothing of the chain) and store the block, all in one transaction.
 
     Records already in the chain are left out, so retrying a flush whose commit went through (while its
     caller saw an error) neither duplicates them nor fails forever on the id constraint. None when every
     record was already written.
     """
 
-    async def work(tx: AsyncManagedTransaction) -> Block | None:
+    async def work(tx: AsyncManagedTransaction) -> Any:
         row = await (await tx.run(LOCK_HEAD, genesis=genesis)).single()
         written_before = set((await (await tx.run(ALREADY_WRITTEN, ids=[r["id"] for r in pending])).single())["ids"])
         todo = [r for r in pending if r["id"] not in written_before]
         if not todo:
             return None
-        block = seal(Head(row["seq"], row["hash"], row["record_seq"], row["record_hash"]), todo)
+        block = seal({k: row[k] for k in ("seq", "hash", "record_seq", "record_hash")}, todo)
         last = block.records[-1]
         written = await (await tx.run(
             APPEND_BLOCK,
@@ -113,5 +116,5 @@ async def walk(graph: Graph, page: int = 200) -> AsyncIterator[tuple[dict[str, A
         next_seq = rows[-1]["block"]["seq"] + 1
 
 
-async def search(graph: Graph, **filters: Any) -> list[dict[str, Any]]:
-    return [row["record"] for row in await graph.read(SEARCH, filters)]
+async def search(graph: Graph, principal: Principal, **filters: Any) -> list[dict[str, Any]]:
+    return [row["record"] for row in await graph.read(SEARCH, {**filters, **visibility.params(principal)})]

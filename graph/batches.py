@@ -1,6 +1,7 @@
 """Lead batches in Neo4j: creating, finding, committing and reading batches and their row reports.
 
-Reads go through `readable_*`, which apply visibility: a member's own batches, or every batch for operators.
+Reads for a principal go through `readable_*`, built from graph/visibility.py: a member's own batches, or every
+batch for operators.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ import json
 from datetime import datetime
 from typing import Any
 
-from access.principal import Principal
+from core.principal import Principal
+from graph import visibility
 from graph.database import Graph
 
 FIND_BATCH = """
@@ -60,19 +62,26 @@ FILE_INFO = "MATCH (b:Batch {id: $id}) SET b.format = $format, b.file_warnings =
 
 GET_REPORT = "MATCH (r:BatchReport {batch_id: $id}) RETURN r.report_gz AS report_gz"
 
+# A batch's row report, for a principal: only through a batch it may read.
+READABLE_REPORT = f"""
+MATCH (b:Batch {{id: $id}}) WHERE {visibility.own("b")}
+OPTIONAL MATCH (r:BatchReport {{batch_id: b.id}})
+RETURN r.report_gz AS report_gz
+"""
+
 PENDING_AGGREGATION = """
 MATCH (b:Batch {status: 'committed'}) WHERE b.aggregated_seq <= b.last_line
 RETURN b.id AS id, b.aggregated_seq AS aggregated_seq, b.last_line AS last_line
 """
 
-READABLE_BATCH = """
-MATCH (b:Batch {id: $id}) WHERE $operator OR b.member_code = $member_code
-RETURN b {.*} AS batch
+READABLE_BATCH = f"""
+MATCH (b:Batch {{id: $id}}) WHERE {visibility.own("b")}
+RETURN b {{.*}} AS batch
 """
 
-READABLE_BATCHES = """
-MATCH (b:Batch) WHERE ($operator OR b.member_code = $member_code) AND ($before IS NULL OR b.created_at < $before)
-RETURN b {.*} AS batch
+READABLE_BATCHES = f"""
+MATCH (b:Batch) WHERE {visibility.own("b")} AND ($before IS NULL OR b.created_at < $before)
+RETURN b {{.*}} AS batch
 ORDER BY b.created_at DESC
 LIMIT $first
 """
@@ -127,12 +136,18 @@ async def pending_aggregation(graph: Graph) -> list[dict[str, Any]]:
 
 
 async def readable_batch(graph: Graph, principal: Principal, batch_id: str) -> dict[str, Any] | None:
-    rows = await graph.read(READABLE_BATCH, {"id": batch_id, "operator": principal.is_operator,
-                                             "member_code": principal.member_code})
+    rows = await graph.read(READABLE_BATCH, {"id": batch_id, **visibility.params(principal)})
     return rows[0]["batch"] if rows else None
 
 
 async def readable_batches(graph: Graph, principal: Principal, first: int, before: datetime | None) -> list[dict[str, Any]]:
-    rows = await graph.read(READABLE_BATCHES, {"operator": principal.is_operator, "member_code": principal.member_code,
-                                               "first": first, "before": before})
+    rows = await graph.read(READABLE_BATCHES, {"first": first, "before": before, **visibility.params(principal)})
     return [row["batch"] for row in rows]
+
+
+async def readable_report(graph: Graph, principal: Principal, batch_id: str) -> list[dict[str, Any]] | None:
+    """The rows of a batch's report (not accepted cleanly); None when the principal may not read the batch."""
+    rows = await graph.read(READABLE_REPORT, {"id": batch_id, **visibility.params(principal)})
+    if not rows:
+        return None
+    return json.loads(gzip.decompress(bytes(rows[0]["report_gz"]))) if rows[0]["report_gz"] is not None else []

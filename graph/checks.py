@@ -9,15 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from access.principal import Principal
+from core.principal import Principal
 from graph import visibility
 from graph.database import Graph
-from graph.networks import network_visible
 
-_REPORT_FIELDS = """{member_code: m.code, reliability: coalesce(m.reliability, 1.0), tlp: r.tlp, category: r.category,
+_REPORT_FIELDS = f"""{{member_code: m.code, named: {visibility.reported_named("r", "m")}, reliability: coalesce(m.reliability, 1.0), tlp: r.tlp, category: r.category,
   leads: r.leads, max_confidence: r.max_confidence, max_confidence_at: r.max_confidence_at.epochMillis,
   last_confidence: r.last_confidence, last_seen: r.last_seen.epochMillis, first_seen: r.first_seen.epochMillis,
-  attributed: coalesce(r.attributed, false)}"""
+  attributed: coalesce(r.attributed, false)}}"""
 
 # Times leave Neo4j as epoch milliseconds: the driver's hydration of a DateTime costs ~50 µs, a third of a
 # 10,000-identifier check's CPU, where an int and datetime.fromtimestamp cost ~1 µs.
@@ -41,7 +40,7 @@ CALL (i) {{
   }}
   RETURN [x IN collect(CASE WHEN n IS NOT NULL THEN {{key: n.key, reports: reports}} END) WHERE x IS NOT NULL] AS neighbours
 }}
-OPTIONAL MATCH (net:Network {{id: i.network_id}}) WHERE {network_visible("net")}
+OPTIONAL MATCH (net:Network {{id: i.network_id}}) WHERE {visibility.network("net")}
 RETURN key, i IS NOT NULL AS known, i.status AS status, coalesce(i.benign, false) AS benign,
        i.benign_reason AS benign_reason, i.masked AS masked, reports, neighbours,
        CASE WHEN net IS NULL THEN null ELSE net {{.id, .leads, .members, .categories}} END AS network

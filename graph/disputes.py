@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.principal import Principal
+from graph import visibility
 from graph.database import Graph
 
-OPEN_DISPUTE = """
-MATCH (i:Indicator {key: $key})
-CREATE (d:Dispute {id: $id, indicator_key: $key, member_code: $member_code, principal_id: $principal_id,
-                   reason: $reason, status: 'open', created_at: datetime()})
+# Only an indicator the disputing member may know of: one known only through leads it may not see is
+# answered exactly as an unknown one (visibility.indicator).
+OPEN_DISPUTE = f"""
+MATCH (i:Indicator {{key: $key}}) WHERE {visibility.indicator("i")}
+CREATE (d:Dispute {{id: $id, indicator_key: $key, member_code: $vis_member, principal_id: $principal_id,
+                   reason: $reason, status: 'open', created_at: datetime()}})
 CREATE (d)-[:DISPUTES]->(i)
 SET i.status = CASE WHEN i.status = 'retracted' THEN 'retracted' ELSE 'disputed' END
-RETURN d {.*, masked: i.masked, type: i.type} AS dispute
+RETURN d {{.*, masked: i.masked, type: i.type}} AS dispute
 """
 
 RESOLVE_DISPUTE = """
@@ -29,10 +33,10 @@ SET i.status = CASE WHEN $uphold OR i.status = 'retracted' THEN 'retracted'
 RETURN d {.*, masked: i.masked, type: i.type, network_id: i.network_id} AS dispute
 """
 
-DISPUTES = """
+DISPUTES = f"""
 MATCH (d:Dispute)-[:DISPUTES]->(i:Indicator)
-WHERE ($status IS NULL OR d.status = $status) AND ($operator OR d.member_code = $member_code)
-RETURN d {.*, masked: i.masked, type: i.type} AS dispute
+WHERE ($status IS NULL OR d.status = $status) AND {visibility.own("d")}
+RETURN d {{.*, masked: i.masked, type: i.type}} AS dispute
 ORDER BY d.created_at DESC
 LIMIT $first
 """
@@ -75,8 +79,9 @@ RETURN count(i) AS rebuilt
 """
 
 
-async def open_dispute(graph: Graph, **properties: Any) -> dict[str, Any] | None:
-    rows = await graph.write(OPEN_DISPUTE, properties)
+async def open_dispute(graph: Graph, principal: Principal, *, id: str, key: str, reason: str) -> dict[str, Any] | None:
+    rows = await graph.write(OPEN_DISPUTE, {"id": id, "key": key, "reason": reason, "principal_id": principal.id,
+                                            **visibility.params(principal)})
     return rows[0]["dispute"] if rows else None
 
 
@@ -85,8 +90,8 @@ async def resolve_dispute(graph: Graph, dispute_id: str, *, uphold: bool, princi
     return rows[0]["dispute"] if rows else None
 
 
-async def disputes(graph: Graph, *, operator: bool, member_code: str, status: str | None, first: int) -> list[dict[str, Any]]:
-    rows = await graph.read(DISPUTES, {"operator": operator, "member_code": member_code, "status": status, "first": first})
+async def disputes(graph: Graph, principal: Principal, *, status: str | None, first: int) -> list[dict[str, Any]]:
+    rows = await graph.read(DISPUTES, {"status": status, "first": first, **visibility.params(principal)})
     return [row["dispute"] for row in rows]
 
 

@@ -1,14 +1,13 @@
-"""Reading leads and indicators, always through graph/visibility.py."""
+"""Reading leads and indicators for a principal: the Cypher, each query built from graph/visibility.py."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from access.principal import Principal
+from core.principal import Principal
 from graph import visibility
 from graph.database import Graph
-from graph.networks import network_visible
 
 _LEAD_FIELDS = f"""l {{.id, .category, .observed_at, .confidence, .tlp, .agent, .note, .reference, .status,
   .batch_id, .created_at, .network_id, filer: {visibility.filer("l")},
@@ -36,11 +35,11 @@ LIMIT $first
 """
 
 INDICATOR = f"""
-MATCH (i:Indicator {{key: $key}})
+MATCH (i:Indicator {{key: $key}}) WHERE {visibility.indicator("i")}
 OPTIONAL MATCH (m:Member)-[r:REPORTED]->(i)
 WHERE {visibility.reported("r", "m")}
 WITH i, collect(r) AS rs, collect(DISTINCT m.code) AS members
-OPTIONAL MATCH (net:Network {{id: i.network_id}}) WHERE {network_visible("net")}
+OPTIONAL MATCH (net:Network {{id: i.network_id}}) WHERE {visibility.network("net")}
 RETURN i {{.key, .type, .masked, .status, .benign, .benign_reason, .region, .carrier, .phone_type, .province,
           .card_network, .platform, .vendor, .domain}} AS indicator,
        reduce(n = 0, r IN rs | n + r.leads) AS leads, size([c IN members WHERE c IS NOT NULL]) AS members,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from core.principal import Principal
+from graph import visibility
 from graph.database import Graph
 
 CREATE_MEMBER = """
@@ -17,11 +19,11 @@ REMOVE m.created
 RETURN m {.code, .name, .home_jurisdiction, .reliability} AS member, created
 """
 
-LIST_MEMBERS = """
-MATCH (m:Member)
+LIST_MEMBERS = f"""
+MATCH (m:Member) WHERE {visibility.operators_only()}
 OPTIONAL MATCH (m)-[:OFFICIAL_NUMBER]->(i:Indicator)
 WITH m, collect(i.masked) AS hotlines
-RETURN m {.code, .name, .home_jurisdiction, .reliability, hotlines: hotlines} AS member
+RETURN m {{.code, .name, .home_jurisdiction, .reliability, hotlines: hotlines}} AS member
 ORDER BY m.code
 """
 
@@ -59,10 +61,10 @@ SET k.revoked_at = coalesce(k.revoked_at, datetime())
 RETURN k.prefix AS prefix, k.member_code AS member_code
 """
 
-LIST_KEYS = """
-MATCH (k:ApiKey) WHERE $member_code IS NULL OR k.member_code = $member_code
-RETURN k {.id, .prefix, .member_code, .name, .roles, .jurisdictions, .ip_allowlist,
-          .expires_at, .revoked_at, .created_at} AS key
+LIST_KEYS = f"""
+MATCH (k:ApiKey) WHERE {visibility.operators_only()} AND ($member_code IS NULL OR k.member_code = $member_code)
+RETURN k {{.id, .prefix, .member_code, .name, .roles, .jurisdictions, .ip_allowlist,
+          .expires_at, .revoked_at, .created_at}} AS key
 ORDER BY k.created_at
 """
 
@@ -77,8 +79,8 @@ async def create_member(
     return rows[0]["member"], rows[0]["created"]
 
 
-async def list_members(graph: Graph) -> list[dict[str, Any]]:
-    return [row["member"] for row in await graph.read(LIST_MEMBERS)]
+async def list_members(graph: Graph, principal: Principal) -> list[dict[str, Any]]:
+    return [row["member"] for row in await graph.read(LIST_MEMBERS, visibility.params(principal))]
 
 
 async def get_member(graph: Graph, code: str) -> dict[str, Any] | None:
@@ -110,8 +112,8 @@ async def revoke_key(graph: Graph, prefix: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-async def list_keys(graph: Graph, member_code: str | None = None) -> list[dict[str, Any]]:
-    return [row["key"] for row in await graph.read(LIST_KEYS, {"member_code": member_code})]
+async def list_keys(graph: Graph, principal: Principal, member_code: str | None = None) -> list[dict[str, Any]]:
+    return [row["key"] for row in await graph.read(LIST_KEYS, {"member_code": member_code, **visibility.params(principal)})]
 
 
 def to_native(value: Any) -> Any:

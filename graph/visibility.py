@@ -1,19 +1,26 @@
-"""Visibility, in one place: which leads and aggregates a principal may read, and whether a filer is named.
+"""Visibility, in one place: what a principal may read, as Cypher fragments every read query is built from.
 
-Every read query in graph/ builds its WHERE clause from these helpers (like Polar's get_readable_statement),
-so no resolver can forget a rule:
+Like Polar's `get_readable_statement(auth_subject)`: each read query in graph/ takes the principal (through
+`params`) and builds its WHERE clause from these helpers, so no resolver can forget a rule. The rules
+(graph/MODEL.md, "Visibility", says the same in prose):
 - a lead is readable only once its batch is committed and while it is active (retracted leads are kept for
   audit, never shown as intelligence);
 - RED: the filing member and operators; AMBER: all members; GREEN/CLEAR: members and peers;
 - police liaisons see only what is escalated to their jurisdictions;
-- another member's lead is shown without the filer unless it was filed with named attribution.
+- another member's lead is shown without the filer unless it was filed with named attribution;
+- an indicator exists for a principal only through what the principal may read about it: a REPORTED aggregate
+  it may count, or the public benign list. Known only through leads it may not see, an indicator is
+  indistinguishable from an unknown one, in every query, mutation and error message;
+- a network summary is shown whole or not at all (all of its TLPs readable), its member codes as `filer` does;
+- batches, their reports and disputes: the own member's, or all for operators; the audit trail and peers:
+  operators only.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from access.principal import Principal, Role
+from core.principal import Principal, Role
 
 
 def params(principal: Principal) -> dict[str, Any]:
@@ -32,6 +39,18 @@ def reported(rel: str = "r", member: str = "m") -> str:
     return f"($vis_operator OR {member}.code = $vis_member OR {rel}.tlp IN $vis_tlps)"
 
 
+def reported_named(rel: str = "r", member: str = "m") -> str:
+    """Whether the principal may know which member a visible aggregate belongs to."""
+    return f"($vis_operator OR {member}.code = $vis_member OR coalesce({rel}.attributed, false))"
+
+
+def indicator(alias: str = "i") -> str:
+    """An indicator whose existence the principal may learn: operators; the benign list; or one it has an
+    aggregate of (so at least one lead it may read names it)."""
+    return (f"($vis_operator OR coalesce({alias}.benign, false)"
+            f" OR EXISTS {{ MATCH (vm:Member)-[vr:REPORTED]->({alias}) WHERE {reported('vr', 'vm')} }})")
+
+
 def lead(alias: str = "l") -> str:
     """Leads the principal may read."""
     return (
@@ -45,3 +64,29 @@ def lead(alias: str = "l") -> str:
 def filer(alias: str = "l") -> str:
     """The filing member's code when the principal may know it, else null."""
     return f"CASE WHEN $vis_operator OR {alias}.member_code = $vis_member OR {alias}.attributed THEN {alias}.member_code END"
+
+
+def network(alias: str = "n") -> str:
+    """A Network summary the principal may read whole: its TLPs are all readable (network members are never RED)."""
+    return f"($vis_operator OR all(t IN {alias}.tlps WHERE t IN $vis_tlps))"
+
+
+def network_member_codes(alias: str = "n") -> str:
+    """The member codes of a network the principal may know: its own, attributed ones; all for operators."""
+    return f"[c IN {alias}.member_codes WHERE $vis_operator OR c = $vis_member OR c IN {alias}.attributed_codes]"
+
+
+def network_member_filter(alias: str = "n", member: str = "$member") -> str:
+    """A filter by one involved member that finds nothing when the principal may not know that member's part."""
+    return (f"({member} IS NULL OR ({member} IN {alias}.member_codes"
+            f" AND ($vis_operator OR {member} = $vis_member OR {member} IN {alias}.attributed_codes)))")
+
+
+def own(alias: str) -> str:
+    """Things that belong to a member (batches, their reports, disputes): the own member's, or all for operators."""
+    return f"($vis_operator OR {alias}.member_code = $vis_member)"
+
+
+def operators_only() -> str:
+    """The audit trail and the node's peers."""
+    return "$vis_operator"

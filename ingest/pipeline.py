@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterable
 
-from access.principal import Principal
+from core.principal import Principal
 from audit.log import AuditLog
 from core.errors import BadInput
 from graph import batches as batches_repo

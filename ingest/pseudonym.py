@@ -20,6 +20,9 @@ from pathlib import Path
 
 import phonenumbers
 
+from core.errors import BadInput
+
+from .identifiers import Invalid, normalize
 from .identifiers.phone import mainland_mobile_digits
 from .identifiers.result import IdentifierType, Normalized
 
@@ -42,6 +45,30 @@ def pseudonymize(key: AllianceKey, n: Normalized) -> str:
 def indicator_key(key: AllianceKey, n: Normalized) -> str:
     """The shared graph's key for an indicator: two inputs match only within one type."""
     return f"{n.type.value}:{pseudonymize(key, n)}"
+
+
+@dataclass(frozen=True)
+class Identified:
+    """A raw value after the identifier rules: its normalized form (in memory only) and its indicator key."""
+
+    normalized: Normalized
+    key: str
+
+
+def identify(key: AllianceKey, type: str, value: str) -> Identified | Invalid:
+    """Normalize → key: the one way a raw value becomes something the graph can be asked about."""
+    result = normalize(type, value)
+    if isinstance(result, Invalid):
+        return result
+    return Identified(result, indicator_key(key, result))
+
+
+def require_identified(key: AllianceKey, type: str, value: str, *, field: str = "value", what: str | None = None) -> Identified:
+    """`identify`, or a BadInput naming the field and why the value was refused (never the value itself)."""
+    result = identify(key, type, value)
+    if isinstance(result, Invalid):
+        raise BadInput(f"{what}: {result.reason}" if what else result.reason, field=field)
+    return result
 
 
 def key_from_config(secret: str, version: int) -> AllianceKey:

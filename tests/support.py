@@ -7,7 +7,7 @@ from typing import Any, Sequence
 import httpx
 
 from access import service
-from access.principal import cli_principal
+from core.principal import cli_principal
 from audit.log import AuditLog
 from graph.database import Graph
 from ingest.pseudonym import AllianceKey

@@ -9,10 +9,11 @@ import strawberry
 
 from access import service
 from api.graphql.context import Info
+from api.graphql.enums import Role
 from api.graphql.permissions import require
+from audit import trail
 from audit.log import verify
 from core.errors import BadInput
-from graph import audit as audit_graph
 from graph import members as members_repo
 from graph.members import to_native
 
@@ -32,7 +33,7 @@ class ApiKey:
     prefix: str
     member_code: str
     name: str
-    roles: list[str]
+    roles: list[Role]
     jurisdictions: list[str]
     ip_allowlist: list[str]
     expires_at: datetime | None
@@ -56,8 +57,9 @@ class AuditRecord:
     action: str
     subject: list[str]
     request_id: str | None
-    outcome: str
+    outcome: str = strawberry.field(description="ok; none (a read that found nothing visible); or the error code")
     detail: str | None
+    purpose: str | None = strawberry.field(description="Why the caller read (header X-Fenghuo-Purpose)")
     hash: str
 
 
@@ -73,14 +75,14 @@ class AuditIntegrity:
 class Me:
     id: str
     member_code: str
-    roles: list[str]
+    roles: list[Role]
     jurisdictions: list[str]
 
 
 def _api_key(row: dict[str, Any]) -> ApiKey:
     return ApiKey(
         id=row["id"], prefix=row["prefix"], member_code=row["member_code"], name=row.get("name") or "",
-        roles=row["roles"], jurisdictions=row.get("jurisdictions") or [], ip_allowlist=row.get("ip_allowlist") or [],
+        roles=[Role(r) for r in row["roles"]], jurisdictions=row.get("jurisdictions") or [], ip_allowlist=row.get("ip_allowlist") or [],
         expires_at=to_native(row.get("expires_at")), revoked_at=to_native(row.get("revoked_at")),
         created_at=to_native(row.get("created_at")),
     )
@@ -97,34 +99,27 @@ class AdminQuery:
     def me(self, info: Info) -> Me:
         principal = require(info, "me")
         return Me(id=principal.id, member_code=principal.member_code,
-                  roles=sorted(r.value for r in principal.roles), jurisdictions=sorted(principal.jurisdictions))
+                  roles=sorted(principal.roles, key=lambda r: r.value), jurisdictions=sorted(principal.jurisdictions))
 
     @strawberry.field(description="All member firms (operators).")
     async def members(self, info: Info) -> list[Member]:
-        require(info, "members")
-        info.context.audit("admin.members.read")
-        return [_member(row) for row in await members_repo.list_members(info.context.runtime.graph)]
+        reader = info.context.reader(require(info, "members"))
+        return [_member(row) for row in await service.read_members(reader)]
 
     @strawberry.field(description="API keys, optionally of one member (operators).")
     async def api_keys(self, info: Info, member_code: str | None = None) -> list[ApiKey]:
-        require(info, "apiKeys")
-        info.context.audit("admin.keys.read", subject=member_code)
-        return [_api_key(row) for row in await members_repo.list_keys(info.context.runtime.graph, member_code)]
+        reader = info.context.reader(require(info, "apiKeys"))
+        return [_api_key(row) for row in await service.read_keys(reader, member_code)]
 
     @strawberry.field(description="The audit trail, newest first (operators). Page with `beforeSeq`.")
     async def audit_trail(
         self, info: Info, member_code: str | None = None, principal_id: str | None = None, action: str | None = None,
         since: datetime | None = None, until: datetime | None = None, before_seq: int | None = None, first: int = 100,
     ) -> list[AuditRecord]:
-        require(info, "auditTrail")
-        first = max(1, min(first, 1000))
-        info.context.audit("audit.read", detail=f"member={member_code} principal={principal_id} action={action}")
-        rows = await audit_graph.search(
-            info.context.runtime.graph, member_code=member_code, principal_id=principal_id, action=action,
-            since=since.isoformat() if since else None, until=until.isoformat() if until else None,
-            before_seq=before_seq, limit=first,
-        )
-        return [AuditRecord(**{**row, "subject": row.get("subject") or []}) for row in rows]
+        reader = info.context.reader(require(info, "auditTrail"))
+        rows = await trail.search(reader, member_code=member_code, principal_id=principal_id, action=action,
+                                  since=since, until=until, before_seq=before_seq, first=first)
+        return [AuditRecord(**{**row, "subject": row.get("subject") or [], "purpose": row.get("purpose")}) for row in rows]
 
     @strawberry.field(description="Walk the audit hash chain and report the first broken link (operators).")
     async def audit_integrity(self, info: Info) -> AuditIntegrity:
@@ -155,13 +150,13 @@ class AdminMutation:
 
     @strawberry.mutation(description="Create an API key; the token is shown once.")
     async def create_api_key(
-        self, info: Info, member_code: str, roles: list[str], jurisdictions: list[str] | None = None,
+        self, info: Info, member_code: str, roles: list[Role], jurisdictions: list[str] | None = None,
         expires_at: datetime | None = None, ip_allowlist: list[str] | None = None, name: str = "",
     ) -> IssuedApiKey:
         actor = require(info, "createApiKey")
         runtime = info.context.runtime
         issued = await service.create_api_key(
-            runtime.graph, runtime.audit, actor, member_code=member_code, roles=_bounded(roles, 5, "roles"),
+            runtime.graph, runtime.audit, actor, member_code=member_code, roles=[r.value for r in _bounded(roles, 5, "roles")],
             jurisdictions=_bounded(jurisdictions or [], 50, "jurisdictions"), expires_at=expires_at,
             ip_allowlist=_bounded(ip_allowlist or [], 50, "ipAllowlist"), name=name,
         )

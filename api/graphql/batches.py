@@ -9,10 +9,11 @@ import strawberry
 from strawberry.file_uploads import Upload
 
 from api.graphql.context import Info
+from api.graphql.enums import BatchStatus, IdentifierKind, RowStatus, Tlp
 from api.graphql.permissions import require
 from core.errors import BadInput, NotFound
-from graph import batches as batches_repo
 from graph.members import to_native
+from ingest import batch_reads
 from ingest.pipeline import BatchOutcome, UploadRequest, checks_ready
 
 
@@ -26,7 +27,7 @@ class FieldIssue:
 @strawberry.type(description="The outcome of one row: line is the file's line number (header = 1).")
 class RowReport:
     line: int
-    status: str = strawberry.field(description="accepted, rejected, skipped or duplicate")
+    status: RowStatus
     errors: list[FieldIssue]
     warnings: list[FieldIssue]
 
@@ -37,7 +38,7 @@ class Batch:
     member_code: str
     filename: str | None
     format: str | None
-    status: str = strawberry.field(description="processing, committed or failed")
+    status: BatchStatus
     checks_ready: bool = strawberry.field(description="Committed and aggregated: checks reflect this batch")
     rows_total: int
     rows_done: int
@@ -53,10 +54,10 @@ class Batch:
     committed_at: datetime | None
 
     @strawberry.field(description="Rows that were not accepted cleanly (rejected, skipped, duplicate, or with warnings).")
-    async def report(self, info: Info, status: str | None = None, first: int = 100, after_line: int = 0) -> list[RowReport]:
-        require(info, "batch")
-        rows = await batches_repo.report(info.context.runtime.graph, self.id)
-        rows = [r for r in rows if r["line"] > after_line and (status is None or r["status"] == status)]
+    async def report(self, info: Info, status: RowStatus | None = None, first: int = 100, after_line: int = 0) -> list[RowReport]:
+        reader = info.context.reader(require(info, "batch"))
+        rows = await batch_reads.read_report(reader, self.id) or []  # checked again: a Batch may be built elsewhere
+        rows = [r for r in rows if r["line"] > after_line and (status is None or r["status"] == status.value)]
         return [row_report(r) for r in rows[: max(1, min(first, 1000))]]
 
 
@@ -75,7 +76,7 @@ class SubmitResult:
 
 @strawberry.input(description="One identifier of a lead.")
 class IdentifierInput:
-    type: str = strawberry.field(description="phone, device, imei, oaid, idfa, id_number, bank_card, ip, url, domain, email, wechat, alipay, qq, device_fingerprint")
+    type: IdentifierKind
     value: str
 
 
@@ -85,7 +86,7 @@ class LeadInput:
     identifiers: list[IdentifierInput]
     observed_at: str | None = strawberry.field(default=None, description="ISO 8601 or 2024/5/3, 2024年5月3日…; default now")
     confidence: str | None = strawberry.field(default=None, description="0–1, 0–100, 高/中/低; default 0.7")
-    tlp: str | None = strawberry.field(default=None, description="RED, AMBER, GREEN, CLEAR; default AMBER")
+    tlp: Tlp | None = strawberry.field(default=None, description="Default AMBER")
     agent: str | None = None
     note: str | None = None
     reference: str | None = None
@@ -103,7 +104,7 @@ def batch_type(row: dict[str, Any]) -> Batch:
     progress = 1.0 if status == "committed" else (min(1.0, (row.get("bytes_done") or 0) / total) if total else 0.0)
     return Batch(
         id=row["id"], member_code=row["member_code"], filename=row.get("filename"), format=row.get("format"),
-        status=status, checks_ready=checks_ready(row), rows_total=row.get("rows_total") or 0, rows_done=row.get("rows_done") or 0,
+        status=BatchStatus(status), checks_ready=checks_ready(row), rows_total=row.get("rows_total") or 0, rows_done=row.get("rows_done") or 0,
         accepted=row.get("accepted") or 0, rejected=row.get("rejected") or 0, skipped=row.get("skipped") or 0,
         duplicate=row.get("duplicate") or 0, rows_with_warnings=row.get("warnings") or 0, progress=progress,
         error=row.get("error"), file_warnings=row.get("file_warnings") or [],
@@ -113,7 +114,7 @@ def batch_type(row: dict[str, Any]) -> Batch:
 
 def row_report(row: dict[str, Any]) -> RowReport:
     return RowReport(
-        line=row["line"], status=row["status"],
+        line=row["line"], status=RowStatus(row["status"]),
         errors=[FieldIssue(field=i["field"], message=i["message"], where=i.get("where")) for i in row["errors"]],
         warnings=[FieldIssue(field=i["field"], message=i["message"], where=i.get("where")) for i in row["warnings"]],
     )
@@ -122,11 +123,13 @@ def row_report(row: dict[str, Any]) -> RowReport:
 def _lead_values(lead: LeadInput) -> dict[str, Any]:
     """A submitted lead as a source row: canonical field names, several identifiers of one type on lines."""
     values: dict[str, Any] = {"category": lead.category}
-    for name in ("observed_at", "confidence", "tlp", "agent", "note", "reference"):
+    for name in ("observed_at", "confidence", "agent", "note", "reference"):
         if getattr(lead, name) is not None:
             values[name] = getattr(lead, name)
+    if lead.tlp is not None:
+        values["tlp"] = lead.tlp.value
     for identifier in lead.identifiers:
-        kind = identifier.type.strip().lower()
+        kind = identifier.type.value
         values[kind] = f"{values[kind]}\n{identifier.value}" if kind in values else identifier.value
     return values
 
@@ -144,17 +147,14 @@ async def _upload_chunks(upload: Upload):
 class BatchQuery:
     @strawberry.field(description="One of your member's batches: status, progress, totals, report.")
     async def batch(self, info: Info, id: str) -> Batch:
-        principal = require(info, "batch")
-        row = await batches_repo.readable_batch(info.context.runtime.graph, principal, id)
+        row = await batch_reads.read_batch(info.context.reader(require(info, "batch")), id)
         if row is None:
             raise NotFound(f"no batch {id} visible to you")
-        info.context.audit("batch.read", subject=id)
         return batch_type(row)
 
     @strawberry.field(description="Your member's batches, newest first.")
     async def batches(self, info: Info, first: int = 20, before: datetime | None = None) -> list[Batch]:
-        principal = require(info, "batches")
-        rows = await batches_repo.readable_batches(info.context.runtime.graph, principal, max(1, min(first, 200)), before)
+        rows = await batch_reads.list_batches(info.context.reader(require(info, "batches")), first=first, before=before)
         return [batch_type(row) for row in rows]
 
 

@@ -10,11 +10,15 @@ from strawberry.tools import merge_types
 
 from api.graphql.admin import AdminMutation, AdminQuery
 from api.graphql.batches import BatchMutation, BatchQuery
-from api.graphql.checks import CheckMutation, CheckQuery
-from api.graphql.networks import NetworkQuery
+from api.graphql.checks import CheckQuery
 from api.graphql.context import Info
+from api.graphql.disputes import DisputeMutation, DisputeQuery
+from api.graphql.enums import IdentifierKind
 from api.graphql.errors import ErrorCodes
 from api.graphql.identifiers import NormalizedIdentifier, normalize_identifier
+from api.graphql.indicators import IndicatorQuery
+from api.graphql.leads import LeadMutation, LeadQuery
+from api.graphql.networks import NetworkQuery
 from api.graphql.permissions import require
 from api.graphql.validated import ValidatedDocuments
 from core.settings import Settings
@@ -36,13 +40,14 @@ class CoreQuery:
         return Health(ok=runtime.migrated.is_set(), neo4j_version=version, migrations_applied=runtime.migrated.is_set())
 
     @strawberry.field(description="Normalize one raw identifier by the alliance's rules (nothing is stored).")
-    def normalize(self, info: Info, type: str, value: str) -> NormalizedIdentifier:
+    def normalize(self, info: Info, type: IdentifierKind, value: str) -> NormalizedIdentifier:
         require(info, "normalize")
         return normalize_identifier(type, value)
 
 
-Query = merge_types("Query", (CoreQuery, AdminQuery, BatchQuery, CheckQuery, NetworkQuery))
-Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, CheckMutation))
+Query = merge_types("Query", (CoreQuery, AdminQuery, BatchQuery, CheckQuery, IndicatorQuery, LeadQuery, DisputeQuery,
+                              NetworkQuery))
+Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, LeadMutation, DisputeMutation))
 
 
 class FenghuoSchema(strawberry.Schema):

@@ -27,7 +27,7 @@ async def test_key_is_stored_only_as_a_hash(graph: Graph) -> None:
 async def test_a_principal_can_hold_several_roles_of_one_member(api: httpx.AsyncClient, graph: Graph) -> None:
     token = await issue_key(graph, "ACME", "analyst", "uploader")
     body = await gql(api, ME, token)
-    assert body["data"]["me"] == {"id": body["data"]["me"]["id"], "memberCode": "ACME", "roles": ["analyst", "uploader"]}
+    assert body["data"]["me"] == {"id": body["data"]["me"]["id"], "memberCode": "ACME", "roles": ["ANALYST", "UPLOADER"]}
 
 
 async def test_revoked_key_is_refused_on_the_next_request(api: httpx.AsyncClient, graph: Graph) -> None:

@@ -62,7 +62,7 @@ async def test_graphql_multipart_upload_of_an_xlsx_file(api: httpx.AsyncClient, 
     body = response.json()
     assert body.get("errors") is None, body
     batch = body["data"]["uploadLeadBatch"]["batch"]
-    assert (batch["status"], batch["accepted"], batch["rejected"]) == ("committed", 1, 1)
+    assert (batch["status"], batch["accepted"], batch["rejected"]) == ("COMMITTED", 1, 1)
     detail = await gql(api, BATCH, token, id=batch["id"])
     rejected = detail["data"]["batch"]["report"][0]
     messages = [issue["message"] for issue in rejected["errors"] + rejected["warnings"]]
@@ -92,12 +92,12 @@ async def test_submit_leads_over_graphql(api: httpx.AsyncClient, graph: Graph) -
     token = await issue_key(graph, "ACME", "uploader")
     mutation = """mutation($leads: [LeadInput!]!) { submitLeads(leads: $leads, idempotencyKey: "engine-42") {
         created batch { status accepted } rows { line status errors { message } } } }"""
-    leads = [{"category": "中介", "identifiers": [{"type": "phone", "value": "+86 135-1000-1234"}, {"type": "device", "value": "867530021234561"}]},
-             {"category": "中介", "identifiers": [{"type": "phone", "value": "110"}]}]
+    leads = [{"category": "中介", "identifiers": [{"type": "PHONE", "value": "+86 135-1000-1234"}, {"type": "DEVICE", "value": "867530021234561"}]},
+             {"category": "中介", "identifiers": [{"type": "PHONE", "value": "110"}]}]
     body = await gql(api, mutation, token, leads=leads)
     result = body["data"]["submitLeads"]
-    assert result["created"] and result["batch"] == {"status": "committed", "accepted": 1}
-    assert [row["status"] for row in result["rows"]] == ["accepted", "rejected"]
+    assert result["created"] and result["batch"] == {"status": "COMMITTED", "accepted": 1}
+    assert [row["status"] for row in result["rows"]] == ["ACCEPTED", "REJECTED"]
     assert "emergency/service number" in result["rows"][1]["errors"][0]["message"]
     again = (await gql(api, mutation, token, leads=leads))["data"]["submitLeads"]
     assert again["created"] is False

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 
-from access.principal import Principal, Role
+from core.principal import Principal, Role
 from audit.log import AuditLog, verify
 from graph.database import Graph, Target
 

@@ -8,9 +8,12 @@ from typing import AsyncIterator
 
 import pytest
 
-from access.principal import Principal, Role
+from core.principal import Principal, Role
 from audit.log import AuditLog
-from check import disputes, service
+from audit.reader import Reader
+from check import service
+from indicators import disputes
+from leads.retraction import retract
 from check.service import IdentifierQuery, LeadQuery
 from graph.database import Graph
 from ingest.pipeline import BatchRunner
@@ -44,7 +47,7 @@ async def file(runner: BatchRunner, code: str, *leads: dict) -> list[str]:
 
 async def check(graph: Graph, who: Principal, *values: tuple[str, str], now: datetime | None = None) -> service.LeadVerdict:
     lead = LeadQuery(ref="applicant-1", identifiers=[IdentifierQuery(t, v) for t, v in values])
-    return (await service.check_leads(graph, AuditLog(graph), who, TEST_KEY, [lead], now=now))[0]
+    return (await service.check_leads(Reader(graph, AuditLog(graph), who), TEST_KEY, [lead], now=now))[0]
 
 
 def lead(phone: str = PHONE, category: str = "LOAN_INTERMEDIARY", days_ago: int = 10, **extra) -> dict:
@@ -125,7 +128,7 @@ async def test_a_retracted_lead_no_longer_contributes(alliance: BatchRunner, gra
     await file(alliance, "GAMMA", lead(category="ANTI_COLLECTION"))
     before = (await check(graph, member("ACME"), ("phone", PHONE))).verdicts[0]
     beta_leads = [row["id"] for row in await graph.read("MATCH (l:Lead {member_code: 'BETA'}) RETURN l.id AS id")]
-    assert await disputes.retract(graph, AuditLog(graph), member("BETA"), lead_ids=beta_leads, reason="filed in error") == beta_leads
+    assert await retract(graph, AuditLog(graph), member("BETA"), lead_ids=beta_leads, reason="filed in error") == beta_leads
     after = (await check(graph, member("ACME"), ("phone", PHONE))).verdicts[0]
     assert before.score.members == 2 and after.score.members == 1
     assert after.score.categories == ("ANTI_COLLECTION",) and after.points < before.points
@@ -134,7 +137,7 @@ async def test_a_retracted_lead_no_longer_contributes(alliance: BatchRunner, gra
 async def test_a_member_cannot_retract_another_members_lead(alliance: BatchRunner, graph: Graph) -> None:
     await file(alliance, "BETA", lead())
     ids = [row["id"] for row in await graph.read("MATCH (l:Lead) RETURN l.id AS id")]
-    assert await disputes.retract(graph, AuditLog(graph), member("GAMMA"), lead_ids=ids, reason="x") == []
+    assert await retract(graph, AuditLog(graph), member("GAMMA"), lead_ids=ids, reason="x") == []
     assert (await check(graph, member("ACME"), ("phone", PHONE))).verdicts[0].status == "active"
 
 
@@ -147,9 +150,9 @@ async def test_a_red_lead_never_reaches_another_member(alliance: BatchRunner, gr
     hub = (await check(graph, OPERATOR, ("phone", PHONE))).verdicts[0]
     assert (other.status, other.points) == ("no_record", 0)
     assert own.status == "active" and hub.status == "active"
-    key = (await graph.read("MATCH (i:Indicator) RETURN i.key AS key"))[0]["key"]
-    seen = await lead_reads.indicator(graph, member("ACME"), key)
-    assert (seen["leads"], seen["members"], seen["categories"]) == (0, 0, [])
+    key = (await graph.read("MATCH (i:Indicator) WHERE NOT i.benign RETURN i.key AS key"))[0]["key"]
+    assert await lead_reads.indicator(graph, member("ACME"), key) is None  # as if it did not exist
+    assert (await lead_reads.indicator(graph, member("BETA"), key))["members"] == 1
     red_id = (await graph.read("MATCH (l:Lead) RETURN l.id AS id"))[0]["id"]
     assert await lead_reads.lead(graph, member("ACME"), red_id) is None
     assert await lead_reads.lead(graph, member("BETA"), red_id) is not None
@@ -171,7 +174,7 @@ async def test_an_attributed_lead_names_its_filer(alliance: BatchRunner, graph: 
 async def test_every_check_is_audited_with_keys_never_raw_values(alliance: BatchRunner, graph: Graph) -> None:
     audit = AuditLog(graph)
     lead_query = LeadQuery(ref="a", identifiers=[IdentifierQuery("phone", PHONE)])
-    await service.check_leads(graph, audit, member("ACME"), TEST_KEY, [lead_query])
+    await service.check_leads(Reader(graph, audit, member("ACME")), TEST_KEY, [lead_query])
     await audit.flush()
     rows = await graph.read("MATCH (r:AuditRecord {action: 'check'}) RETURN r.subject AS subject, r.member_code AS m")
     assert rows[0]["m"] == "ACME" and rows[0]["subject"][0].startswith("phone:")
@@ -183,16 +186,16 @@ async def test_more_than_10000_identifiers_are_refused(alliance: BatchRunner, gr
 
     many = [LeadQuery(ref=str(n), identifiers=[IdentifierQuery("phone", PHONE)] * 101) for n in range(100)]
     with pytest.raises(BadInput, match="10000"):
-        await service.check_leads(graph, AuditLog(graph), member("ACME"), TEST_KEY, many)
+        await service.check_leads(Reader(graph, AuditLog(graph), member("ACME")), TEST_KEY, many)
 
 
 async def test_retracting_a_lead_takes_it_out_of_its_network(alliance: BatchRunner, graph: Graph) -> None:
-    from graph.networks import assign_networks
+    from networks.flows import assign_networks
 
     alliance.after_aggregation.append(assign_networks)
     device = "867530021234560"
     await file(alliance, "BETA", lead("13800000001", device=device), lead("13800000002", device=device))
     assert len(await graph.read("MATCH (n:Network) RETURN n.id AS id")) == 1
     first = (await graph.read("MATCH (l:Lead {member_code: 'BETA'}) RETURN l.id AS id ORDER BY l.seq LIMIT 1"))[0]["id"]
-    await disputes.retract(graph, AuditLog(graph), member("BETA"), lead_ids=[first], reason="filed in error")
+    await retract(graph, AuditLog(graph), member("BETA"), lead_ids=[first], reason="filed in error")
     assert await graph.read("MATCH (n:Network) RETURN n.id AS id") == []

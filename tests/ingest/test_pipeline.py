@@ -13,7 +13,7 @@ from typing import AsyncIterator
 
 import pytest
 
-from access.principal import Principal, Role
+from core.principal import Principal, Role
 from audit.log import AuditLog
 from graph.database import Graph
 from ingest import demo
@@ -146,7 +146,7 @@ async def test_leads_of_a_batch_are_invisible_until_it_commits(runner: BatchRunn
 KILL_SCRIPT = """
 import asyncio, sys
 from pathlib import Path
-from access.principal import Principal, Role
+from core.principal import Principal, Role
 from audit.log import AuditLog
 from graph.database import Graph, Target
 from ingest.pipeline import BatchRunner, UploadRequest, copy_file_chunks

@@ -1,4 +1,4 @@
-"""Who is asking: the authenticated principal behind every request, with its member, roles and jurisdictions."""
+"""Who is asking (a value type every layer may use): the authenticated principal behind every request, with its member, roles and jurisdictions."""
 
 from __future__ import annotations
 

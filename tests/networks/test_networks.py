@@ -10,18 +10,36 @@ from typing import AsyncIterator
 import networkx as nx
 import pytest
 
-from access.principal import Principal, Role
+from core.principal import Principal, Role
 from audit.log import AuditLog
-from check.networks import BatchFold, Component, Drawing, LeadLinks, UnionFind, components, plan_merge, plan_recompute
-from graph import network_reads, networks
+from audit.reader import Reader
 from graph.database import Graph
-from graph.network_reads import list_networks, neighbourhood, network_graph
-from graph.networks import assign_networks, rebuild_networks
+from networks import flows as networks
+from networks import reads as network_reads
+from networks.drawing import Drawing
+from networks.flows import assign_networks, rebuild_networks
+from networks.linking import NETWORK_DEGREE_CAP, BatchFold, Component, LeadLinks, UnionFind, components, plan_merge, plan_recompute
 from ingest import demo
 from ingest.pipeline import BatchRunner, UploadRequest, copy_file_chunks
 from tests.support import TEST_KEY, add_member
 
 OPERATOR = Principal(id="key:op", member_code="HUB", roles=frozenset({Role.OPERATOR}))
+
+
+def reader(graph: Graph, who: Principal) -> Reader:
+    return Reader(graph, AuditLog(graph), who)
+
+
+async def list_networks(graph: Graph, who: Principal, **options) -> list[dict]:
+    return await network_reads.list_networks(reader(graph, who), **options)
+
+
+async def network_graph(graph: Graph, who: Principal, network_id: str, **options) -> dict | None:
+    return await network_reads.network_graph(reader(graph, who), network_id, **options)
+
+
+async def neighbourhood(graph: Graph, who: Principal, key: str, **options) -> dict:
+    return await network_reads.neighbourhood(reader(graph, who), key, **options)
 
 
 def member(code: str) -> Principal:
@@ -300,7 +318,7 @@ async def test_networks_agree_with_networkx_connected_components(runner: BatchRu
     path = tmp_path / "leads.csv"
     demo.generate(path, 3000, seed=17)
     await upload(runner, member("ACME"), path)
-    expected = await networkx_components(graph, networks.NETWORK_DEGREE_CAP)
+    expected = await networkx_components(graph, NETWORK_DEGREE_CAP)
     assert len(expected) >= 5
     assert await stored_components(graph) == expected
     assert await listed_components(graph) == expected

@@ -1,0 +1,61 @@
+"""Who may call what: the one table of operations → roles, for GraphQL fields and HTTP endpoints alike.
+
+GraphQL resolvers ask through api/graphql/permissions.py, HTTP endpoints through api/http_auth.py; both name the
+operation as the GraphQL field does (the HTTP upload is `uploadLeadBatch`, reading a batch or its report `batch`).
+Data-level visibility (TLP, member, jurisdiction) is graph/visibility.py; this table only says which roles may
+call an operation at all.
+"""
+
+from __future__ import annotations
+
+from core.errors import Forbidden, Unauthenticated
+from core.principal import Principal, Role
+
+ANY = frozenset(Role)
+OPERATOR = frozenset({Role.OPERATOR})
+MEMBER_USERS = frozenset({Role.ANALYST, Role.UPLOADER, Role.OPERATOR})
+ANALYSTS = frozenset({Role.ANALYST, Role.OPERATOR})
+
+POLICY: dict[str, frozenset[Role] | None] = {
+    # None = public (no key needed)
+    "health": None,
+    "normalize": ANY,
+    "me": ANY,
+    "members": OPERATOR,
+    "apiKeys": OPERATOR,
+    "auditTrail": OPERATOR,
+    "auditIntegrity": OPERATOR,
+    "addMember": OPERATOR,
+    "registerHotline": OPERATOR,
+    "createApiKey": OPERATOR,
+    "revokeApiKey": OPERATOR,
+    "uploadLeadBatch": frozenset({Role.UPLOADER}),
+    "submitLeads": frozenset({Role.UPLOADER}),
+    "batch": MEMBER_USERS,
+    "batches": MEMBER_USERS,
+    "checkLeads": ANALYSTS,
+    "indicator": ANALYSTS,
+    "lead": MEMBER_USERS,
+    "leads": MEMBER_USERS,
+    "disputes": MEMBER_USERS,
+    "disputeIndicator": frozenset({Role.ANALYST, Role.UPLOADER}),
+    "resolveDispute": OPERATOR,
+    "retractLeads": frozenset({Role.UPLOADER}),
+    "agentNetworks": ANALYSTS,
+    "network": ANALYSTS,
+    "indicatorNeighbourhood": ANALYSTS,
+}
+
+
+def authorize(principal: Principal | None, operation: str) -> Principal | None:
+    """The caller, if it may call `operation`; else Unauthenticated or Forbidden. An unknown operation is a
+    programming error (KeyError), so a new endpoint cannot be reached without a row in the table."""
+    allowed = POLICY[operation]
+    if allowed is None:
+        return principal
+    if principal is None:
+        raise Unauthenticated(f"{operation} needs an API key: send `Authorization: Bearer <key>`")
+    if not principal.roles & allowed:
+        needed = ", ".join(sorted(role.value for role in allowed))
+        raise Forbidden(f"{operation} is not allowed for this key's roles; it needs one of: {needed}")
+    return principal

@@ -1,0 +1,183 @@
+"""Agent networks kept current as batches arrive, and rebuilt from scratch on demand.
+
+What a network is, and why RED leads and hub indicators take no part, is networks/linking.py's docstring. Here:
+- every member Lead, linking Indicator and declared Agent carries `network_id`; a `(:Network)` node per network
+  keeps the summary lists read (size, members, categories, agent labels, top indicators, time span, TLPs);
+- `assign_networks` is the after-aggregation hook of ingest/pipeline.py: it reads only the batch's leads and
+  what they touch, folds them into existing networks, and re-splits networks that were held together only by an
+  indicator that has since become a hub; `rebuild_networks` recomputes everything (operators, repair);
+- writers hold one lease (a `NetworkLease` node) so concurrent batches, in any process, never race.
+The Cypher is graph/networks.py; reading networks for a principal is networks/reads.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Iterable, Sequence
+
+from graph import networks as repo
+from graph.database import Graph
+from networks.linking import (
+    MIN_NETWORK_LEADS, NETWORK_DEGREE_CAP, BatchFold, LeadLinks, Linker, plan_merge, plan_recompute,
+)
+
+PAGE_SPAN = 5000  # batch lines, or leads of a rebuild, read per page
+WRITE_CHUNK = 2000  # rows per UNWIND write
+TOP_INDICATORS = 5
+LEASE_TTL_MS = 10 * 60 * 1000  # a holder that died frees the lease after this; live holders renew per page
+LEASE_WAIT_S = 15 * 60
+
+
+class NetworksBusy(RuntimeError):
+    """Another writer held the network lease too long; the batch stays pending (see `assign_pending_networks`)."""
+
+
+class _Lease:
+    def __init__(self, graph: Graph) -> None:
+        self.graph, self.holder = graph, uuid.uuid4().hex
+
+    async def renew(self) -> bool:
+        return await repo.acquire_lease(self.graph, self.holder, LEASE_TTL_MS)
+
+
+@asynccontextmanager
+async def _lease(graph: Graph) -> AsyncIterator[_Lease]:
+    lease, deadline, pause = _Lease(graph), time.monotonic() + LEASE_WAIT_S, 0.02
+    while not await lease.renew():
+        if time.monotonic() > deadline:
+            raise NetworksBusy(f"the agent-network lease stayed taken for {LEASE_WAIT_S} s")
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 1.0)
+    try:
+        yield lease
+    finally:
+        await repo.release_lease(graph, lease.holder)
+
+
+def _chunks(items: Sequence[Any], size: int = WRITE_CHUNK) -> Iterable[list[Any]]:
+    return (list(items[n:n + size]) for n in range(0, len(items), size))
+
+
+async def assign_networks(graph: Graph, batch_id: str, *, cap: int = NETWORK_DEGREE_CAP) -> dict[str, int]:
+    """Fold a committed, aggregated batch into the networks (the `BatchRunner.after_aggregation` hook).
+
+    Reads the batch's leads page by page (by `seq`) with their indicators and agents, the earlier leads those
+    reach that are in no network yet (few: a linking indicator has at most `cap` leads), and unions them with the
+    networks already touched. A component touching several networks keeps the largest's id and relabels the
+    others; a new component of two or more leads gets a new id. Networks that carry a now non-linking indicator
+    (it crossed the cap with this batch, or was flagged benign/retracted) are recomputed from their own leads,
+    so a network joined only through that indicator splits. Idempotent: running it again changes nothing.
+    """
+    async with _lease(graph) as lease:
+        last_line = await repo.batch_last_line(graph, batch_id)
+        if last_line is None:
+            return dict.fromkeys(("leads", "networks", "merged", "split"), 0)
+        fold = await _fold_batch(graph, batch_id, last_line, cap, lease)
+        comps = fold.linker.components()
+        touched = sorted({n for c in comps for n in c.networks})
+        sizes = await repo.network_sizes(graph, touched) if touched else {}
+        plan = plan_merge(comps, fold.current, sizes)
+        for moves in _chunks([{"from": a, "to": b} for a, b in sorted(plan.moves.items())]):
+            await repo.relabel(graph, moves)
+        await _assign(graph, [{"lead": lead, "network": net} for lead, net in sorted(plan.assign.items())], cap, lease)
+        split = {plan.final(n) for n in fold.unlinked}
+        await _refresh(graph, plan.touched - split, set(plan.moves))
+        if split:
+            await _recompute(graph, split, cap, lease)
+        await repo.mark_assigned(graph, batch_id)
+    return {"leads": len(plan.assign), "networks": len(plan.touched), "merged": len(plan.moves), "split": len(split)}
+
+
+async def _fold_batch(graph: Graph, batch_id: str, last_line: int, cap: int, lease: _Lease) -> BatchFold:
+    """The batch's leads page by page, then the earlier leads reached through its not-yet-networked anchors."""
+    fold = BatchFold()
+    for start in range(0, last_line + 1, PAGE_SPAN):
+        for row in await repo.batch_leads(graph, batch_id, start, start + PAGE_SPAN, cap):
+            fold.add_batch_lead(row["id"], row["network_id"], row["red"], row["indicators"], row["agents"])
+        await lease.renew()
+    keys, agents = fold.anchors()
+    for n in range(0, max(len(keys), len(agents)), WRITE_CHUNK):
+        for row in await repo.anchored_leads(graph, batch_id, keys[n:n + WRITE_CHUNK], agents[n:n + WRITE_CHUNK], cap):
+            own = (row["network_id"],) if row["network_id"] else ()
+            links = LeadLinks(row["id"], tuple(row["indicators"]), tuple(row["agents"]), own + tuple(row["networks"]))
+            fold.add_earlier_lead(links, row["network_id"])
+    return fold
+
+
+async def rebuild_networks(graph: Graph, *, cap: int = NETWORK_DEGREE_CAP) -> dict[str, int]:
+    """Recompute every network from scratch (operators, tests, repair): streams every lead with its links."""
+    async with _lease(graph) as lease:
+        started = await repo.db_now(graph)
+        old_ids = await repo.all_network_ids(graph)
+        linker, current, ineligible, after = Linker(), {}, [], ""
+        while rows := await repo.all_leads_page(graph, after, PAGE_SPAN, cap):
+            _fold_lead(rows, linker, current, ineligible)
+            after = rows[-1]["id"]
+            await lease.renew()
+        desired = await _apply(graph, linker, current, ineligible, old_ids, cap, lease)
+        await repo.mark_all_assigned(graph, started)
+    return {"leads": sum(1 for n in desired.values() if n), "networks": len(set(desired.values()) - {None})}
+
+
+async def refresh_networks(graph: Graph, network_ids: Iterable[str], *, cap: int = NETWORK_DEGREE_CAP) -> set[str]:
+    """Recompute the given networks from their own leads (after retracting leads or flagging indicators benign)."""
+    async with _lease(graph) as lease:
+        return await _recompute(graph, set(network_ids), cap, lease)
+
+
+async def assign_pending_networks(graph: Graph, *, cap: int = NETWORK_DEGREE_CAP) -> int:
+    """Assign committed batches whose hook never finished (a crash, or a busy lease); returns how many."""
+    pending = await repo.pending_batches(graph)
+    for batch_id in pending:
+        await assign_networks(graph, batch_id, cap=cap)
+    return len(pending)
+
+
+def _fold_lead(rows: list[dict[str, Any]], linker: Linker, current: dict[str, str | None],
+               ineligible: list[str]) -> None:
+    for row in rows:
+        if row["eligible"]:
+            current[row["id"]] = row["network_id"]
+            linker.add(LeadLinks(row["id"], tuple(row["indicators"]), tuple(row["agents"])))
+        elif row["network_id"]:
+            ineligible.append(row["id"])
+
+
+async def _recompute(graph: Graph, network_ids: set[str], cap: int, lease: _Lease) -> set[str]:
+    linker, current, ineligible = Linker(), {}, []
+    for ids in _chunks(sorted(network_ids), 500):
+        _fold_lead(await repo.network_members(graph, ids, cap), linker, current, ineligible)
+    desired = await _apply(graph, linker, current, ineligible, network_ids, cap, lease)
+    return {net for net in desired.values() if net}
+
+
+async def _apply(graph: Graph, linker: Linker, current: dict[str, str | None], ineligible: list[str],
+                 old_ids: set[str], cap: int, lease: _Lease) -> dict[str, str | None]:
+    """Write components computed from scratch over `current`'s leads; returns each lead's network id now."""
+    desired = plan_recompute(linker.components(), current)
+    rows = [{"lead": lead, "network": net} for lead, net in sorted(desired.items())
+            if net is not None or current.get(lead) is not None]
+    await _assign(graph, rows, cap, lease)
+    for ids in _chunks(ineligible):
+        await repo.clear_leads(graph, ids)
+    networks = {net for net in desired.values() if net}
+    for ids in _chunks(sorted(old_ids | networks), 500):
+        await repo.clear_stale_links(graph, ids, cap)
+    await _refresh(graph, networks, old_ids - networks)
+    return desired
+
+
+async def _assign(graph: Graph, rows: list[dict[str, Any]], cap: int, lease: _Lease) -> None:
+    for chunk in _chunks(rows):
+        await repo.assign(graph, chunk, cap)
+        await lease.renew()
+
+
+async def _refresh(graph: Graph, networks: set[str], gone: set[str]) -> None:
+    for ids in _chunks(sorted(networks), 200):
+        await repo.refresh_summaries(graph, ids, MIN_NETWORK_LEADS, TOP_INDICATORS)
+    for ids in _chunks(sorted(gone | networks), 500):
+        await repo.drop_empty(graph, ids, MIN_NETWORK_LEADS)
