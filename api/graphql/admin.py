@@ -123,9 +123,9 @@ class AdminQuery:
 
     @strawberry.field(description="Walk the audit hash chain and report the first broken link (operators).")
     async def audit_integrity(self, info: Info) -> AuditIntegrity:
-        require(info, "auditIntegrity")
-        info.context.audit("audit.verify")
+        reader = info.context.reader(require(info, "auditIntegrity"))
         broken, blocks, records = await verify(info.context.runtime.graph)
+        reader.record("audit.verify", detail="intact" if broken is None else f"broken at {broken}")
         return AuditIntegrity(ok=broken is None, blocks=blocks, records=records, first_break=str(broken) if broken else None)
 
 

@@ -29,9 +29,9 @@ async def test_leads_sharing_a_device_form_a_network_that_can_be_listed_drawn_an
     drawing = (await gql(api, "query($id: String!) { network(id: $id) { nodes { id kind } edges { source target type } truncated } }",
                          analyst, id=networks[0]["id"]))["data"]["network"]
     kinds = sorted(node["kind"] for node in drawing["nodes"])
-    assert kinds.count("lead") == 3 and not drawing["truncated"]
+    assert kinds.count("LEAD") == 3 and not drawing["truncated"]
     assert len([e for e in drawing["edges"] if e["type"] == "NAMES"]) == 6
 
     around = (await gql(api, '{ indicatorNeighbourhood(type: DEVICE, value: "867530021234560", depth: 1) { nodes { kind } } }',
                         analyst))["data"]["indicatorNeighbourhood"]
-    assert sorted(n["kind"] for n in around["nodes"]).count("lead") == 3
+    assert sorted(n["kind"] for n in around["nodes"]).count("LEAD") == 3
