@@ -143,12 +143,15 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="print the full verdicts as JSON"),
     url: str = typer.Option(None, "--url", help="server (default FENGHUO_URL)"),
     key: str = typer.Option(None, "--key", help="API key (default FENGHUO_API_KEY)"),
+    purpose: str = typer.Option(None, "--purpose", help="why you check (recorded in the audit trail), e.g. loan-2024-118"),
 ) -> None:
     """Check identifiers against the alliance: a verdict per identifier with the reasons behind its score."""
     # GraphQL enum values are the upper-case names (IdentifierKind: PHONE, ID_NUMBER, …)
     identifiers = [{"type": (type or guess_type(value)).strip().upper(), "value": value} for value in values]
     with _client(url, key) as client:
-        body = _fail_on(client.post("/graphql", json={"query": CHECK, "variables": {"leads": [{"ref": "cli", "identifiers": identifiers}]}}))
+        headers = {"x-fenghuo-purpose": purpose} if purpose else {}
+        body = _fail_on(client.post("/graphql", headers=headers,
+                                    json={"query": CHECK, "variables": {"leads": [{"ref": "cli", "identifiers": identifiers}]}}))
     if body.get("errors"):
         console.print("[red]error:[/] " + "; ".join(e["message"] for e in body["errors"]))
         raise typer.Exit(1)
