@@ -47,7 +47,7 @@ async def add_member(
     numbers = [_hotline(alliance_key, raw, position) for position, raw in enumerate(hotlines, start=1)]
     member, created = await repo.create_member(graph, code, name.strip(), home_jurisdiction)
     for number in numbers:
-        await _register_official_number(graph, audit, actor, alliance_key, code=code, number=number, audit_it=False)
+        await _register_hotline(graph, audit, actor, alliance_key, code=code, number=number, audit_it=False)
     audit.record(actor, "member.add" if created else "member.update", subject=code,
                  detail=f"hotlines={len(numbers)}")
     member["hotlines"] = [mask(n.normalized) for n in numbers]
@@ -62,16 +62,16 @@ def _hotline(alliance_key: AllianceKey, raw: str, position: int) -> Identified:
 async def register_hotline(
     graph: Graph, audit: AuditLog, actor: Principal, alliance_key: AllianceKey, *, code: str, number: str
 ) -> str:
-    return await _register_official_number(graph, audit, actor, alliance_key, code=code,
+    return await _register_hotline(graph, audit, actor, alliance_key, code=code,
                                            number=_hotline(alliance_key, number, 1))
 
 
-async def _register_official_number(graph: Graph, audit: AuditLog, actor: Principal, alliance_key: AllianceKey, *,
+async def _register_hotline(graph: Graph, audit: AuditLog, actor: Principal, alliance_key: AllianceKey, *,
                                     code: str, number: Identified, audit_it: bool = True) -> str:
     key, normalized = number.key, number.normalized
     masked = await repo.register_hotline(
         graph, code, key=key, type=normalized.type.value, key_version=alliance_key.version,
-        masked=mask(normalized), reason=f"registered official number of member {code}",
+        masked=mask(normalized), reason=f"registered hotline of member {code}",
     )
     if masked is None:
         raise NotFound(f"no member with code {code}")

@@ -53,7 +53,7 @@ def members_add(
     code: str = typer.Argument(..., help="member code, e.g. ZHAOLIAN"),
     name: str = typer.Option(..., "--name", help="the firm's name"),
     jurisdiction: str = typer.Option(None, "--jurisdiction", help="home jurisdiction code, e.g. 440300"),
-    hotline: list[str] = typer.Option([], "--hotline", help="an official number (repeatable); joins the benign list"),
+    hotline: list[str] = typer.Option([], "--hotline", help="a hotline, the member's official number (repeatable); joins the benign list"),
 ) -> None:
     """Add a member firm with its official hotlines."""
     member = run_admin(lambda g, a, p, k: service.add_member(

@@ -20,7 +20,7 @@ from ingest.formats import SourceRow
 from ingest.pseudonym import AllianceKey, indicator_key, mask
 from ingest.rows import FieldIssue, RowResult, validate_stream
 
-BENIGN_HOTLINE = "a member's registered official number (benign); it cannot be reported"
+BENIGN_HOTLINE = "a member's registered hotline (benign); it cannot be reported"
 
 
 @dataclass

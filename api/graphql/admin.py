@@ -24,7 +24,7 @@ class Member:
     name: str
     home_jurisdiction: str | None
     reliability: float
-    hotlines: list[str] = strawberry.field(description="Registered official numbers (masked); checks call them benign.")
+    hotlines: list[str] = strawberry.field(description="Registered hotlines (official numbers, masked); checks call them benign.")
 
 
 @strawberry.type(description="An API key (the secret is never shown again after creation).")
@@ -141,7 +141,7 @@ class AdminMutation:
                                        home_jurisdiction=home_jurisdiction, hotlines=_bounded(hotlines or [], 100, "hotlines"))
         return _member(row)
 
-    @strawberry.mutation(description="Register an official number of a member; it joins the benign list.")
+    @strawberry.mutation(description="Register a member's hotline (an official number); it joins the benign list.")
     async def register_hotline(self, info: Info, member_code: str, number: str) -> str:
         actor = require(info, "registerHotline")
         runtime = info.context.runtime

@@ -105,8 +105,8 @@ async def test_a_lead_naming_only_a_registered_hotline_is_rejected_with_the_reas
     from graph import batches
 
     report = {row["line"]: row for row in await batches.report(graph, outcome.batch["id"])}
-    assert "registered official number" in report[2]["errors"][0]["message"]
-    assert any("registered official number" in w["message"] for w in report[3]["warnings"])
+    assert "registered hotline" in report[2]["errors"][0]["message"]
+    assert any("registered hotline" in w["message"] for w in report[3]["warnings"])
     benign_named = await graph.read("MATCH (:Lead)-[:NAMES]->(i:Indicator {benign: true}) RETURN count(i) AS n")
     assert benign_named[0]["n"] == 0
 
