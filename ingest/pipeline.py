@@ -79,7 +79,11 @@ class BatchRunner:
         """Spool an upload, then start (or find, or resume) its batch. `defaults` fill fields rows leave empty."""
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         spooled = self.spool_dir / f"upload-{uuid.uuid4().hex}"
-        file_digest, size = await _spool(chunks, spooled)
+        try:
+            file_digest, size = await _spool(chunks, spooled)
+        except BaseException:  # the body was cut off (too large, client gone): keep no partial spool
+            spooled.unlink(missing_ok=True)
+            raise
         digest = content_hash(file_digest, defaults)
         if size == 0:
             spooled.unlink(missing_ok=True)
