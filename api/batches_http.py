@@ -10,8 +10,6 @@ GET  /v1/batches/{id}/report.csv   the same as CSV (safe against spreadsheet for
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any, AsyncIterator
 
@@ -20,13 +18,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from access.principal import Principal, Role
+from api.row_report import report_csv
 from core.errors import BadInput, FenghuoError, Forbidden, NotFound, Unauthenticated
 from graph import batches as batches_repo
 from graph.database import GraphUnavailable
 from ingest.defaults import BatchDefaults, defaults_of
 from ingest.pipeline import UploadRequest, checks_ready
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 DEFAULT_FIELDS = ("category", "tlp", "confidence", "observed_at", "agent")
 
 
@@ -131,24 +129,6 @@ async def get_report(request: Request) -> Response:
         return JSONResponse({"batch": batch_json(batch), "rows": rows})
     return Response(report_csv(rows), media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="batch-{batch["id"]}-report.csv"'})
-
-
-def report_csv(rows: list[dict[str, Any]]) -> str:
-    """UTF-8 with BOM (Excel on Chinese Windows reads it), one line per issue, formula-safe cells."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(["line", "status", "kind", "field", "message", "where"])
-    for row in rows:
-        issues = [("error", i) for i in row["errors"]] + [("warning", i) for i in row["warnings"]]
-        for kind, issue in issues or [("", {"field": "", "message": "", "where": ""})]:
-            writer.writerow([row["line"], row["status"], kind, *(safe_cell(issue.get(k)) for k in ("field", "message", "where"))])
-    return out.getvalue()
-
-
-def safe_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 routes = [

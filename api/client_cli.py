@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from api.row_report import write_fix_file
 from core.settings import get_settings
 
 console = Console(stderr=True)
@@ -61,6 +62,8 @@ def upload(
     confidence: str = typer.Option(None, "--confidence", help="default confidence for rows without one: 0–1, 80%, 高/中/低"),
     observed_at: str = typer.Option(None, "--observed-at", help="default observation time for rows without one (2026-11-30, ISO 8601)"),
     agent: str = typer.Option(None, "--agent", help="default agent/gang label for rows without one"),
+    report_file: Path = typer.Option(None, "--report", dir_okay=False, writable=True,
+                                      help="write the rejected rows to this CSV (Excel-safe) with their problems and cells, to fix and upload again"),
     as_json: bool = typer.Option(False, "--json", help="print the batch and its row report as JSON"),
     url: str = typer.Option(None, "--url", help="server (default FENGHUO_URL)"),
     key: str = typer.Option(None, "--key", help="API key (default FENGHUO_API_KEY)"),
@@ -100,8 +103,18 @@ def upload(
         typer.echo(json.dumps({"created": body["created"], **report}, ensure_ascii=False, indent=2))
     else:
         _print_summary(batch, report["rows"], created=body["created"])
+    if report_file is not None:
+        _write_report(report_file, report["rows"], file, batch.get("format"))
     if batch["status"] != "committed":
         raise typer.Exit(1)
+
+
+def _write_report(path: Path, rows: list[dict[str, Any]], source: Path, fmt: str | None) -> None:
+    with_cells = write_fix_file(path, rows, source, fmt)
+    rejected = sum(1 for row in rows if row["status"] == "rejected")
+    cells = " with their cells" if with_cells else ""
+    console.print(f"report: {rejected} rejected rows written to {path}{cells}; fix them there and upload that file"
+                  if rejected else f"report: no rejected rows; {path} holds the header only")
 
 
 def _print_summary(batch: dict[str, Any], rows: list[dict[str, Any]], *, created: bool) -> None:

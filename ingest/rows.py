@@ -256,7 +256,8 @@ def _identifier_parts(value: object, field_name: str) -> list[str | Invalid]:
     if isinstance(value, (int, float)):
         return [str(int(value))]
     separators = _URL_SEPARATORS if field_name == "url" else _SEPARATORS
-    return [p for p in separators.split(str(value)) if not _is_blank(p)]
+    # A leading apostrophe is a spreadsheet's text marker (and how row reports neutralise "+86…" cells).
+    return [p for p in separators.split(str(value).removeprefix("'")) if not _is_blank(p)]
 
 
 def _normalize(column: Column, raw: str) -> Normalized | Invalid:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import os
 import subprocess
 import sys
@@ -78,3 +81,38 @@ async def test_a_raw_upload_over_the_upload_limit_is_refused(settings: Settings,
     assert within.status_code == 200, within.text  # more than the JSON limit, within the upload limit
     assert over.status_code == 413 and "2097152" in over.json()["errors"][0]["message"]
     assert json_over.status_code == 413
+
+
+async def test_report_file_holds_each_reported_row_with_its_cells_formula_safe_and_fixed_rows_upload(
+        api: httpx.AsyncClient, api_server: ServerThread, graph: Graph, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    token = await issue_key(graph, "ACME", "uploader")
+    source = tmp_path / "leads.csv"
+    source.write_text("手机号,黑产类型,备注\n"
+                      "13800138000,贷款中介,fine\n"
+                      "+86 139 0013 9000,诈骗,=HYPERLINK(\"http://x\")\n"
+                      "13700137000,,@SUM(1)\n", encoding="utf-8")
+    report = tmp_path / "report.csv"
+    result = CliRunner().invoke(app, ["upload", str(source), "--report", str(report), "--url", api_server.url, "--key", token])
+    assert result.exit_code == 0, result.output
+    raw = report.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    lines = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert lines[0] == ["line", "status", "problems", "手机号", "黑产类型", "备注"]
+    assert [(line[0], line[1], line[3], line[4], line[5]) for line in lines[1:]] == [
+        ("3", "rejected", "'+86 139 0013 9000", "诈骗", "'=HYPERLINK(\"http://x\")"),
+        ("4", "rejected", "13700137000", "", "'@SUM(1)"),
+    ]
+    assert "unknown category '诈骗'" in lines[1][2] and "no category" in lines[2][2]
+    assert all(not cell.startswith(("=", "+", "-", "@")) for line in lines for cell in line)
+    # The team fixes the category cells in a spreadsheet and uploads the report file as it is.
+    fixed = tmp_path / "fixed.csv"
+    with open(fixed, "w", encoding="utf-8-sig", newline="") as out:
+        csv.writer(out).writerows([lines[0], *([*line[:4], "跑分", line[5]] for line in lines[1:])])
+    again = CliRunner().invoke(app, ["upload", str(fixed), "--json", "--url", api_server.url, "--key", token])
+    assert again.exit_code == 0, again.output
+    batch = json.loads(again.stdout)["batch"]
+    assert (batch["accepted"], batch["rejected"]) == (2, 0)
