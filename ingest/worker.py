@@ -1,11 +1,22 @@
 """The batch worker process: reads a lead file, applies the row policy and hands chunks of lead rows to
-the parent over a bounded queue (so memory stays flat and the API's event loop never parses files)."""
+the parent over a bounded queue (so memory stays flat and the API's event loop never parses files).
+
+The worker dies with its parent, as the Neo4j launcher does: on Linux the kernel kills it when the parent
+dies (PR_SET_PDEATHSIG), and everywhere a watchdog thread ends it once its parent pid changes. Ending is
+`os._exit`: a normal exit would wait for the queue's feeder thread to flush into a pipe nobody reads.
+The multiprocessing resource tracker then sees its last user gone and exits too.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
 import queue as queue_module
+import signal
+import sys
+import threading
+import time
 import traceback
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +30,8 @@ from ingest.prepare import Preparer, ReportSpool
 from ingest.pseudonym import AllianceKey
 
 CHUNK_ROWS = 5000
+WATCHDOG_SECONDS = 0.5
+_PR_SET_PDEATHSIG = 1
 _CONTEXT = multiprocessing.get_context("spawn")  # no fork of a process holding driver threads
 
 
@@ -68,9 +81,8 @@ class ParentGone(Exception):
     pass
 
 
-def _sender(queue: Any) -> Any:
+def _sender(queue: Any, parent: int) -> Any:
     """queue.put that gives up when the parent died (a killed API must not leave a worker blocked forever)."""
-    parent = os.getppid()
 
     def put(message: tuple[Any, ...]) -> None:
         while True:
@@ -84,9 +96,29 @@ def _sender(queue: Any) -> Any:
     return put
 
 
-def run(job: Job, queue: Any) -> None:
+def die_with_parent(parent: int) -> None:
+    """End this process as soon as `parent` is gone (it may already be)."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass  # the watchdog below still covers it
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(WATCHDOG_SECONDS)
+        os._exit(1)
+
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
+
+
+def run(job: Job, queue: Any, parent: int | None = None) -> None:
     """Process target: put ('header', warnings), ('chunk', Chunk)…, then ('done', totals, report file) or ('error', message, line)."""
-    put = _sender(queue)
+    parent = parent or os.getppid()
+    die_with_parent(parent)
+    put = _sender(queue, parent)
     try:
         fmt = detect(Path(job.path), job.filename, job.format)
         with open(job.path, "rb") as raw:
@@ -108,7 +140,7 @@ def run(job: Job, queue: Any) -> None:
             spool.close()
             put(("done", preparer.totals.as_dict(), str(spool.path)))
     except ParentGone:
-        return
+        os._exit(1)
     except FormatError as error:
         put(("error", error.message, error.line))
     except Exception as error:  # report, never hang the parent; the trace holds no row values
@@ -118,6 +150,6 @@ def run(job: Job, queue: Any) -> None:
 
 def start(job: Job) -> tuple[Any, Any]:
     queue = _CONTEXT.Queue(maxsize=4)
-    process = _CONTEXT.Process(target=run, args=(job, queue), name=f"batch-{job.batch_id[:8]}", daemon=True)
+    process = _CONTEXT.Process(target=run, args=(job, queue, os.getpid()), name=f"batch-{job.batch_id[:8]}", daemon=True)
     process.start()
     return process, queue
