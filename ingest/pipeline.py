@@ -18,18 +18,19 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
 
 from access.principal import Principal
 from audit.log import AuditLog
 from core.errors import BadInput
 from graph import batches as batches_repo
 from graph import leads as repo
-from graph.database import Graph
+from graph.database import Graph, GraphUnavailable
 from ingest import worker
 from ingest.columns import ColumnError, map_header
 from ingest.defaults import BatchDefaults, content_hash
 from ingest.formats import SourceRow
+from ingest.outage import OUTAGE_WAIT_SECONDS, OutageTooLong, ride_out
 from ingest.prepare import Chunk, Preparer, gzip_report
 from ingest.pseudonym import AllianceKey
 
@@ -56,14 +57,16 @@ class BatchOutcome:
 
 
 AfterAggregation = Callable[[Graph, str], Any]
+T = TypeVar("T")
 
 
 class BatchRunner:
     """Runs lead batches for one process; `after_aggregation` hooks (e.g. agent networks) run per batch."""
 
     def __init__(self, graph: Graph, audit: AuditLog, alliance_key: AllianceKey, spool_dir: Path,
-                 extra_aliases: dict[str, str] | None = None) -> None:
+                 extra_aliases: dict[str, str] | None = None, outage_wait: float = OUTAGE_WAIT_SECONDS) -> None:
         self.graph = graph
+        self.outage_wait = outage_wait  # how long a running batch waits for a restarted Neo4j
         self.audit = audit
         self.alliance_key = alliance_key
         self.spool_dir = spool_dir
@@ -115,18 +118,23 @@ class BatchRunner:
 
     async def _process_file(self, principal: Principal, batch: dict[str, Any], path: Path,
                             request: UploadRequest, request_id: str | None, defaults: BatchDefaults | None) -> None:
+        try:
+            benign = await self._ride_out(lambda: repo.benign_keys(self.graph), "reading benign numbers")
+        except Exception as error:
+            await self._stopped(principal, batch["id"], error, request_id)
+            path.unlink(missing_ok=True)
+            return
         job = worker.Job(
             batch_id=batch["id"], path=str(path), filename=request.filename, format=request.format,
             column_mapping=request.column_mapping, key_version=self.alliance_key.version,
-            key_secret=self.alliance_key.secret, benign_keys=frozenset(await repo.benign_keys(self.graph)),
+            key_secret=self.alliance_key.secret, benign_keys=frozenset(benign),
             now=datetime.now(timezone.utc), extra_aliases=self.extra_aliases, defaults=defaults,
         )
         process, messages = worker.start(job)
         try:
             await self._consume(principal, batch, process, messages, request, request_id)
-        except Exception:
-            log.exception("batch %s stopped part-way; it stays invisible and resumes when uploaded again", batch["id"])
-            raise
+        except Exception as error:
+            await self._stopped(principal, batch["id"], error, request_id)
         finally:
             process.join(5)
             if process.is_alive():
@@ -147,9 +155,10 @@ class BatchRunner:
                     break
                 upcoming = asyncio.create_task(_next_message(process, messages))
                 if kind == "header":
-                    await batches_repo.file_info(self.graph, batch["id"], message[1], message[2])
+                    await self._ride_out(lambda: batches_repo.file_info(self.graph, batch["id"], message[1], message[2]),
+                                         "recording the file format")
                 else:
-                    cursor = await self._write(batch["id"], message[1], cursor, request.attributed)
+                    cursor = await self._write_riding_out(batch["id"], message[1], cursor, request.attributed)
         finally:
             if not upcoming.done():
                 upcoming.cancel()
@@ -159,6 +168,35 @@ class BatchRunner:
                                request_id)
         else:
             await self._fail(principal, batch["id"], message[1], message[2], request_id)
+
+    async def _ride_out(self, step: Callable[[], Awaitable[T]], what: str) -> T:
+        return await ride_out(self.graph, step, wait_seconds=self.outage_wait, what=what)
+
+    async def _write_riding_out(self, batch_id: str, chunk: Chunk, cursor: int, attributed: bool) -> int:
+        """Write a chunk; after a Neo4j outage, again from the cursor Neo4j holds (the chunk may have committed)."""
+        attempts = 0
+
+        async def step() -> int:
+            nonlocal attempts
+            attempts += 1
+            start = cursor if attempts == 1 else (await batches_repo.get_batch(self.graph, batch_id))["written_seq"]
+            return await self._write(batch_id, chunk, start, attributed)
+
+        return await self._ride_out(step, f"writing lines up to {chunk.last_line}")
+
+    async def _stopped(self, principal: Principal, batch_id: str, error: Exception, request_id: str | None) -> None:
+        """A batch that cannot go on is failed with a reason saying what to do, never left `processing`."""
+        if isinstance(error, OutageTooLong):
+            reason = (f"Neo4j was unavailable for more than {error.seconds:.0f}s while this batch was written; "
+                      "none of it is visible: upload the same file again")
+        else:
+            reason = f"the batch stopped part-way ({type(error).__name__}); none of it is visible: upload the same file again"
+            log.error("batch %s stopped part-way", batch_id, exc_info=error)
+        try:
+            await self._fail(principal, batch_id, reason, None, request_id)
+        except GraphUnavailable:
+            log.error("batch %s could not be marked failed (Neo4j still unavailable); uploading the file again resumes it",
+                      batch_id)
 
     async def _write(self, batch_id: str, chunk: Chunk, cursor: int, attributed: bool) -> int:
         if chunk.last_line < cursor:
@@ -176,17 +214,17 @@ class BatchRunner:
 
     async def _finish(self, principal: Principal, batch_id: str, totals: dict[str, int], report_gz: bytes,
                       request_id: str | None) -> None:
-        await batches_repo.finish_writing(self.graph, batch_id, totals, report_gz)
-        await batches_repo.commit(self.graph, batch_id)
+        await self._ride_out(lambda: batches_repo.finish_writing(self.graph, batch_id, totals, report_gz), "saving totals")
+        await self._ride_out(lambda: batches_repo.commit(self.graph, batch_id), "committing")
         self.audit.record(principal, "batch.upload", subject=batch_id, request_id=request_id,
                           detail=json.dumps({k: totals[k] for k in ("accepted", "rejected", "skipped", "duplicate")}))
-        await self.aggregate(batch_id)
+        await self._ride_out(lambda: self.aggregate(batch_id), "aggregating")
 
     async def _fail(self, principal: Principal, batch_id: str, message: str, line: int | None, request_id: str | None) -> None:
         error = f"line {line}: {message}" if line else message
-        await batches_repo.fail(self.graph, batch_id, error)
+        await self._ride_out(lambda: batches_repo.fail(self.graph, batch_id, error), "marking the batch failed")
         self.audit.record(principal, "batch.upload", subject=batch_id, outcome="failed", request_id=request_id, detail=error)
-        await repo.delete_leads_of(self.graph, batch_id)
+        await self._ride_out(lambda: repo.delete_leads_of(self.graph, batch_id), "removing a failed batch's leads")
 
     # -- aggregation -------------------------------------------------------------------------------------
 

@@ -79,14 +79,18 @@ class Preparer:
             yield result, lead
 
     def chunks(self, rows: Iterable[SourceRow], columns: ColumnMap, now: datetime, *, size: int = 5000,
-               extra_aliases: dict[str, str] | None = None, position: Any = None) -> Iterator[Chunk]:
+               extra_aliases: dict[str, str] | None = None, position: Any = None, first: int | None = None) -> Iterator[Chunk]:
+        """Chunks of `size` accepted leads; with `first`, the first chunks start that small and double up to
+        `size`, so a batch shows progress (rows_done) within a second instead of after 5,000 leads."""
         leads: list[dict[str, Any]] = []
+        limit = min(first or size, size)
         for result, lead in self.results(rows, columns, now, extra_aliases):
             if lead is not None:
                 leads.append(lead)
-            if len(leads) >= size:
+            if len(leads) >= limit:
                 yield Chunk(leads, result.line, self.totals.rows_total, position() if position else 0)
                 leads = []
+                limit = min(limit * 2, size)
         yield Chunk(leads, self.totals.last_line, self.totals.rows_total, position() if position else 0)
 
     def _lead_row(self, result: RowResult) -> dict[str, Any] | None:

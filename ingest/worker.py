@@ -30,6 +30,7 @@ from ingest.prepare import Preparer, ReportSpool
 from ingest.pseudonym import AllianceKey
 
 CHUNK_ROWS = 5000
+FIRST_CHUNK_ROWS = 250  # chunks then double up to CHUNK_ROWS: progress shows at once
 WATCHDOG_SECONDS = 0.5
 _PR_SET_PDEATHSIG = 1
 _CONTEXT = multiprocessing.get_context("spawn")  # no fork of a process holding driver threads
@@ -134,7 +135,7 @@ def run(job: Job, queue: Any, parent: int | None = None) -> None:
             spool = ReportSpool(Path(job.path + ".report.jsonl"))
             preparer = Preparer(job.batch_id, AllianceKey(job.key_version, job.key_secret), job.benign_keys, report=spool,
                                 defaults=job.defaults)
-            for chunk in preparer.chunks(table.rows, columns, job.now, size=CHUNK_ROWS,
+            for chunk in preparer.chunks(table.rows, columns, job.now, size=CHUNK_ROWS, first=FIRST_CHUNK_ROWS,
                                          extra_aliases=job.extra_aliases, position=lambda: reader.position):
                 put(("chunk", chunk))
             spool.close()
