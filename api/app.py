@@ -8,9 +8,10 @@ from typing import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
-from api.graphql.endpoint import graphql_app
+from api.graphql.endpoint import GRAPHIQL_ASSETS_PATH, GRAPHIQL_DIR, graphql_app
 from api import batches_http
 from api.health import healthz
 from api.middleware import GuardMiddleware
@@ -37,5 +38,6 @@ def create_app(settings: Settings, target: Target) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/graphql", graphql_app(settings), methods=["GET", "POST"]),
         *batches_http.routes,
+        Mount(GRAPHIQL_ASSETS_PATH, StaticFiles(directory=GRAPHIQL_DIR), name="graphiql-assets"),
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(GuardMiddleware, settings=settings)])

@@ -1,6 +1,8 @@
 """Lead batches over plain HTTP, for curl users and the `fenghuo upload` command.
 
-POST /v1/batches                   upload a file (multipart field `file`, or the raw body with ?filename=)
+POST /v1/batches                   upload a file (multipart field `file`, or the raw body with ?filename=);
+                                   batch defaults as fields or query parameters: category, tlp, confidence,
+                                   observed_at, agent
 GET  /v1/batches/{id}              status, progress, totals
 GET  /v1/batches/{id}/report.json  the row report (rows not accepted cleanly)
 GET  /v1/batches/{id}/report.csv   the same as CSV (safe against spreadsheet formula injection)
@@ -8,8 +10,6 @@ GET  /v1/batches/{id}/report.csv   the same as CSV (safe against spreadsheet for
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any, AsyncIterator
 
@@ -18,12 +18,14 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from api.http_auth import principal_for, reader_for
+from api.row_report import report_csv
 from core.errors import BadInput, FenghuoError, NotFound
 from graph.database import GraphUnavailable
 from ingest import batch_reads
+from ingest.defaults import BatchDefaults, defaults_of
 from ingest.pipeline import UploadRequest, checks_ready
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+DEFAULT_FIELDS = ("category", "tlp", "confidence", "observed_at", "agent")
 
 
 def _error(error: Exception) -> JSONResponse:
@@ -40,6 +42,7 @@ def batch_json(row: dict[str, Any]) -> dict[str, Any]:
             "skipped", "duplicate", "warnings", "bytes_total", "bytes_done", "error", "file_warnings")
     out = {k: row.get(k) for k in keys}
     out["checks_ready"] = checks_ready(row)
+    out["defaults"] = {k: (v.to_native().isoformat() if hasattr(v, "to_native") else v) for k, v in defaults_of(row).items()}
     for k in ("created_at", "committed_at"):
         out[k] = str(row[k].to_native().isoformat()) if row.get(k) is not None else None
     return out
@@ -75,9 +78,11 @@ async def upload(request: Request) -> Response:
         options = UploadRequest(filename=filename, format=fields.get("format"), column_mapping=mapping,
                                 idempotency_key=fields.get("idempotency_key") or request.headers.get("idempotency-key"),
                                 attributed=fields.get("attributed", "false").lower() == "true")
-        outcome = await request.app.state.runtime.batches.submit_file(
+        runner = request.app.state.runtime.batches
+        defaults = BatchDefaults.parse(**{k: fields.get(k) for k in DEFAULT_FIELDS}, extra_aliases=runner.extra_aliases)
+        outcome = await runner.submit_file(
             principal, chunks, options, wait=fields.get("wait", "false").lower() == "true",
-            request_id=request.scope.get("request_id"))
+            request_id=request.scope.get("request_id"), defaults=defaults or None)
     except (FenghuoError, GraphUnavailable) as error:
         return _error(error)
     body = {"batch": batch_json(outcome.batch), "created": outcome.created}
@@ -114,24 +119,6 @@ async def get_report(request: Request) -> Response:
         return JSONResponse({"batch": batch_json(batch), "rows": rows})
     return Response(report_csv(rows), media_type="text/csv; charset=utf-8",
                     headers={"content-disposition": f'attachment; filename="batch-{batch["id"]}-report.csv"'})
-
-
-def report_csv(rows: list[dict[str, Any]]) -> str:
-    """UTF-8 with BOM (Excel on Chinese Windows reads it), one line per issue, formula-safe cells."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(["line", "status", "kind", "field", "message", "where"])
-    for row in rows:
-        issues = [("error", i) for i in row["errors"]] + [("warning", i) for i in row["warnings"]]
-        for kind, issue in issues or [("", {"field": "", "message": "", "where": ""})]:
-            writer.writerow([row["line"], row["status"], kind, *(safe_cell(issue.get(k)) for k in ("field", "message", "where"))])
-    return out.getvalue()
-
-
-def safe_cell(value: Any) -> str:
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
 
 
 routes = [

@@ -24,6 +24,7 @@ from graph.database import GraphUnavailable
 log = logging.getLogger(__name__)
 
 UNLIMITED_TIME_PATHS = ("/v1/batches",)  # uploads stream large files; their size is bounded instead
+UPLOAD_PATHS = ("/v1/batches",)  # a lead file's raw body (what `fenghuo upload` streams) has the upload limit
 
 
 class BodyTooLarge(Exception):
@@ -55,7 +56,7 @@ class GuardMiddleware:
         request_id = headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
         scope["request_id"] = request_id
 
-        limit = self._body_limit(headers)
+        limit = self._body_limit(scope, headers)
         declared = headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > limit:
             await _refuse(send, 413, "PAYLOAD_TOO_LARGE", f"request body of {int(declared)} bytes exceeds the limit of {limit} bytes", request_id)
@@ -120,8 +121,11 @@ class GuardMiddleware:
             if not started:
                 await _refuse(send, 504, "TIMEOUT", f"the request took longer than {self.settings.request_timeout_seconds:.0f}s", request_id)
 
-    def _body_limit(self, headers: dict[str, Any]) -> int:
+    def _body_limit(self, scope: Scope, headers: dict[str, Any]) -> int:
+        """Uploads (multipart anywhere, or any body POSTed to an upload path) get the upload limit; the rest the JSON one."""
         if headers.get("content-type", "").startswith("multipart/form-data"):
+            return self.settings.max_upload_bytes
+        if scope["method"] == "POST" and scope["path"].rstrip("/") in UPLOAD_PATHS:
             return self.settings.max_upload_bytes
         return self.settings.max_body_bytes
 

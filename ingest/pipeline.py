@@ -18,17 +18,19 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterable
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
 
 from core.principal import Principal
 from audit.log import AuditLog
 from core.errors import BadInput
 from graph import batches as batches_repo
 from graph import leads as repo
-from graph.database import Graph
+from graph.database import Graph, GraphUnavailable
 from ingest import worker
 from ingest.columns import ColumnError, map_header
+from ingest.defaults import BatchDefaults, content_hash
 from ingest.formats import SourceRow
+from ingest.outage import OUTAGE_WAIT_SECONDS, OutageTooLong, ride_out
 from ingest.prepare import Chunk, Preparer, gzip_report
 from ingest.pseudonym import AllianceKey
 
@@ -55,14 +57,16 @@ class BatchOutcome:
 
 
 AfterAggregation = Callable[[Graph, str], Any]
+T = TypeVar("T")
 
 
 class BatchRunner:
     """Runs lead batches for one process; `after_aggregation` hooks (e.g. agent networks) run per batch."""
 
     def __init__(self, graph: Graph, audit: AuditLog, alliance_key: AllianceKey, spool_dir: Path,
-                 extra_aliases: dict[str, str] | None = None) -> None:
+                 extra_aliases: dict[str, str] | None = None, outage_wait: float = OUTAGE_WAIT_SECONDS) -> None:
         self.graph = graph
+        self.outage_wait = outage_wait  # how long a running batch waits for a restarted Neo4j
         self.audit = audit
         self.alliance_key = alliance_key
         self.spool_dir = spool_dir
@@ -73,11 +77,17 @@ class BatchRunner:
     # -- files -------------------------------------------------------------------------------------------
 
     async def submit_file(self, principal: Principal, chunks: AsyncIterator[bytes] | Iterable[bytes],
-                          request: UploadRequest, *, wait: bool = False, request_id: str | None = None) -> BatchOutcome:
-        """Spool an upload, then start (or find, or resume) its batch."""
+                          request: UploadRequest, *, wait: bool = False, request_id: str | None = None,
+                          defaults: BatchDefaults | None = None) -> BatchOutcome:
+        """Spool an upload, then start (or find, or resume) its batch. `defaults` fill fields rows leave empty."""
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         spooled = self.spool_dir / f"upload-{uuid.uuid4().hex}"
-        digest, size = await _spool(chunks, spooled)
+        try:
+            file_digest, size = await _spool(chunks, spooled)
+        except BaseException:  # the body was cut off (too large, client gone): keep no partial spool
+            spooled.unlink(missing_ok=True)
+            raise
+        digest = content_hash(file_digest, defaults)
         if size == 0:
             spooled.unlink(missing_ok=True)
             raise BadInput("the uploaded file is empty; accepted: CSV, XLSX, JSON, NDJSON, STIX 2.1 with a header row")
@@ -95,11 +105,11 @@ class BatchRunner:
             batch = await batches_repo.create_batch(
                 self.graph, id=uuid.uuid4().hex, member_code=principal.member_code, principal_id=principal.id,
                 content_hash=digest, idempotency_key=request.idempotency_key, filename=request.filename,
-                format=request.format, bytes_total=size,
+                format=request.format, bytes_total=size, defaults=defaults.as_properties() if defaults else None,
             )
         else:
             batch = existing  # processing: an earlier attempt died part-way; resume it
-        task = asyncio.create_task(self._process_file(principal, batch, spooled, request, request_id))
+        task = asyncio.create_task(self._process_file(principal, batch, spooled, request, request_id, defaults))
         self._tasks[batch["id"]] = task
         task.add_done_callback(lambda _: self._tasks.pop(batch["id"], None))
         if wait:
@@ -107,19 +117,24 @@ class BatchRunner:
         return BatchOutcome(await batches_repo.get_batch(self.graph, batch["id"]), created=existing is None)
 
     async def _process_file(self, principal: Principal, batch: dict[str, Any], path: Path,
-                            request: UploadRequest, request_id: str | None) -> None:
+                            request: UploadRequest, request_id: str | None, defaults: BatchDefaults | None) -> None:
+        try:
+            benign = await self._ride_out(lambda: repo.benign_keys(self.graph), "reading benign numbers")
+        except Exception as error:
+            await self._stopped(principal, batch["id"], error, request_id)
+            path.unlink(missing_ok=True)
+            return
         job = worker.Job(
             batch_id=batch["id"], path=str(path), filename=request.filename, format=request.format,
             column_mapping=request.column_mapping, key_version=self.alliance_key.version,
-            key_secret=self.alliance_key.secret, benign_keys=frozenset(await repo.benign_keys(self.graph)),
-            now=datetime.now(timezone.utc), extra_aliases=self.extra_aliases,
+            key_secret=self.alliance_key.secret, benign_keys=frozenset(benign),
+            now=datetime.now(timezone.utc), extra_aliases=self.extra_aliases, defaults=defaults,
         )
         process, messages = worker.start(job)
         try:
             await self._consume(principal, batch, process, messages, request, request_id)
-        except Exception:
-            log.exception("batch %s stopped part-way; it stays invisible and resumes when uploaded again", batch["id"])
-            raise
+        except Exception as error:
+            await self._stopped(principal, batch["id"], error, request_id)
         finally:
             process.join(5)
             if process.is_alive():
@@ -140,9 +155,10 @@ class BatchRunner:
                     break
                 upcoming = asyncio.create_task(_next_message(process, messages))
                 if kind == "header":
-                    await batches_repo.file_info(self.graph, batch["id"], message[1], message[2])
+                    await self._ride_out(lambda: batches_repo.file_info(self.graph, batch["id"], message[1], message[2]),
+                                         "recording the file format")
                 else:
-                    cursor = await self._write(batch["id"], message[1], cursor, request.attributed)
+                    cursor = await self._write_riding_out(batch["id"], message[1], cursor, request.attributed)
         finally:
             if not upcoming.done():
                 upcoming.cancel()
@@ -152,6 +168,35 @@ class BatchRunner:
                                request_id)
         else:
             await self._fail(principal, batch["id"], message[1], message[2], request_id)
+
+    async def _ride_out(self, step: Callable[[], Awaitable[T]], what: str) -> T:
+        return await ride_out(self.graph, step, wait_seconds=self.outage_wait, what=what)
+
+    async def _write_riding_out(self, batch_id: str, chunk: Chunk, cursor: int, attributed: bool) -> int:
+        """Write a chunk; after a Neo4j outage, again from the cursor Neo4j holds (the chunk may have committed)."""
+        attempts = 0
+
+        async def step() -> int:
+            nonlocal attempts
+            attempts += 1
+            start = cursor if attempts == 1 else (await batches_repo.get_batch(self.graph, batch_id))["written_seq"]
+            return await self._write(batch_id, chunk, start, attributed)
+
+        return await self._ride_out(step, f"writing lines up to {chunk.last_line}")
+
+    async def _stopped(self, principal: Principal, batch_id: str, error: Exception, request_id: str | None) -> None:
+        """A batch that cannot go on is failed with a reason saying what to do, never left `processing`."""
+        if isinstance(error, OutageTooLong):
+            reason = (f"Neo4j was unavailable for more than {error.seconds:.0f}s while this batch was written; "
+                      "none of it is visible: upload the same file again")
+        else:
+            reason = f"the batch stopped part-way ({type(error).__name__}); none of it is visible: upload the same file again"
+            log.error("batch %s stopped part-way", batch_id, exc_info=error)
+        try:
+            await self._fail(principal, batch_id, reason, None, request_id)
+        except GraphUnavailable:
+            log.error("batch %s could not be marked failed (Neo4j still unavailable); uploading the file again resumes it",
+                      batch_id)
 
     async def _write(self, batch_id: str, chunk: Chunk, cursor: int, attributed: bool) -> int:
         if chunk.last_line < cursor:
@@ -169,17 +214,17 @@ class BatchRunner:
 
     async def _finish(self, principal: Principal, batch_id: str, totals: dict[str, int], report_gz: bytes,
                       request_id: str | None) -> None:
-        await batches_repo.finish_writing(self.graph, batch_id, totals, report_gz)
-        await batches_repo.commit(self.graph, batch_id)
+        await self._ride_out(lambda: batches_repo.finish_writing(self.graph, batch_id, totals, report_gz), "saving totals")
+        await self._ride_out(lambda: batches_repo.commit(self.graph, batch_id), "committing")
         self.audit.record(principal, "batch.upload", subject=batch_id, request_id=request_id,
                           detail=json.dumps({k: totals[k] for k in ("accepted", "rejected", "skipped", "duplicate")}))
-        await self.aggregate(batch_id)
+        await self._ride_out(lambda: self.aggregate(batch_id), "aggregating")
 
     async def _fail(self, principal: Principal, batch_id: str, message: str, line: int | None, request_id: str | None) -> None:
         error = f"line {line}: {message}" if line else message
-        await batches_repo.fail(self.graph, batch_id, error)
+        await self._ride_out(lambda: batches_repo.fail(self.graph, batch_id, error), "marking the batch failed")
         self.audit.record(principal, "batch.upload", subject=batch_id, outcome="failed", request_id=request_id, detail=error)
-        await repo.delete_leads_of(self.graph, batch_id)
+        await self._ride_out(lambda: repo.delete_leads_of(self.graph, batch_id), "removing a failed batch's leads")
 
     # -- aggregation -------------------------------------------------------------------------------------
 
@@ -215,14 +260,15 @@ class BatchRunner:
     # -- leads submitted by risk engines -----------------------------------------------------------------
 
     async def submit_leads(self, principal: Principal, leads: list[dict[str, Any]], *, idempotency_key: str | None,
-                           attributed: bool = False, request_id: str | None = None) -> BatchOutcome:
-        """A small list of leads, validated inline and committed in the same call."""
+                           attributed: bool = False, request_id: str | None = None,
+                           defaults: BatchDefaults | None = None) -> BatchOutcome:
+        """A small list of leads, validated inline and committed in the same call. `defaults` as for files."""
         if not leads:
             raise BadInput("leads is empty; send at least one lead")
         if len(leads) > MAX_SUBMITTED_LEADS:
             raise BadInput(f"submitLeads accepts at most {MAX_SUBMITTED_LEADS} leads per call (got {len(leads)}); upload a batch file instead")
         canonical = json.dumps(leads, sort_keys=True, ensure_ascii=False, default=str).encode()
-        digest = hashlib.sha256(canonical).hexdigest()
+        digest = content_hash(hashlib.sha256(canonical).hexdigest(), defaults)
         existing = await batches_repo.find_batch(self.graph, principal.member_code, None if idempotency_key else digest, idempotency_key)
         if existing and existing["status"] == "committed":
             self.audit.record(principal, "leads.submit", subject=existing["id"], outcome="existing", request_id=request_id)
@@ -230,13 +276,15 @@ class BatchRunner:
         batch = existing if existing and existing["status"] == "processing" else await batches_repo.create_batch(
             self.graph, id=uuid.uuid4().hex, member_code=principal.member_code, principal_id=principal.id,
             content_hash=digest, idempotency_key=idempotency_key, filename=None, format="api", bytes_total=len(canonical),
+            defaults=defaults.as_properties() if defaults else None,
         )
         rows = [SourceRow(line=n + 1, values=values) for n, values in enumerate(leads)]
         headers = sorted({key for values in leads for key in values})
-        columns = map_header(headers)
+        columns = map_header(headers, default_category=bool(defaults and defaults.category))
         if isinstance(columns, ColumnError):
             raise BadInput(columns.message)
-        preparer = Preparer(batch["id"], self.alliance_key, frozenset(await repo.benign_keys(self.graph)), report_all=True)
+        preparer = Preparer(batch["id"], self.alliance_key, frozenset(await repo.benign_keys(self.graph)), report_all=True,
+                            defaults=defaults)
         chunks = await asyncio.to_thread(lambda: list(preparer.chunks(
             rows, columns, datetime.now(timezone.utc), size=worker.CHUNK_ROWS, extra_aliases=self.extra_aliases)))
         cursor = batch["written_seq"]

@@ -1,0 +1,75 @@
+"""The batch worker process dies with its parent: a SIGKILLed API leaves no worker or resource tracker behind."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import psutil
+
+from graph.database import Graph, Target
+from ingest import demo
+from tests.conftest import repo_root
+
+PARENT = textwrap.dedent("""
+    import asyncio, sys
+    from pathlib import Path
+    from core.principal import Principal, Role
+    from audit.log import AuditLog
+    from graph.database import Graph, Target
+    from ingest.pipeline import BatchRunner, UploadRequest, copy_file_chunks
+    from tests.support import TEST_KEY
+
+    async def main(uri, path, spool):
+        graph = Graph.connect(Target(uri, None))
+        runner = BatchRunner(graph, AuditLog(graph), TEST_KEY, Path(spool))
+        uploader = Principal(id="key:uploader", member_code="ACME", roles=frozenset({Role.UPLOADER}))
+        await runner.submit_file(uploader, copy_file_chunks(Path(path)), UploadRequest(filename="big.csv"), wait=True)
+
+    asyncio.run(main(*sys.argv[1:]))
+""")
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _alive(processes: list[psutil.Process]) -> list[psutil.Process]:
+    return [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+async def test_sigkilled_parent_leaves_no_batch_worker_or_resource_tracker(graph: Graph, neo4j_target: Target,
+                                                                           tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    demo.generate(path, 60_000, seed=5)
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, neo4j_target.uri, str(path), str(tmp_path / "spool")],
+                              cwd=repo_root(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 120  # until the worker runs and the batch is being written
+        while time.monotonic() < deadline:
+            children = _descendants(parent.pid)
+            rows = await graph.read("MATCH (b:Batch) RETURN b.written_seq AS seq")
+            if rows and rows[0]["seq"] > 0 and len(children) >= 2:
+                break
+            time.sleep(0.2)
+        names = [" ".join(p.cmdline()) for p in children]
+        assert any("resource_tracker" in n for n in names) and any("multiprocessing" in n for n in names), names
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        gone, alive = psutil.wait_procs(children, timeout=30)
+        assert _alive(alive) == [], [" ".join(p.cmdline()) for p in alive]
+    finally:
+        for process in _alive(_descendants(parent.pid) + children):  # never leave one behind, even on failure
+            process.kill()
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
