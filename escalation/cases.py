@@ -3,6 +3,7 @@ status), operators (metadata). Status changes by the case's liaisons flow back t
 
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from typing import Any
@@ -87,3 +88,24 @@ async def change_status(desk: Desk, principal: Principal, case_id: str, status: 
     desk.audit.record(principal, "case.status", subject=case_id, request_id=request_id, detail=f"{now.value}->{status.value}")
     await webhook.notify(desk, updated, note)
     return updated
+
+
+async def download_package(desk: Desk, principal: Principal, case_id: str, request_id: str = "") -> tuple[str, bytes]:
+    """The signed ZIP of a case for its liaisons; returns (file name, bytes). Audited."""
+    from escalation import package  # the PDF renderer loads its font only when a package is built
+
+    case = await repo.get_case(desk.graph, principal, case_id)
+    revealed = await repo.sealed_of_case(desk.graph, principal, case_id) if case else []
+    if case is None or not revealed:
+        desk.audit.record(principal, "case.package.download", subject=case_id, outcome="denied", request_id=request_id)
+        raise not_found(case_id)
+    case = await read_case(desk, principal, case_id, request_id)
+    opened = await reveal_identifiers(desk, principal, case_id, request_id)
+    files = []
+    for contribution in case["contributions"]:
+        for a in contribution.get("attachments") or []:
+            files.append(await open_attachment(desk, principal, case_id, a["id"], request_id))
+    data = package.build(case, opened, files, desk.node_key)
+    desk.audit.record(principal, "case.package.download", subject=case_id, request_id=request_id,
+                      detail=f"sha256={hashlib.sha256(data).hexdigest()}")
+    return f"{case['number']}.zip", data
