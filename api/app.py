@@ -13,6 +13,9 @@ from starlette.routing import Route
 from api.graphql.endpoint import graphql_app
 from api import batches_http
 from api.health import healthz
+from api import well_known
+from api.police import routes as police_routes
+from escalation.desk import Desk
 from api.middleware import GuardMiddleware
 from api.runtime import Runtime, load_alliance_key
 from audit.log import AuditLog
@@ -34,6 +37,7 @@ def create_app(settings: Settings, target: Target) -> Starlette:
         batches.after_aggregation.append(assign_networks)
         runtime = Runtime(settings=settings, graph=graph, alliance_key=alliance_key, audit=audit, batches=batches)
         app.state.runtime = runtime
+        app.state.desk = Desk.open(graph, audit, alliance_key, settings)  # escalation (issue 13)
         migrator = asyncio.create_task(runtime.keep_migrating())
         audit.start()
         try:
@@ -48,5 +52,7 @@ def create_app(settings: Settings, target: Target) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/graphql", graphql_app(settings), methods=["GET", "POST"]),
         *batches_http.routes,
+        *police_routes.routes,  # escalation (issue 13): the liaison inbox
+        *well_known.routes,
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(GuardMiddleware, settings=settings)])

@@ -42,6 +42,16 @@ POLICY: dict[str, frozenset[Role] | None] = {
     "agentNetworks": frozenset({Role.ANALYST, Role.OPERATOR}),
     "network": frozenset({Role.ANALYST, Role.OPERATOR}),
     "indicatorNeighbourhood": frozenset({Role.ANALYST, Role.OPERATOR}),
+    # --- escalation to police (issue 13) ---
+    "escalate": frozenset({Role.ANALYST}),
+    "escalations": frozenset({Role.ANALYST, Role.UPLOADER, Role.OPERATOR, Role.POLICE_LIAISON}),
+    "escalation": frozenset({Role.ANALYST, Role.UPLOADER, Role.OPERATOR, Role.POLICE_LIAISON}),
+    "escalationCases": frozenset({Role.OPERATOR, Role.POLICE_LIAISON}),
+    "updateCaseStatus": frozenset({Role.POLICE_LIAISON}),
+    "setEscalationWebhook": frozenset({Role.ANALYST}),
+    "jurisdictions": ANY,
+    "escalationDigests": frozenset({Role.OPERATOR, Role.POLICE_LIAISON}),
+    "runEscalationDigest": OPERATOR,
 }
 
 

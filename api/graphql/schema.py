@@ -12,6 +12,7 @@ from api.graphql.admin import AdminMutation, AdminQuery
 from api.graphql.batches import BatchMutation, BatchQuery
 from api.graphql.checks import CheckMutation, CheckQuery
 from api.graphql.networks import NetworkQuery
+from api.graphql.escalations import EscalationMutation, EscalationQuery
 from api.graphql.context import Info
 from api.graphql.errors import ErrorCodes
 from api.graphql.identifiers import NormalizedIdentifier, normalize_identifier
@@ -41,8 +42,10 @@ class CoreQuery:
         return normalize_identifier(type, value)
 
 
-Query = merge_types("Query", (CoreQuery, AdminQuery, BatchQuery, CheckQuery, NetworkQuery))
-Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, CheckMutation))
+Query = merge_types("Query", (CoreQuery, AdminQuery, BatchQuery, CheckQuery, NetworkQuery,
+                              EscalationQuery))
+Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, CheckMutation,
+                                    EscalationMutation))
 
 
 class FenghuoSchema(strawberry.Schema):
