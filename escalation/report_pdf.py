@@ -10,12 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from fpdf import FPDF
+from fpdf.fonts import FontFace
 from pylopdf_fonts_zh_cn import sans_path
 
 from escalation.drawing import COLOURS, TYPE_LABELS, layout
 from escalation.models import CaseStatus, RoutingRule
 
 FONT = "NotoSansSC"
+HEADINGS = FontFace(emphasis="", fill_color=(238, 240, 243))  # one regular face: no bold CJK font is shipped
 
 
 def _hex(colour: str) -> tuple[int, int, int]:
@@ -98,7 +100,7 @@ def _leads(pdf: FPDF, case: dict[str, Any]) -> None:
         pdf.cell(0, 6, "（本案未附线索，仅有成员提供的标识）", new_x="LMARGIN", new_y="NEXT")
         return
     pdf.set_font(FONT, size=8)
-    with pdf.table(col_widths=(40, 22, 28, 90), text_align="LEFT") as table:
+    with pdf.table(col_widths=(40, 22, 28, 90), text_align="LEFT", headings_style=HEADINGS) as table:
         table.row(["线索编号", "类别", "发现时间", "标识（脱敏）"])
         for lead in leads[:300]:
             indicators = "；".join(f"{TYPE_LABELS.get(i['type'], i['type'])} {i['masked']}" for i in lead["indicators"])

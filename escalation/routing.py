@@ -26,18 +26,18 @@ def route(*, explicit: str | None, main_phone_region: str | None, id_region_code
             raise BadInput(f"jurisdiction {explicit!r} is not a province or prefecture code with a public-security "
                            "bureau; find one with `fenghuo jurisdictions find 深圳` (e.g. 440300 深圳市)",
                            field="jurisdiction")
-        return Routing(chosen, RoutingRule.EXPLICIT, f"成员指定 {chosen.code} {chosen.name}")
+        return Routing(chosen, RoutingRule.EXPLICIT, f"{chosen.code} {chosen.name}")
     if main_phone_region:
         found = jurisdictions.from_geocode(main_phone_region)
         if found is not None and found.bureau:
-            return Routing(found, RoutingRule.PHONE_GEOCODE, f"主要手机号归属地 {main_phone_region}")
+            return Routing(found, RoutingRule.PHONE_GEOCODE, main_phone_region)
     if id_region_code:
         found = jurisdictions.from_region_code(id_region_code)
         if found is not None and found.bureau:
-            return Routing(found, RoutingRule.ID_REGION, f"身份证号地区码 {id_region_code}")
+            return Routing(found, RoutingRule.ID_REGION, id_region_code)
     if home_jurisdiction:
         found = jurisdictions.get(home_jurisdiction) or jurisdictions.from_region_code(home_jurisdiction)
         if found is not None and found.bureau:
-            return Routing(found, RoutingRule.MEMBER_HOME, f"成员所在地 {found.code} {found.name}")
+            return Routing(found, RoutingRule.MEMBER_HOME, f"{found.code} {found.name}")
     raise BadInput("the case cannot be routed: no jurisdiction was chosen, no phone with a geocoded city, no resident "
                    "ID and no home jurisdiction on the member; give `jurisdiction` (e.g. 440300)", field="jurisdiction")
