@@ -57,3 +57,14 @@ def test_every_prefecture_of_the_ministry_reference_list_is_a_known_jurisdiction
     renamed = [(r["code"], r["name"], jurisdictions.get(r["code"]).name) for r in rows
                if jurisdictions.get(r["code"]) and jurisdictions.get(r["code"]).name != r["name"]]
     assert unknown == [] and renamed == []
+
+
+def test_the_cli_finds_jurisdictions_and_says_when_nothing_matches() -> None:
+    from typer.testing import CliRunner
+
+    from api.cli import app
+
+    found = CliRunner().invoke(app, ["jurisdictions", "find", "深圳"])
+    assert found.exit_code == 0 and "440300" in found.output and "深圳市公安局" in found.output
+    missing = CliRunner().invoke(app, ["jurisdictions", "find", "不存在的地方"])
+    assert missing.exit_code == 1
