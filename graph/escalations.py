@@ -54,7 +54,7 @@ CREATE (e:Escalation $props)
 SET e.created_at = datetime()
 CREATE (e)-[:PART_OF]->(c), (e)-[:ROUTED_TO]->(j)
 SET c.indicator_keys = [k IN c.indicator_keys WHERE NOT k IN $keys] + $keys,
-    c.categories = [x IN c.categories WHERE x <> $category] + $category,
+    c.categories = [x IN c.categories WHERE NOT x IN $categories] + $categories,
     c.contributions = c.contributions + 1, c.updated_at = datetime()
 WITH e
 CALL (e) {
@@ -183,7 +183,8 @@ async def visible_leads(graph: Graph, principal: Principal, lead_ids: list[str])
 
 async def file_escalation(graph: Graph, *, jurisdiction: dict[str, Any], keys: list[str], year: str,
                           new_case_id: str, title: str, escalation: dict[str, Any], lead_ids: list[str],
-                          attachments: list[dict[str, Any]], event: dict[str, Any]) -> dict[str, Any]:
+                          categories: list[str], attachments: list[dict[str, Any]],
+                          event: dict[str, Any]) -> dict[str, Any]:
     """In one transaction: join the open case of this jurisdiction sharing an indicator, or open a new one;
     then add the escalation, its attachments and its timeline entry. Returns {case_id, joined}."""
     code = jurisdiction["code"]
@@ -198,7 +199,7 @@ async def file_escalation(graph: Graph, *, jurisdiction: dict[str, Any], keys: l
                                 province_code=jurisdiction["province_code"])).consume()
         props = {**escalation, "case_id": case_id}
         await (await tx.run(ADD_ESCALATION, case_id=case_id, code=code, props=props, keys=keys,
-                            category=escalation["category"], lead_ids=lead_ids)).consume()
+                            categories=categories, lead_ids=lead_ids)).consume()
         for attachment in attachments:
             await (await tx.run(ADD_ATTACHMENT, escalation_id=escalation["id"], **attachment)).consume()
         await (await tx.run(ADD_EVENT, case_id=case_id, **event)).consume()

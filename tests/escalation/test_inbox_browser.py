@@ -62,6 +62,7 @@ async def test_a_liaison_works_a_case_in_the_browser_and_the_member_sees_the_out
             assert await page.locator("svg.network-picture g.node.lead").count() == 3
             assert await page.locator("svg.network-picture line").count() >= 3
             assert "贷款中介" in (await page.text_content("svg.network-picture") or "")
+            assert "跑分洗钱" in await page.inner_text("table.summary")
             await page.screenshot(path=str(tmp_path / "case.png"), full_page=True)
 
             async with page.expect_download() as download_info:
