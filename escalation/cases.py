@@ -10,7 +10,7 @@ from typing import Any
 
 from access.principal import Principal
 from core.errors import BadInput, NotFound
-from escalation import jurisdictions, webhook
+from escalation import jurisdictions, package, webhook
 from escalation.desk import Desk
 from escalation.models import TRANSITIONS, CaseStatus
 from graph import escalations as repo
@@ -92,8 +92,6 @@ async def change_status(desk: Desk, principal: Principal, case_id: str, status: 
 
 async def download_package(desk: Desk, principal: Principal, case_id: str, request_id: str = "") -> tuple[str, bytes]:
     """The signed ZIP of a case for its liaisons; returns (file name, bytes). Audited."""
-    from escalation import package  # the PDF renderer loads its font only when a package is built
-
     case = await repo.get_case(desk.graph, principal, case_id)
     revealed = await repo.sealed_of_case(desk.graph, principal, case_id) if case else []
     if case is None or not revealed:

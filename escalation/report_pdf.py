@@ -15,6 +15,7 @@ from pylopdf_fonts_zh_cn import sans_path
 
 from escalation.drawing import COLOURS, TYPE_LABELS, layout
 from escalation.models import CaseStatus, RoutingRule
+from ingest.categories import BY_CODE
 
 FONT = "NotoSansSC"
 HEADINGS = FontFace(emphasis="", fill_color=(238, 240, 243))  # one regular face: no bold CJK font is shipped
@@ -75,7 +76,6 @@ def render(case: dict[str, Any], revealed: list[dict[str, Any]]) -> bytes:
 
 
 def _category_labels(case: dict[str, Any]) -> list[str]:
-    from ingest.categories import BY_CODE
     return [BY_CODE[c].label if c in BY_CODE else c for c in case.get("categories") or []]
 
 
