@@ -44,6 +44,16 @@ POLICY: dict[str, frozenset[Role] | None] = {
     "agentNetworks": ANALYSTS,
     "network": ANALYSTS,
     "indicatorNeighbourhood": ANALYSTS,
+    # escalation to police (issue 13): members escalate and follow their cases; liaisons work the cases routed to them
+    "escalate": frozenset({Role.ANALYST}),
+    "escalations": frozenset({Role.ANALYST, Role.UPLOADER, Role.OPERATOR, Role.POLICE_LIAISON}),
+    "escalation": frozenset({Role.ANALYST, Role.UPLOADER, Role.OPERATOR, Role.POLICE_LIAISON}),
+    "escalationCases": frozenset({Role.OPERATOR, Role.POLICE_LIAISON}),
+    "updateCaseStatus": frozenset({Role.POLICE_LIAISON}),
+    "setEscalationWebhook": frozenset({Role.ANALYST}),
+    "jurisdictions": ANY,
+    "escalationDigests": frozenset({Role.OPERATOR, Role.POLICE_LIAISON}),
+    "runEscalationDigest": OPERATOR,
 }
 
 

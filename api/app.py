@@ -14,6 +14,9 @@ from starlette.staticfiles import StaticFiles
 from api.graphql.endpoint import GRAPHIQL_ASSETS_PATH, GRAPHIQL_DIR, graphql_app
 from api import batches_http
 from api.health import healthz
+from api import well_known
+from api.police import routes as police_routes
+from escalation.desk import Desk
 from api.middleware import GuardMiddleware
 from api.runtime import open_runtime
 from core.settings import Settings
@@ -27,6 +30,7 @@ def create_app(settings: Settings, target: Target) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_runtime(settings, target) as runtime:
             app.state.runtime = runtime
+            app.state.desk = Desk.open(runtime.graph, runtime.audit, runtime.alliance_key, settings)
             migrator = asyncio.create_task(runtime.keep_migrating())
             runtime.audit.start()
             try:
@@ -39,5 +43,7 @@ def create_app(settings: Settings, target: Target) -> Starlette:
         Route("/graphql", graphql_app(settings), methods=["GET", "POST"]),
         *batches_http.routes,
         Mount(GRAPHIQL_ASSETS_PATH, StaticFiles(directory=GRAPHIQL_DIR), name="graphiql-assets"),
+        *police_routes.routes,  # the police liaison inbox (escalation)
+        *well_known.routes,
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(GuardMiddleware, settings=settings)])

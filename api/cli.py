@@ -36,6 +36,9 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
 app.command("upload")(client_cli.upload)
 app.command("check")(client_cli.check)
+# escalation (issue 13)
+from api.escalation_cli import escalations_app, jurisdictions_app, verify_package  # noqa: E402
+app.add_typer(jurisdictions_app, name="jurisdictions"); app.add_typer(escalations_app, name="escalations"); app.command("verify-package")(verify_package)
 
 
 def _embedded(settings: Settings) -> EmbeddedNeo4j:

@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     # true, a read without one is refused.
     require_purpose: bool = False
 
+    # Escalation to police (issue 13). Unset keys = the embedded default: generated into data_dir on first use.
+    node_key: SecretStr | None = Field(None, description="this node's Ed25519 private key (32 bytes, hex or base64)")
+    escalation_sealing_key: SecretStr | None = Field(
+        None, description="AES-256 key (hex or base64) sealing raw identifiers and evidence of escalations")
+    police_session_minutes: int = Field(30, ge=1, le=24 * 60, description="idle expiry of a liaison inbox session")
+    escalation_max_attachment_bytes: int = 2 * 1024 * 1024
+    escalation_max_attachments: int = 5
+    webhook_timeout_seconds: float = 5.0
+
     demo_seed: bool = Field(True, description="seed a demo alliance and operator key on the embedded default")
 
     # Client commands (fenghuo upload/check …).

@@ -90,3 +90,39 @@ def own(alias: str) -> str:
 def operators_only() -> str:
     """The audit trail and the node's peers."""
     return "$vis_operator"
+
+
+# --- Escalation to police (issue 13) ---------------------------------------------------------------------------
+# A case is routed to one jurisdiction; its liaisons (and its province's) read it whole, raw identifiers included.
+# Operators read case metadata, never raw identifiers. A member reads its own contributions and the case's status
+# and liaison notes, never another member's contribution.
+
+def _liaison_of(case: str) -> str:
+    return (f"($vis_police AND ({case}.jurisdiction_code IN $vis_jurisdictions"
+            f" OR {case}.province_code IN $vis_jurisdictions))")
+
+
+def escalation_case(alias: str = "c") -> str:
+    """Cases the principal may read (metadata, status and timeline)."""
+    return (f"($vis_operator OR {_liaison_of(alias)} OR (NOT $vis_police AND EXISTS {{"
+            f" MATCH ({alias})<-[:PART_OF]-(ve:Escalation) WHERE ve.member_code = $vis_member }}))")
+
+
+def escalation(alias: str = "e", case: str = "c") -> str:
+    """A member's contribution to case `case`: its member, operators, and the case's liaisons."""
+    return f"($vis_operator OR {_liaison_of(case)} OR (NOT $vis_police AND {alias}.member_code = $vis_member))"
+
+
+def case_event(alias: str = "ev") -> str:
+    """Timeline entries: status changes for everyone who reads the case; a contribution's entry for its member."""
+    return f"($vis_operator OR $vis_police OR {alias}.kind = 'status' OR {alias}.member_code = $vis_member)"
+
+
+def case_liaison(alias: str = "c") -> str:
+    """Only the case's jurisdiction liaisons — never operators — open raw identifiers and change its status."""
+    return _liaison_of(alias)
+
+
+def jurisdiction_digest(alias: str = "d") -> str:
+    """Daily digests: operators, and liaisons of the digest's jurisdiction."""
+    return f"($vis_operator OR ($vis_police AND {alias}.jurisdiction_code IN $vis_jurisdictions))"

@@ -15,6 +15,7 @@ from api.graphql.context import Info
 from api.graphql.disputes import DisputeMutation, DisputeQuery
 from api.graphql.enums import IdentifierKind
 from api.graphql.errors import ErrorCodes
+from api.graphql.escalations import EscalationMutation, EscalationQuery
 from api.graphql.identifiers import NormalizedIdentifier, normalize_identifier
 from api.graphql.indicators import IndicatorQuery
 from api.graphql.leads import LeadMutation, LeadQuery
@@ -46,8 +47,8 @@ class CoreQuery:
 
 
 Query = merge_types("Query", (CoreQuery, AdminQuery, BatchQuery, CheckQuery, IndicatorQuery, LeadQuery, DisputeQuery,
-                              NetworkQuery))
-Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, LeadMutation, DisputeMutation))
+                              NetworkQuery, EscalationQuery))
+Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, LeadMutation, DisputeMutation, EscalationMutation))
 
 
 class FenghuoSchema(strawberry.Schema):

@@ -46,6 +46,18 @@ OPERATIONS: dict[str, tuple[str, set[str] | None]] = {
     "network": ('{ network(id: "nope") { truncated } }', {"analyst", "operator"}),
     "indicatorNeighbourhood": ('{ indicatorNeighbourhood(type: PHONE, value: "13800138000") { truncated } }',
                                {"analyst", "operator"}),
+    # escalation to police (issue 13)
+    "escalate": ('mutation { escalate(input: {title: "t", category: "中介", reason: "r", identifiers: [{type: "phone", value: "13510001234"}]}) { joinedExistingCase } }',
+                 {"analyst"}),
+    "escalations": ("{ escalations { id } }", {"analyst", "uploader", "operator", "police_liaison"}),
+    "escalation": ('{ escalation(id: "nope") { id } }', {"analyst", "uploader", "operator", "police_liaison"}),
+    "escalationCases": ("{ escalationCases { number } }", {"operator", "police_liaison"}),
+    "updateCaseStatus": ('mutation { updateCaseStatus(caseId: "nope", status: ACKNOWLEDGED, note: "n") { status } }',
+                         {"police_liaison"}),
+    "setEscalationWebhook": ('mutation { setEscalationWebhook(url: "http://127.0.0.1:9/hook") }', {"analyst"}),
+    "jurisdictions": ('{ jurisdictions(search: "深圳") { code bureau } }', EVERYONE),
+    "escalationDigests": ("{ escalationDigests { day } }", {"operator", "police_liaison"}),
+    "runEscalationDigest": ("mutation { runEscalationDigest { day } }", OPERATOR_ONLY),
 }
 
 

@@ -200,6 +200,12 @@ MATRIX: dict[str, tuple[Probe, dict[str, dict[str, bool] | None]] | str] = {
     "members": "administration: operators only (tests/api/test_permissions.py)",
     "apiKeys": "administration: operators only (tests/api/test_permissions.py)",
     "auditIntegrity": "administration: operators only (tests/api/test_permissions.py)",
+    # Escalations are scoped by member and jurisdiction, not by TLP: tests/escalation/test_isolation.py is their matrix.
+    "escalations": "by member and jurisdiction: tests/escalation/test_isolation.py",
+    "escalation": "by member and jurisdiction: tests/escalation/test_isolation.py",
+    "escalationCases": "by jurisdiction: tests/escalation/test_isolation.py",
+    "escalationDigests": "by jurisdiction: tests/escalation/test_webhook_and_digest.py",
+    "jurisdictions": "not intelligence: the public GB/T 2260 list and bureau names",
     "checkLeads": (check_leads, {**ANALYSTS, "peer": None}),
     "indicator": (indicator, ANALYSTS),
     "lead": (lead, MEMBERS_ONLY),
@@ -281,8 +287,13 @@ AUDITED: dict[str, tuple[str, str | None]] = {
     "agentNetworks": ("{ agentNetworks { id } }", "networks.read"),
     "network": ('{ network(id: "nope") { truncated } }', "network.read"),
     "indicatorNeighbourhood": ('{ indicatorNeighbourhood(type: PHONE, value: "13800138000") { truncated } }', "neighbourhood.read"),
+    "escalations": ("{ escalations { id } }", "escalations.read"),
+    "escalation": ('{ escalation(id: "nope") { id } }', "escalation.read"),
+    "escalationCases": ("{ escalationCases { id } }", "cases.read"),
+    "escalationDigests": ("{ escalationDigests { day } }", "digests.read"),
+    "jurisdictions": ('{ jurisdictions(search: "深圳") { code } }', None),
 }
-NOT_INTELLIGENCE = {"health", "normalize", "me"}
+NOT_INTELLIGENCE = {"health", "normalize", "me", "jurisdictions"}
 
 
 def test_every_query_field_has_an_audit_expectation() -> None:
