@@ -13,6 +13,8 @@ from starlette.routing import Route
 from api.graphql.endpoint import graphql_app
 from api import batches_http
 from api.health import healthz
+from api import federation_http
+from federation.node import start_federation
 from api.middleware import GuardMiddleware
 from api.runtime import Runtime, load_alliance_key
 from audit.log import AuditLog
@@ -33,6 +35,7 @@ def create_app(settings: Settings, target: Target) -> Starlette:
         batches = BatchRunner(graph, audit, alliance_key, settings.data_dir / "spool")
         batches.after_aggregation.append(assign_networks)
         runtime = Runtime(settings=settings, graph=graph, alliance_key=alliance_key, audit=audit, batches=batches)
+        runtime.federation = start_federation(settings)  # federation (issue 12)
         app.state.runtime = runtime
         migrator = asyncio.create_task(runtime.keep_migrating())
         audit.start()
@@ -41,6 +44,7 @@ def create_app(settings: Settings, target: Target) -> Starlette:
         finally:
             migrator.cancel()
             await batches.close()
+            await runtime.federation.close()  # federation (issue 12)
             await audit.close()
             await graph.close()
 
@@ -48,5 +52,7 @@ def create_app(settings: Settings, target: Target) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/graphql", graphql_app(settings), methods=["GET", "POST"]),
         *batches_http.routes,
+        *federation_http.routes,  # federation (issue 12)
+        federation_http.metrics_route,  # /metrics (federation metrics; the default prometheus_client registry)
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(GuardMiddleware, settings=settings)])

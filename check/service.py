@@ -132,7 +132,7 @@ def _report(row: dict[str, Any], key: str, principal: Principal) -> scoring.Repo
     named = own or principal.is_operator or row["attributed"]
     return scoring.Report(
         member_code=row["member_code"] if named else None,
-        member_ref=_member_ref(row["member_code"], key),
+        member_ref=row.get("member_ref") or _member_ref(row["member_code"], key), node=row.get("node"),
         category=row["category"], tlp=row["tlp"], leads=row["leads"],
         max_confidence=row["max_confidence"], max_confidence_at=_from_millis(row["max_confidence_at"]),
         last_confidence=row["last_confidence"], last_seen=_from_millis(row["last_seen"]),
@@ -148,3 +148,10 @@ def _member_ref(member_code: str, key: str) -> str:
 def _from_millis(millis: int) -> datetime:
     """graph/checks.py returns times as epoch milliseconds (cheap to decode, unlike driver DateTimes)."""
     return datetime.fromtimestamp(millis / 1000, timezone.utc)
+
+
+# --- federation hook (issue 12): federation/flows.py merges peers' rows into the local ones and judges them with
+# these, so a federated verdict is scored exactly like a local one. Peer rows carry member_ref and node. ---
+classify = _classify
+judge = _judge
+member_ref = _member_ref

@@ -45,3 +45,10 @@ def lead(alias: str = "l") -> str:
 def filer(alias: str = "l") -> str:
     """The filing member's code when the principal may know it, else null."""
     return f"CASE WHEN $vis_operator OR {alias}.member_code = $vis_member OR {alias}.attributed THEN {alias}.member_code END"
+
+
+# --- federation (issue 12) ---
+
+def peers_readable() -> str:
+    """Peer registrations (base URLs, public keys, sharing policies) are read by operators only."""
+    return "$vis_operator"

@@ -12,6 +12,7 @@ import strawberry
 from api.graphql.batches import IdentifierInput
 from api.graphql.context import Info
 from api.graphql.permissions import require
+from api.graphql.peers import PeerOutcome, federated_check  # federation (issue 12)
 from check import disputes as dispute_flows
 from check import service as check_service
 from check.scoring import Contribution as ScoredContribution
@@ -46,6 +47,7 @@ class Contribution:
     age_days: float
     weight: float
     leads: int
+    node: str | None = strawberry.field(default=None, description="The node holding the counted lead (federated checks)")
 
 
 @strawberry.type(description="The agent network an identifier belongs to.")
@@ -88,6 +90,7 @@ class CheckResult:
     checked_at: datetime
     scope: CheckScope
     leads: list[LeadCheck]
+    peers: list[PeerOutcome] = strawberry.field(default_factory=list, description="Federated checks: every peer answered, failed or skipped")
 
 
 @strawberry.type(description="An indicator as you may see it (masked; derived attributes only).")
@@ -170,7 +173,7 @@ def _network(row: dict[str, Any] | None) -> NetworkSummary | None:
 def _contribution(c: ScoredContribution) -> Contribution:
     return Contribution(member=c.member_code, category=c.category, tlp=c.tlp, confidence=c.confidence,
                         severity=c.severity, reliability=c.reliability, decay=round(c.decay, 4),
-                        age_days=round(c.age_days, 1), weight=round(c.weight, 4), leads=c.leads)
+                        age_days=round(c.age_days, 1), weight=round(c.weight, 4), leads=c.leads, node=c.node)
 
 
 def _verdict(v: check_service.Verdict) -> IdentifierVerdict:
@@ -224,15 +227,16 @@ class CheckQuery:
     @strawberry.field(description="Check leads' identifiers against the alliance (at most 10,000 identifiers per call).")
     async def check_leads(self, info: Info, leads: list[LeadCheckInput], scope: CheckScope = CheckScope.LOCAL) -> CheckResult:
         principal = require(info, "checkLeads")
-        if scope is CheckScope.FEDERATED:
-            raise BadInput("FEDERATED checks need configured peers; this node has none (use scope: LOCAL)", field="scope")
         runtime = info.context.runtime
         queries = [check_service.LeadQuery(ref=lead.ref, identifiers=[check_service.IdentifierQuery(i.type, i.value)
                                                                      for i in lead.identifiers]) for lead in leads]
-        verdicts = await check_service.check_leads(runtime.graph, runtime.audit, principal, runtime.alliance_key, queries,
-                                                   request_id=info.context.request_id)
+        if scope is CheckScope.FEDERATED:  # federation (issue 12)
+            verdicts, peers = await federated_check(info, principal, queries)
+        else:
+            verdicts, peers = await check_service.check_leads(runtime.graph, runtime.audit, principal, runtime.alliance_key, queries,
+                                                              request_id=info.context.request_id), []
         return CheckResult(
-            checked_at=datetime.now().astimezone(), scope=scope,
+            checked_at=datetime.now().astimezone(), scope=scope, peers=peers,
             leads=[LeadCheck(ref=v.ref, score=v.score, level=v.level, identifiers=[_verdict(x) for x in v.verdicts]) for v in verdicts],
         )
 

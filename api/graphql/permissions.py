@@ -42,6 +42,12 @@ POLICY: dict[str, frozenset[Role] | None] = {
     "agentNetworks": frozenset({Role.ANALYST, Role.OPERATOR}),
     "network": frozenset({Role.ANALYST, Role.OPERATOR}),
     "indicatorNeighbourhood": frozenset({Role.ANALYST, Role.OPERATOR}),
+    # federation (issue 12)
+    "peers": OPERATOR,
+    "federationNode": OPERATOR,
+    "addPeer": OPERATOR,
+    "updatePeer": OPERATOR,
+    "disablePeer": OPERATOR,
 }
 
 

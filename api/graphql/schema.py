@@ -16,6 +16,7 @@ from api.graphql.context import Info
 from api.graphql.errors import ErrorCodes
 from api.graphql.identifiers import NormalizedIdentifier, normalize_identifier
 from api.graphql.permissions import require
+from api.graphql.peers import PeerMutation, PeerQuery
 from api.graphql.validated import ValidatedDocuments
 from core.settings import Settings
 
@@ -41,8 +42,10 @@ class CoreQuery:
         return normalize_identifier(type, value)
 
 
-Query = merge_types("Query", (CoreQuery, AdminQuery, BatchQuery, CheckQuery, NetworkQuery))
-Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, CheckMutation))
+Query = merge_types("Query", (CoreQuery, AdminQuery, BatchQuery, CheckQuery, NetworkQuery,
+                             PeerQuery))  # federation (issue 12)
+Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, CheckMutation,
+                                   PeerMutation))  # federation (issue 12)
 
 
 class FenghuoSchema(strawberry.Schema):
