@@ -15,8 +15,8 @@ from core.settings import Settings
 from graph.database import Graph, Target
 from tests.support import gql
 
-# A's breaker opens after 2 consecutive failures and probes again after 2 s; peers answer within 1.5 s.
-PEER_TIMEOUT = 1.5
+# A's breaker opens after 2 consecutive failures and probes again after 2 s; peers answer within 8 s.
+PEER_TIMEOUT = 8.0  # generous: 2 shared cores; the bench measures latency
 BREAKER_FAILURES = 2
 BREAKER_RESET = 2.0
 

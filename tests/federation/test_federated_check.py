@@ -19,7 +19,7 @@ async def test_a_phone_reported_on_b_and_c_is_found_from_a_with_both_provenances
     await file_leads(http, c, phone, category="MONEY_MULE")
     result = await check(http, a, phone)
     verdict = result["leads"][0]["identifiers"][0]
-    assert verdict["status"] == "active" and verdict["members"] == 2 and verdict["score"] > 0
+    assert verdict["status"] == "active" and verdict["members"] == 2 and verdict["score"] > 0, result
     assert sorted(x["node"] for x in verdict["contributions"]) == ["node-b", "node-c"]
     assert {p["nodeId"]: p["status"] for p in result["peers"]} == {"node-b": "ANSWERED", "node-c": "ANSWERED"}
     assert all(p["latencyMs"] is not None for p in result["peers"])
