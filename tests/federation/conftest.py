@@ -81,11 +81,13 @@ def outcomes(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {peer["nodeId"]: peer for peer in result["peers"]}
 
 
-async def audit_details(graph: Graph, action: str, wait: float = 5.0) -> list[str]:
-    """The details of `action` audit records, once the node's audit log has flushed (it does within a second)."""
+async def audited(graph: Graph, action: str, fragment: str, wait: float = 5.0) -> bool:
+    """Is there an `action` audit record whose detail holds `fragment`? Waits for the node's audit log to flush
+    (it does within a second)."""
     deadline = asyncio.get_running_loop().time() + wait
+    query = "MATCH (r:AuditRecord {action: $action}) WHERE r.detail CONTAINS $fragment RETURN count(r) AS n"
     while True:
-        rows = await graph.read("MATCH (r:AuditRecord {action: $action}) RETURN r.detail AS detail", {"action": action})
-        if rows or asyncio.get_running_loop().time() > deadline:
-            return [row["detail"] or "" for row in rows]
+        rows = await graph.read(query, {"action": action, "fragment": fragment})
+        if rows[0]["n"] or asyncio.get_running_loop().time() > deadline:
+            return bool(rows[0]["n"])
         await asyncio.sleep(0.2)
