@@ -19,6 +19,7 @@ from tests.support import gql
 PEER_TIMEOUT = 8.0  # generous: 2 shared cores; the bench measures latency
 BREAKER_FAILURES = 2
 BREAKER_RESET = 2.0
+MAX_ANSWER_BYTES = 1_000_000
 
 _phones = itertools.count(13800000100)
 
@@ -33,7 +34,8 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     nodes = Cluster(3, tmp_path_factory.mktemp("cluster"), cache_dir=Settings(_env_file=None).cache_dir,
                     peer_timeout=PEER_TIMEOUT, heap="1g", node_env={
                         "FENGHUO_FEDERATION_BREAKER_FAILURES": str(BREAKER_FAILURES),
-                        "FENGHUO_FEDERATION_BREAKER_RESET_SECONDS": str(BREAKER_RESET)})
+                        "FENGHUO_FEDERATION_BREAKER_RESET_SECONDS": str(BREAKER_RESET),
+                        "FENGHUO_FEDERATION_MAX_ANSWER_BYTES": str(MAX_ANSWER_BYTES)})
     nodes.start()
     yield nodes
     nodes.stop()
