@@ -42,6 +42,7 @@ from ingest.pseudonym import indicator_key, key_from_config  # noqa: E402
 
 DELAYS_MS = (2, 4, 6, 8, 10)  # one-way latency each proxy adds to the answers of peers b–f
 FAULTY_TIMEOUT = 0.5
+PEER_CACHE_SECONDS = 1.0
 PHONES = [f"1391234{n:04d}" for n in range(40)]
 CHECK = """query($leads: [LeadCheckInput!]!) { checkLeads(leads: $leads, scope: FEDERATED) {
   peers { nodeId status } leads { score } } }"""
@@ -143,6 +144,7 @@ async def set_enabled(node: Node, node_id: str, enabled: bool) -> None:
     finally:
         await audit.close()
         await graph.close()
+    await asyncio.sleep(PEER_CACHE_SECONDS + 0.5)  # node a re-reads its peers after this
 
 
 async def seed(cluster: Cluster, http: httpx.AsyncClient) -> None:
@@ -224,8 +226,8 @@ async def measure(cluster: Cluster, proxies: dict[str, DelayProxy], args: argpar
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--requests", type=int, default=100)
-    parser.add_argument("--faulty-requests", type=int, default=12)
+    parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--faulty-requests", type=int, default=10)
     args = parser.parse_args()
     say(f"bench/federation.py  {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC  load {os.getloadavg()[0]:.2f}  "
         f"{os.cpu_count()} CPUs")
@@ -233,7 +235,7 @@ def main() -> None:
     base = Path(tempfile.mkdtemp(prefix="fenghuo-bench-federation-"))
     cluster = Cluster(6, base, cache_dir=Settings(_env_file=None).cache_dir, heap="1536m", peer_timeout=5.0, node_env={
         "FENGHUO_FEDERATION_BREAKER_FAILURES": "100000", "FENGHUO_RATE_LIMIT_PER_MINUTE": "1000000",
-        "FENGHUO_RATE_LIMIT_BURST": "100000"})
+        "FENGHUO_RATE_LIMIT_BURST": "100000", "FENGHUO_FEDERATION_PEER_CACHE_SECONDS": str(PEER_CACHE_SECONDS)})
     cluster.start()
     try:
         say(f"6 nodes up in {time.monotonic() - started:.0f}s (a asks; b–f answer behind proxies adding {DELAYS_MS} ms)")

@@ -72,6 +72,7 @@ class Settings(BaseSettings):
     federation_max_answer_bytes: int = Field(8 * 1024 * 1024, gt=0, description="a larger peer answer is its failure")
     federation_breaker_failures: int = Field(3, ge=1, description="consecutive failures that open a peer's breaker")
     federation_breaker_reset_seconds: float = Field(15.0, gt=0, description="open breaker waits this long, then probes")
+    federation_peer_cache_seconds: float = Field(2.0, ge=0, description="peer registrations are re-read after this")
 
     @property
     def embedded(self) -> bool:

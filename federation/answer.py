@@ -6,6 +6,7 @@ mismatch, malformed request) are audited and counted; only a verified caller's r
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -20,7 +21,7 @@ from check import service as check_service
 from federation import metrics
 from federation.node import Federation
 from federation.peers import SharingPolicy
-from federation.signing import SignatureRefused, parse_public_key, read_request_headers, sign_response, verify_request
+from federation.signing import SignatureRefused, SignedRequest, parse_public_key, read_request_headers, sign_response, verify_request
 from federation.wire import PROTOCOL_VERSION, CheckAnswer, CheckRequest, ResultWire, report_wire
 from graph import checks as check_repo
 from graph import peers as repo
@@ -55,8 +56,11 @@ async def handle_check(graph: Graph, audit: AuditLog, federation: Federation, al
                        method: str, path: str, headers: dict[str, str], body: bytes, request_id: str) -> Reply:
     claimed = headers.get("x-fenghuo-node", "")[:128] or "?"
     try:
-        principal, nonce = await _authenticate(graph, federation, method, path, headers, body)
+        principal, signed = await _authenticate(graph, federation, method, path, headers, body)
         request = _parse(body, alliance_key)
+        # The nonce is stored while the graph is read: the answer waits for both, and is not sent on a replay.
+        _, answer = await asyncio.gather(_remember_nonce(graph, federation, signed),
+                                         answer_check(graph, principal, federation.node_id, alliance_key, request.keys))
     except Refused as refused:
         metrics.REFUSED.labels(refused.code).inc()
         audit.record(None, "federation.refused", subject=claimed, outcome="refused", request_id=request_id,
@@ -64,19 +68,18 @@ async def handle_check(graph: Graph, audit: AuditLog, federation: Federation, al
         log.warning("refused a federation request from node %s: %s", claimed, refused.code)
         payload = {"errors": [{"message": refused.message, "extensions": {"code": refused.code, "node_time": int(time.time())}}]}
         return Reply(refused.status, json.dumps(payload).encode(), {})
-    answer = await answer_check(graph, principal, federation.node_id, alliance_key, request.keys)
     audit.record(principal, "federation.check", subject=list(request.keys), request_id=request_id,
                  detail=f"identifiers={len(request.keys)} results={len(answer.results)} caller_request={request.request_id}")
     metrics.ANSWERED.labels(principal.name).inc()
-    raw = answer.model_dump_json(exclude_defaults=False).encode()
-    return Reply(200, raw, sign_response(federation.identity, 200, nonce, raw))
+    raw = answer.model_dump_json().encode()
+    return Reply(200, raw, sign_response(federation.identity, 200, signed.nonce, raw))
 
 
 async def _authenticate(graph: Graph, federation: Federation, method: str, path: str, headers: dict[str, str],
-                        body: bytes) -> tuple[Principal, str]:
+                        body: bytes) -> tuple[Principal, SignedRequest]:
     try:
         signed = read_request_headers(headers)
-        peer = await repo.caller(graph, signed.node_id)
+        peer = await federation.caller(graph, signed.node_id)
         if peer is None or not peer["enabled"]:
             raise SignatureRefused("UNKNOWN_NODE", f"node {signed.node_id} is not an enabled peer of node "
                                                    f"{federation.node_id}; its operator must register it")
@@ -84,12 +87,16 @@ async def _authenticate(graph: Graph, federation: Federation, method: str, path:
                        skew_seconds=federation.skew_seconds)
     except SignatureRefused as refused:
         raise Refused(409 if refused.code == "KEY_MISMATCH" else 401, refused.code, refused.message) from None
-    try:  # after the signature: unsigned noise never fills the store
+    return peer_principal(peer), signed
+
+
+async def _remember_nonce(graph: Graph, federation: Federation, signed: SignedRequest) -> None:
+    """Only after the signature verified, so unsigned noise never fills the store; kept twice the clock window."""
+    try:
         await repo.remember_nonce(graph, f"{signed.node_id}:{signed.nonce}", int(2 * federation.skew_seconds) + 1)
     except ConstraintError:
         raise Refused(401, "REPLAYED", f"nonce {signed.nonce} was already used: a replayed request") from None
     await _purge_now_and_then(graph, federation)
-    return peer_principal(peer), signed.nonce
 
 
 async def _purge_now_and_then(graph: Graph, federation: Federation) -> None:

@@ -20,7 +20,6 @@ from core.errors import BadInput
 from federation.client import OutcomeStatus, PeerOutcome
 from federation.merge import merge_rows
 from federation.node import Federation
-from federation.peers import enabled_targets
 from graph import checks as check_repo
 from graph.database import Graph
 from ingest.pseudonym import AllianceKey
@@ -51,7 +50,7 @@ async def check_leads_federated(
     outcomes: list[PeerOutcome] = []
     if pending:
         keys = list(pending)
-        peers = await enabled_targets(graph)
+        peers = await federation.targets(graph)
         rows, outcomes = await asyncio.gather(
             check_repo.lookup(graph, principal, keys, hub_cap=NETWORK_DEGREE_CAP, neighbours=check_service.NEIGHBOURS_FOR_BOOST),
             federation.client.ask_all(peers, keys, alliance_key.version, request_id),

@@ -140,6 +140,7 @@ class PeerMutation:
             runtime.graph, runtime.audit, principal, own_node_id=runtime.federation.node_id, node_id=input.node_id,
             url=input.url, public_key=input.public_key, timeout_seconds=input.timeout_seconds,
             sharing=peer_service.SharingPolicy(input.sharing), enabled=input.enabled, request_id=info.context.request_id)
+        runtime.federation.forget_peers()
         return _peer(info, row)
 
     @strawberry.mutation(description="Change a peer's URL, key, timeout, sharing policy or state.")
@@ -150,6 +151,7 @@ class PeerMutation:
             runtime.graph, runtime.audit, principal, node_id, url=input.url, public_key=input.public_key,
             timeout_seconds=input.timeout_seconds, enabled=input.enabled,
             sharing=peer_service.SharingPolicy(input.sharing) if input.sharing else None, request_id=info.context.request_id)
+        runtime.federation.forget_peers()
         return _peer(info, row)
 
     @strawberry.mutation(description="Stop asking and answering a peer (kept for audit; enable again with updatePeer).")
@@ -158,6 +160,7 @@ class PeerMutation:
         runtime = info.context.runtime
         row = await peer_service.update_peer(runtime.graph, runtime.audit, principal, node_id, enabled=False,
                                              request_id=info.context.request_id)
+        runtime.federation.forget_peers()
         return _peer(info, row)
 
 
