@@ -136,11 +136,12 @@ async def configure_a(cluster: Cluster, proxies: dict[str, DelayProxy], dead_por
         await graph.close()
 
 
-async def set_enabled(node: Node, node_id: str, enabled: bool) -> None:
+async def set_enabled(node: Node, node_id: str | list[str], enabled: bool) -> None:
     graph = Graph.connect(Target(node.bolt_uri, None))
     audit = AuditLog(graph)
     try:
-        await peer_service.update_peer(graph, audit, cli_principal("bench"), node_id, enabled=enabled)
+        for one in [node_id] if isinstance(node_id, str) else node_id:
+            await peer_service.update_peer(graph, audit, cli_principal("bench"), one, enabled=enabled)
     finally:
         await audit.close()
         await graph.close()
@@ -222,6 +223,16 @@ async def measure(cluster: Cluster, proxies: dict[str, DelayProxy], args: argpar
             say(f"    adds {pct(faulty, .5) - pct(baseline, .5):+.1f} ms at p50, max {max(faulty) - pct(baseline, .5):+.1f} ms "
                 f"(its timeout {FAULTY_TIMEOUT * 1000:.0f} ms)")
         say(line("baseline for the two lines above", baseline))
+        # The same comparison with one peer: what the fan-out itself costs, apart from five peers' API processes
+        # and DBMSs competing for the same CPUs as the asking node.
+        await set_enabled(a, [n for n in proxies if n != slowest_id], False)
+        fed1, own1 = [], []
+        for _ in range(max(1, args.requests // 20)):
+            fed1 += await federated(http, a, 10)
+            own1 += await peer_direct(http, a, proxies[slowest_id], cluster.alliance_key_hex, 10)
+        say(line(f"federated check on a (only {slowest_id} enabled)", fed1))
+        say(line(f"{slowest_id} direct, same interleaved run", own1))
+        say(f"  one-peer federated p50 − that peer's p50 = {pct(fed1, .5) - pct(own1, .5):+.1f} ms")
 
 
 def main() -> None:
