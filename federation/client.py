@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from pydantic import ValidationError
 
 from federation import metrics
-from federation.breaker import Breaker, BreakerState
+from federation.breaker import Breaker
 from federation.signing import H_NONCE, NodeIdentity, SignatureRefused, sign_request, verify_response
 from federation.wire import PROTOCOL_VERSION, CheckAnswer
 

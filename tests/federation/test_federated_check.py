@@ -7,7 +7,12 @@ import time
 
 import httpx
 
-from api.dev_cluster import Cluster
+from access import service
+from access.principal import cli_principal
+from api.dev_cluster import Cluster, Node
+from audit.log import AuditLog
+from graph.database import Graph, Target
+from ingest.pseudonym import key_from_config
 from tests.federation.conftest import (BREAKER_FAILURES, BREAKER_RESET, PEER_TIMEOUT, check, file_leads, new_phone,
                                        outcomes)
 
@@ -80,13 +85,8 @@ async def test_a_dead_peer_fails_within_its_timeout_then_is_skipped_then_answers
     assert outcomes(await check(http, a, phone))["node-c"]["status"] == "ANSWERED"
 
 
-async def _member_key_on(cluster: Cluster, node, member: str) -> str:
-    from access import service
-    from access.principal import cli_principal
-    from audit.log import AuditLog
-    from graph.database import Graph, Target
-    from ingest.pseudonym import key_from_config
-
+async def _member_key_on(cluster: Cluster, node: Node, member: str) -> str:
+    """An uploader key of `member` on `node` (the member is added there first)."""
     graph = Graph.connect(Target(node.bolt_uri, None))
     audit = AuditLog(graph)
     try:
