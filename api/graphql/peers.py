@@ -30,8 +30,11 @@ class BreakerState(Enum):
     OPEN = "OPEN"
 
 
-SharingPolicy = strawberry.enum(peer_service.SharingPolicy, description=(
-    "What this node tells the peer: ALLIANCE = AMBER, GREEN and CLEAR; EXTERNAL = GREEN and CLEAR. RED never leaves."))
+@strawberry.enum(description="What this node tells the peer: ALLIANCE = AMBER, GREEN and CLEAR; EXTERNAL = GREEN and "
+                             "CLEAR. TLP:RED never leaves its node.")
+class SharingPolicy(Enum):
+    ALLIANCE = "ALLIANCE"
+    EXTERNAL = "EXTERNAL"
 
 
 @strawberry.enum(description="How a peer took part in a federated check.")
@@ -82,7 +85,7 @@ class AddPeerInput:
     url: str
     public_key: str = strawberry.field(description="The peer's raw Ed25519 public key, base64 (its `federationNode`)")
     timeout_seconds: float = 2.0
-    sharing: SharingPolicy = peer_service.SharingPolicy.EXTERNAL  # type: ignore[assignment]
+    sharing: SharingPolicy = SharingPolicy.EXTERNAL
     enabled: bool = True
 
 
@@ -106,7 +109,7 @@ def _peer(info: Info, row: dict[str, Any]) -> Peer:
     return Peer(
         node_id=row["node_id"], url=row["url"], key_id=row["key_id"], public_key=row["public_key"],
         timeout_seconds=row["timeout_seconds"], state=PeerState.ENABLED if row["enabled"] else PeerState.DISABLED,
-        sharing=peer_service.SharingPolicy(row["sharing"]), created_at=to_native(row.get("created_at")),
+        sharing=SharingPolicy(row["sharing"]), created_at=to_native(row.get("created_at")),
         updated_at=to_native(row.get("updated_at")), breaker=BreakerState(breaker.value),
         requests=stats.requests if stats else 0, failures=stats.failures if stats else 0,
         skipped=stats.skipped if stats else 0, last_latency_ms=stats.last_latency_ms if stats else None,
@@ -139,7 +142,7 @@ class PeerMutation:
         row = await peer_service.add_peer(
             runtime.graph, runtime.audit, principal, own_node_id=runtime.federation.node_id, node_id=input.node_id,
             url=input.url, public_key=input.public_key, timeout_seconds=input.timeout_seconds,
-            sharing=peer_service.SharingPolicy(input.sharing), enabled=input.enabled, request_id=info.context.request_id)
+            sharing=peer_service.SharingPolicy(input.sharing.value), enabled=input.enabled, request_id=info.context.request_id)
         runtime.federation.forget_peers()
         return _peer(info, row)
 
@@ -150,7 +153,7 @@ class PeerMutation:
         row = await peer_service.update_peer(
             runtime.graph, runtime.audit, principal, node_id, url=input.url, public_key=input.public_key,
             timeout_seconds=input.timeout_seconds, enabled=input.enabled,
-            sharing=peer_service.SharingPolicy(input.sharing) if input.sharing else None, request_id=info.context.request_id)
+            sharing=peer_service.SharingPolicy(input.sharing.value) if input.sharing else None, request_id=info.context.request_id)
         runtime.federation.forget_peers()
         return _peer(info, row)
 
