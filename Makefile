@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test schema neo4j bench-ingest bench-check clean
+.PHONY: install run test schema neo4j bench-ingest bench-check bench-federation clean
 
 install: $(VENV)/.installed
 
@@ -31,6 +31,9 @@ bench-ingest: neo4j
 
 bench-check: neo4j
 	$(BIN)/python bench/check.py
+
+bench-federation: neo4j  # federation (issue 12): 5 peer nodes behind delay proxies
+	$(BIN)/python bench/federation.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -60,3 +60,8 @@ def decode_key_bytes(text: str, length: int, where: str) -> bytes:
     if len(raw) != length:
         raise ValueError(f"the key in {where} must be {length} bytes, not {len(raw)}")
     return raw
+
+
+def raw_public_key(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
+    """The raw 32-byte public key (what peers register and verify with)."""
+    return public_bytes(key)

@@ -54,6 +54,12 @@ POLICY: dict[str, frozenset[Role] | None] = {
     "jurisdictions": ANY,
     "escalationDigests": frozenset({Role.OPERATOR, Role.POLICE_LIAISON}),
     "runEscalationDigest": OPERATOR,
+    # federation (issue 12): peers are the hub's to manage
+    "peers": OPERATOR,
+    "federationNode": OPERATOR,
+    "addPeer": OPERATOR,
+    "updatePeer": OPERATOR,
+    "disablePeer": OPERATOR,
 }
 
 

@@ -17,6 +17,8 @@ from api.health import healthz
 from api import well_known
 from api.police import routes as police_routes
 from escalation.desk import Desk
+from api import federation_http
+from federation.node import start_federation
 from api.middleware import GuardMiddleware
 from api.runtime import open_runtime
 from core.settings import Settings
@@ -29,6 +31,7 @@ def create_app(settings: Settings, target: Target) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_runtime(settings, target) as runtime:
+            runtime.federation = start_federation(settings)
             app.state.runtime = runtime
             app.state.desk = Desk.open(runtime.graph, runtime.audit, runtime.alliance_key, settings)
             migrator = asyncio.create_task(runtime.keep_migrating())
@@ -37,6 +40,7 @@ def create_app(settings: Settings, target: Target) -> Starlette:
                 yield
             finally:
                 migrator.cancel()
+                await runtime.federation.close()
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
@@ -45,5 +49,7 @@ def create_app(settings: Settings, target: Target) -> Starlette:
         Mount(GRAPHIQL_ASSETS_PATH, StaticFiles(directory=GRAPHIQL_DIR), name="graphiql-assets"),
         *police_routes.routes,  # the police liaison inbox (escalation)
         *well_known.routes,
+        *federation_http.routes,
+        federation_http.metrics_route,  # /metrics (the default prometheus_client registry)
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(GuardMiddleware, settings=settings)])

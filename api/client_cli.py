@@ -142,9 +142,10 @@ def _print_summary(batch: dict[str, Any], rows: list[dict[str, Any]], *, created
         console.print(issues)
 
 
-CHECK = """query($leads: [LeadCheckInput!]!) { checkLeads(leads: $leads) { leads { ref score level identifiers {
+CHECK = """query($leads: [LeadCheckInput!]!, $scope: CheckScope!) { checkLeads(leads: $leads, scope: $scope) {
+  peers { nodeId status latencyMs reason } leads { ref score level identifiers {
   inputType type masked status reason score level categories members firstSeen lastSeen base boost
-  contributions { filer category categoryLabel tlp confidence decay ageDays weight leads } network { id size members } } } } }"""
+  contributions { filer node category categoryLabel tlp confidence decay ageDays weight leads } network { id size members } } } } }"""
 
 GUESS_ORDER = ("id_number", "phone", "imei", "bank_card", "ad_id", "email", "ip", "url", "domain")
 
@@ -163,6 +164,7 @@ def check(
     values: list[str] = typer.Argument(..., help="identifiers to check (phones, ID numbers, cards, devices…)"),
     type: str = typer.Option(None, "--type", help="the identifier type of every value (default: guessed per value)"),
     as_json: bool = typer.Option(False, "--json", help="print the full verdicts as JSON"),
+    federated: bool = typer.Option(False, "--federated", help="also ask every enabled peer node"),
     url: str = typer.Option(None, "--url", help="server (default FENGHUO_URL)"),
     key: str = typer.Option(None, "--key", help="API key (default FENGHUO_API_KEY)"),
     purpose: str = typer.Option(None, "--purpose", help="why you check (recorded in the audit trail), e.g. loan-2024-118"),
@@ -172,21 +174,25 @@ def check(
     identifiers = [{"type": (type or guess_type(value)).strip().upper(), "value": value} for value in values]
     with _client(url, key) as client:
         headers = {"x-fenghuo-purpose": purpose} if purpose else {}
-        body = _fail_on(client.post("/graphql", headers=headers,
-                                    json={"query": CHECK, "variables": {"leads": [{"ref": "cli", "identifiers": identifiers}]}}))
+        variables = {"leads": [{"ref": "cli", "identifiers": identifiers}], "scope": "FEDERATED" if federated else "LOCAL"}
+        body = _fail_on(client.post("/graphql", headers=headers, json={"query": CHECK, "variables": variables}))
     if body.get("errors"):
         console.print("[red]error:[/] " + "; ".join(e["message"] for e in body["errors"]))
         raise typer.Exit(1)
-    lead = body["data"]["checkLeads"]["leads"][0]
+    lead, peers = body["data"]["checkLeads"]["leads"][0], body["data"]["checkLeads"]["peers"]
     if as_json:
-        typer.echo(json.dumps(lead, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps({**lead, "peers": peers} if federated else lead, ensure_ascii=False, indent=2))
         return
+    for peer in peers:
+        detail = f"{peer['latencyMs']:.0f} ms" if peer["status"] == "ANSWERED" else peer["reason"]
+        console.print(f"peer {peer['nodeId']}: {peer['status'].lower()} ({detail})")
     table = Table(title=f"overall: {lead['score']} ({lead['level'].lower()})")
     for column in ("identifier", "type", "status", "score", "categories", "members", "last seen", "why"):
         table.add_column(column)
     for verdict in lead["identifiers"]:
         why = verdict["reason"] or "; ".join(
-            f"{c['filer'] or 'a member'}: {c['categoryLabel']} conf {c['confidence']:.2f} × decay {c['decay']:.2f} = {c['weight']:.2f}"
+            f"{c['filer'] or 'a member'}{' @' + c['node'] if c.get('node') else ''}: {c['categoryLabel']} "
+            f"conf {c['confidence']:.2f} × decay {c['decay']:.2f} = {c['weight']:.2f}"
             for c in verdict["contributions"][:3])
         table.add_row(verdict["masked"] or "-", (verdict["type"] or verdict["inputType"]).lower(), verdict["status"].lower(),
                       str(verdict["score"]),

@@ -62,7 +62,8 @@ class Settings(BaseSettings):
     require_purpose: bool = False
 
     # Escalation to police (issue 13). Unset keys = the embedded default: generated into data_dir on first use.
-    node_key: SecretStr | None = Field(None, description="this node's Ed25519 private key (32 bytes, hex or base64)")
+    node_key: SecretStr | None = Field(None, description="this node's Ed25519 private key (32 bytes, hex or base64, or PEM); "
+                                                         "signs case packages and federation requests")
     escalation_sealing_key: SecretStr | None = Field(
         None, description="AES-256 key (hex or base64) sealing raw identifiers and evidence of escalations")
     police_session_minutes: int = Field(30, ge=1, le=24 * 60, description="idle expiry of a liaison inbox session")
@@ -75,6 +76,16 @@ class Settings(BaseSettings):
     # Client commands (fenghuo upload/check …).
     url: str = "http://127.0.0.1:8000"
     api_key: SecretStr | None = None
+
+    # Federation (issue 12). The node's id defaults to "node-<key id>"; its Ed25519 key (node_key above, shared with
+    # case-package signing) is generated into data_dir unless configured, as deployments do.
+    node_id: str | None = None
+    federation_clock_skew_seconds: float = Field(60.0, gt=0, description="signed requests older or newer are refused")
+    federation_peer_timeout_seconds: float = Field(2.0, gt=0, le=60, description="default timeout of a new peer")
+    federation_max_answer_bytes: int = Field(8 * 1024 * 1024, gt=0, description="a larger peer answer is its failure")
+    federation_breaker_failures: int = Field(3, ge=1, description="consecutive failures that open a peer's breaker")
+    federation_breaker_reset_seconds: float = Field(15.0, gt=0, description="open breaker waits this long, then probes")
+    federation_peer_cache_seconds: float = Field(2.0, ge=0, description="peer registrations are re-read after this")
 
     @property
     def embedded(self) -> bool:

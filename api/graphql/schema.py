@@ -21,6 +21,7 @@ from api.graphql.indicators import IndicatorQuery
 from api.graphql.leads import LeadMutation, LeadQuery
 from api.graphql.networks import NetworkQuery
 from api.graphql.permissions import require
+from api.graphql.peers import PeerMutation, PeerQuery
 from api.graphql.validated import ValidatedDocuments
 from core.settings import Settings
 
@@ -47,8 +48,9 @@ class CoreQuery:
 
 
 Query = merge_types("Query", (CoreQuery, AdminQuery, BatchQuery, CheckQuery, IndicatorQuery, LeadQuery, DisputeQuery,
-                              NetworkQuery, EscalationQuery))
-Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, LeadMutation, DisputeMutation, EscalationMutation))
+                              NetworkQuery, EscalationQuery, PeerQuery))
+Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, LeadMutation, DisputeMutation, EscalationMutation,
+                                    PeerMutation))
 
 
 class FenghuoSchema(strawberry.Schema):

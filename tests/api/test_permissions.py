@@ -58,6 +58,11 @@ OPERATIONS: dict[str, tuple[str, set[str] | None]] = {
     "jurisdictions": ('{ jurisdictions(search: "深圳") { code bureau } }', EVERYONE),
     "escalationDigests": ("{ escalationDigests { day } }", {"operator", "police_liaison"}),
     "runEscalationDigest": ("mutation { runEscalationDigest { day } }", OPERATOR_ONLY),
+    "peers": ("{ peers { nodeId } }", OPERATOR_ONLY),
+    "federationNode": ("{ federationNode { nodeId } }", OPERATOR_ONLY),
+    "addPeer": ('mutation { addPeer(input: {nodeId: "node-x", url: "http://127.0.0.1:9", publicKey: "x"}) { nodeId } }', OPERATOR_ONLY),
+    "updatePeer": ('mutation { updatePeer(nodeId: "nope", input: {timeoutSeconds: 1.0}) { nodeId } }', OPERATOR_ONLY),
+    "disablePeer": ('mutation { disablePeer(nodeId: "nope") { nodeId } }', OPERATOR_ONLY),
 }
 
 

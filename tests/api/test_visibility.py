@@ -206,6 +206,8 @@ MATRIX: dict[str, tuple[Probe, dict[str, dict[str, bool] | None]] | str] = {
     "escalationCases": "by jurisdiction: tests/escalation/test_isolation.py",
     "escalationDigests": "by jurisdiction: tests/escalation/test_webhook_and_digest.py",
     "jurisdictions": "not intelligence: the public GB/T 2260 list and bureau names",
+    "peers": "administration: operators only (tests/api/test_permissions.py); peers hold no intelligence",
+    "federationNode": "not intelligence: this node's own id and public key",
     "checkLeads": (check_leads, {**ANALYSTS, "peer": None}),
     "indicator": (indicator, ANALYSTS),
     "lead": (lead, MEMBERS_ONLY),
@@ -292,8 +294,10 @@ AUDITED: dict[str, tuple[str, str | None]] = {
     "escalationCases": ("{ escalationCases { id } }", "cases.read"),
     "escalationDigests": ("{ escalationDigests { day } }", "digests.read"),
     "jurisdictions": ('{ jurisdictions(search: "深圳") { code } }', None),
+    "peers": ("{ peers { nodeId } }", "peers.read"),
+    "federationNode": ("{ federationNode { nodeId } }", None),
 }
-NOT_INTELLIGENCE = {"health", "normalize", "me", "jurisdictions"}
+NOT_INTELLIGENCE = {"health", "normalize", "me", "jurisdictions", "federationNode"}
 
 
 def test_every_query_field_has_an_audit_expectation() -> None:
