@@ -45,3 +45,8 @@ def lead(alias: str = "l") -> str:
 def filer(alias: str = "l") -> str:
     """The filing member's code when the principal may know it, else null."""
     return f"CASE WHEN $vis_operator OR {alias}.member_code = $vis_member OR {alias}.attributed THEN {alias}.member_code END"
+
+
+def ingest_job() -> str:
+    """Ingest jobs, their runs and cursors: operators only (a job's config names a partner's feed)."""
+    return "$vis_operator"
