@@ -1,6 +1,8 @@
 """Lead batches over plain HTTP, for curl users and the `fenghuo upload` command.
 
-POST /v1/batches                   upload a file (multipart field `file`, or the raw body with ?filename=)
+POST /v1/batches                   upload a file (multipart field `file`, or the raw body with ?filename=);
+                                   batch defaults as fields or query parameters: category, tlp, confidence,
+                                   observed_at, agent
 GET  /v1/batches/{id}              status, progress, totals
 GET  /v1/batches/{id}/report.json  the row report (rows not accepted cleanly)
 GET  /v1/batches/{id}/report.csv   the same as CSV (safe against spreadsheet formula injection)
@@ -21,9 +23,11 @@ from access.principal import Principal, Role
 from core.errors import BadInput, FenghuoError, Forbidden, NotFound, Unauthenticated
 from graph import batches as batches_repo
 from graph.database import GraphUnavailable
+from ingest.defaults import BatchDefaults, defaults_of
 from ingest.pipeline import UploadRequest, checks_ready
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+DEFAULT_FIELDS = ("category", "tlp", "confidence", "observed_at", "agent")
 
 
 def _principal(request: Request, *roles: Role) -> Principal:
@@ -49,6 +53,7 @@ def batch_json(row: dict[str, Any]) -> dict[str, Any]:
             "skipped", "duplicate", "warnings", "bytes_total", "bytes_done", "error", "file_warnings")
     out = {k: row.get(k) for k in keys}
     out["checks_ready"] = checks_ready(row)
+    out["defaults"] = {k: (v.to_native().isoformat() if hasattr(v, "to_native") else v) for k, v in defaults_of(row).items()}
     for k in ("created_at", "committed_at"):
         out[k] = str(row[k].to_native().isoformat()) if row.get(k) is not None else None
     return out
@@ -84,9 +89,11 @@ async def upload(request: Request) -> Response:
         options = UploadRequest(filename=filename, format=fields.get("format"), column_mapping=mapping,
                                 idempotency_key=fields.get("idempotency_key") or request.headers.get("idempotency-key"),
                                 attributed=fields.get("attributed", "false").lower() == "true")
-        outcome = await request.app.state.runtime.batches.submit_file(
+        runner = request.app.state.runtime.batches
+        defaults = BatchDefaults.parse(**{k: fields.get(k) for k in DEFAULT_FIELDS}, extra_aliases=runner.extra_aliases)
+        outcome = await runner.submit_file(
             principal, chunks, options, wait=fields.get("wait", "false").lower() == "true",
-            request_id=request.scope.get("request_id"))
+            request_id=request.scope.get("request_id"), defaults=defaults or None)
     except (FenghuoError, GraphUnavailable) as error:
         return _error(error)
     body = {"batch": batch_json(outcome.batch), "created": outcome.created}

@@ -56,6 +56,11 @@ def upload(
     idempotency_key: str = typer.Option(None, "--idempotency-key", help="re-sending with the same key returns the same batch"),
     mapping: list[str] = typer.Option([], "--map", help="COLUMN=FIELD, to map a column explicitly (repeatable)"),
     attributed: bool = typer.Option(False, "--attributed", help="name your firm to other members on these leads"),
+    category: str = typer.Option(None, "--category", help="default category for rows without one (code, 中文 label or alias)"),
+    tlp: str = typer.Option(None, "--tlp", help="default TLP for rows without one: RED, AMBER, GREEN or CLEAR"),
+    confidence: str = typer.Option(None, "--confidence", help="default confidence for rows without one: 0–1, 80%, 高/中/低"),
+    observed_at: str = typer.Option(None, "--observed-at", help="default observation time for rows without one (2026-11-30, ISO 8601)"),
+    agent: str = typer.Option(None, "--agent", help="default agent/gang label for rows without one"),
     as_json: bool = typer.Option(False, "--json", help="print the batch and its row report as JSON"),
     url: str = typer.Option(None, "--url", help="server (default FENGHUO_URL)"),
     key: str = typer.Option(None, "--key", help="API key (default FENGHUO_API_KEY)"),
@@ -74,6 +79,8 @@ def upload(
         params["column_mapping"] = json.dumps(column_mapping, ensure_ascii=False)
     if attributed:
         params["attributed"] = "true"
+    defaults = {"category": category, "tlp": tlp, "confidence": confidence, "observed_at": observed_at, "agent": agent}
+    params.update({k: v for k, v in defaults.items() if v})
     with _client(url, key) as client, Progress(
         TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
         console=console, disable=as_json,
@@ -105,6 +112,8 @@ def _print_summary(batch: dict[str, Any], rows: list[dict[str, Any]], *, created
         table.add_column(column, justify="right")
     table.add_row(*(str(batch.get(k) or 0) for k in ("rows_total", "accepted", "rejected", "skipped", "duplicate", "warnings")))
     console.print(table)
+    if batch.get("defaults"):
+        console.print("defaults for empty fields: " + ", ".join(f"{k}={v}" for k, v in batch["defaults"].items()))
     if batch.get("error"):
         console.print(f"[red]failed:[/] {batch['error']}")
     for warning in batch.get("file_warnings") or []:

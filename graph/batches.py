@@ -28,6 +28,7 @@ CREATE (b:Batch {id: $id, member_code: $member_code, principal_id: $principal_id
                  rows_total: 0, rows_done: 0, accepted: 0, rejected: 0, skipped: 0, duplicate: 0, warnings: 0,
                  written_seq: 0, aggregated_seq: 0, last_line: 0, bytes_total: $bytes_total,
                  created_at: datetime()})
+SET b += $defaults
 RETURN b {.*} AS batch
 """
 
@@ -84,8 +85,9 @@ async def find_batch(graph: Graph, member_code: str, content_hash: str | None, i
     return rows[0]["batch"] if rows else None
 
 
-async def create_batch(graph: Graph, **properties: Any) -> dict[str, Any]:
-    return (await graph.write(CREATE_BATCH, properties))[0]["batch"]
+async def create_batch(graph: Graph, *, defaults: dict[str, Any] | None = None, **properties: Any) -> dict[str, Any]:
+    """A new `processing` batch; `defaults` are the batch's `default_*` properties (its defaults for empty fields)."""
+    return (await graph.write(CREATE_BATCH, {**properties, "defaults": defaults or {}}))[0]["batch"]
 
 
 async def get_batch(graph: Graph, batch_id: str) -> dict[str, Any] | None:

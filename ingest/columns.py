@@ -117,10 +117,11 @@ class ColumnMap:
         return self.warnings[before:]
 
 
-def map_header(headers: Iterable[str], explicit: Mapping[str, str] | None = None) -> ColumnMap | ColumnError:
+def map_header(headers: Iterable[str], explicit: Mapping[str, str] | None = None, *,
+               default_category: bool = False) -> ColumnMap | ColumnError:
     """Map a batch's headers to fields, or explain why the batch cannot be read.
 
-    Needs at least a category column and one identifier column.
+    Needs at least one identifier column, and a category column unless the batch has a default category.
     """
     headers = list(headers)
     explicit = dict(explicit or {})
@@ -136,10 +137,11 @@ def map_header(headers: Iterable[str], explicit: Mapping[str, str] | None = None
     missing = [h for h in explicit if h not in headers and header_key(h) not in {header_key(x) for x in headers}]
     if missing:
         columns.warnings.append(f"explicit mapping names columns not in the file: {', '.join(missing)}")
-    if columns.lead_column("category") is None:
+    if columns.lead_column("category") is None and not default_category:
         return ColumnError(
             f"no category column among the headers ({_listing(headers)}); name it one of "
-            f"{', '.join(_ALIASES['category'])}, or map a column to 'category' explicitly",
+            f"{', '.join(_ALIASES['category'])}, map a column to 'category' explicitly, or give the batch a "
+            "default category",
             tuple(headers),
         )
     if not columns.identifier_columns:

@@ -28,6 +28,7 @@ from graph import leads as repo
 from graph.database import Graph
 from ingest import worker
 from ingest.columns import ColumnError, map_header
+from ingest.defaults import BatchDefaults, content_hash
 from ingest.formats import SourceRow
 from ingest.prepare import Chunk, Preparer, gzip_report
 from ingest.pseudonym import AllianceKey
@@ -73,11 +74,13 @@ class BatchRunner:
     # -- files -------------------------------------------------------------------------------------------
 
     async def submit_file(self, principal: Principal, chunks: AsyncIterator[bytes] | Iterable[bytes],
-                          request: UploadRequest, *, wait: bool = False, request_id: str | None = None) -> BatchOutcome:
-        """Spool an upload, then start (or find, or resume) its batch."""
+                          request: UploadRequest, *, wait: bool = False, request_id: str | None = None,
+                          defaults: BatchDefaults | None = None) -> BatchOutcome:
+        """Spool an upload, then start (or find, or resume) its batch. `defaults` fill fields rows leave empty."""
         self.spool_dir.mkdir(parents=True, exist_ok=True)
         spooled = self.spool_dir / f"upload-{uuid.uuid4().hex}"
-        digest, size = await _spool(chunks, spooled)
+        file_digest, size = await _spool(chunks, spooled)
+        digest = content_hash(file_digest, defaults)
         if size == 0:
             spooled.unlink(missing_ok=True)
             raise BadInput("the uploaded file is empty; accepted: CSV, XLSX, JSON, NDJSON, STIX 2.1 with a header row")
@@ -95,11 +98,11 @@ class BatchRunner:
             batch = await batches_repo.create_batch(
                 self.graph, id=uuid.uuid4().hex, member_code=principal.member_code, principal_id=principal.id,
                 content_hash=digest, idempotency_key=request.idempotency_key, filename=request.filename,
-                format=request.format, bytes_total=size,
+                format=request.format, bytes_total=size, defaults=defaults.as_properties() if defaults else None,
             )
         else:
             batch = existing  # processing: an earlier attempt died part-way; resume it
-        task = asyncio.create_task(self._process_file(principal, batch, spooled, request, request_id))
+        task = asyncio.create_task(self._process_file(principal, batch, spooled, request, request_id, defaults))
         self._tasks[batch["id"]] = task
         task.add_done_callback(lambda _: self._tasks.pop(batch["id"], None))
         if wait:
@@ -107,12 +110,12 @@ class BatchRunner:
         return BatchOutcome(await batches_repo.get_batch(self.graph, batch["id"]), created=existing is None)
 
     async def _process_file(self, principal: Principal, batch: dict[str, Any], path: Path,
-                            request: UploadRequest, request_id: str | None) -> None:
+                            request: UploadRequest, request_id: str | None, defaults: BatchDefaults | None) -> None:
         job = worker.Job(
             batch_id=batch["id"], path=str(path), filename=request.filename, format=request.format,
             column_mapping=request.column_mapping, key_version=self.alliance_key.version,
             key_secret=self.alliance_key.secret, benign_keys=frozenset(await repo.benign_keys(self.graph)),
-            now=datetime.now(timezone.utc), extra_aliases=self.extra_aliases,
+            now=datetime.now(timezone.utc), extra_aliases=self.extra_aliases, defaults=defaults,
         )
         process, messages = worker.start(job)
         try:
@@ -215,14 +218,15 @@ class BatchRunner:
     # -- leads submitted by risk engines -----------------------------------------------------------------
 
     async def submit_leads(self, principal: Principal, leads: list[dict[str, Any]], *, idempotency_key: str | None,
-                           attributed: bool = False, request_id: str | None = None) -> BatchOutcome:
-        """A small list of leads, validated inline and committed in the same call."""
+                           attributed: bool = False, request_id: str | None = None,
+                           defaults: BatchDefaults | None = None) -> BatchOutcome:
+        """A small list of leads, validated inline and committed in the same call. `defaults` as for files."""
         if not leads:
             raise BadInput("leads is empty; send at least one lead")
         if len(leads) > MAX_SUBMITTED_LEADS:
             raise BadInput(f"submitLeads accepts at most {MAX_SUBMITTED_LEADS} leads per call (got {len(leads)}); upload a batch file instead")
         canonical = json.dumps(leads, sort_keys=True, ensure_ascii=False, default=str).encode()
-        digest = hashlib.sha256(canonical).hexdigest()
+        digest = content_hash(hashlib.sha256(canonical).hexdigest(), defaults)
         existing = await batches_repo.find_batch(self.graph, principal.member_code, None if idempotency_key else digest, idempotency_key)
         if existing and existing["status"] == "committed":
             self.audit.record(principal, "leads.submit", subject=existing["id"], outcome="existing", request_id=request_id)
@@ -230,13 +234,15 @@ class BatchRunner:
         batch = existing if existing and existing["status"] == "processing" else await batches_repo.create_batch(
             self.graph, id=uuid.uuid4().hex, member_code=principal.member_code, principal_id=principal.id,
             content_hash=digest, idempotency_key=idempotency_key, filename=None, format="api", bytes_total=len(canonical),
+            defaults=defaults.as_properties() if defaults else None,
         )
         rows = [SourceRow(line=n + 1, values=values) for n, values in enumerate(leads)]
         headers = sorted({key for values in leads for key in values})
-        columns = map_header(headers)
+        columns = map_header(headers, default_category=bool(defaults and defaults.category))
         if isinstance(columns, ColumnError):
             raise BadInput(columns.message)
-        preparer = Preparer(batch["id"], self.alliance_key, frozenset(await repo.benign_keys(self.graph)), report_all=True)
+        preparer = Preparer(batch["id"], self.alliance_key, frozenset(await repo.benign_keys(self.graph)), report_all=True,
+                            defaults=defaults)
         chunks = await asyncio.to_thread(lambda: list(preparer.chunks(
             rows, columns, datetime.now(timezone.utc), size=worker.CHUNK_ROWS, extra_aliases=self.extra_aliases)))
         cursor = batch["written_seq"]

@@ -13,12 +13,15 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from ingest.columns import ColumnMap
 from ingest.formats import SourceRow
 from ingest.pseudonym import AllianceKey, indicator_key, mask
 from ingest.rows import FieldIssue, RowResult, validate_stream
+
+if TYPE_CHECKING:
+    from ingest.defaults import BatchDefaults
 
 BENIGN_HOTLINE = "a member's registered official number (benign); it cannot be reported"
 
@@ -62,12 +65,13 @@ class Preparer:
     report_all: bool = False  # every row in the report (real-time submissions), not only the problem rows
     totals: Totals = field(default_factory=Totals)
     report: Any = field(default_factory=list)  # anything with append(): a list, or a ReportSpool in the worker
+    defaults: BatchDefaults | None = None  # the batch's defaults, for fields a row leaves empty
 
     def results(self, rows: Iterable[SourceRow], columns: ColumnMap, now: datetime,
                 extra_aliases: dict[str, str] | None = None) -> Iterator[tuple[RowResult, dict[str, Any] | None]]:
         """Each row's result (counted and reported) and, when accepted, its lead row for Neo4j."""
         for result in validate_stream(rows, columns, now=now, extra_aliases=extra_aliases or {},
-                                      content_key=self.alliance_key.secret):
+                                      content_key=self.alliance_key.secret, defaults=self.defaults):
             lead = self._lead_row(result) if result.status == "accepted" else None
             self.totals.count(result)
             if self.report_all or result.status != "accepted" or result.warnings:

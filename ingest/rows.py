@@ -8,8 +8,9 @@
 - skipped: every mapped column is blank ("", "-", "无", "N/A", "#N/A"… count as blank).
 - duplicate: same normalized content as an accepted row earlier in the batch (`RowDeduper`).
 
-Defaults: no observation time → the upload time (`now`), with a warning; no confidence → 0.7 (中);
-no TLP → AMBER. Confidence accepts 0–1, 1–100 or "80%", and 高/中/低, high/medium/low (0.9/0.7/0.4).
+Defaults: a batch's own defaults (ingest/defaults.py) fill category, observation time, confidence, TLP and
+agent where a row has none; otherwise no observation time → the upload time (`now`), with a warning; no
+confidence → 0.7 (中); no TLP → AMBER. Confidence accepts 0–1, 1–100 or "80%", and 高/中/低, high/medium/low (0.9/0.7/0.4).
 Over-long text is cut with a warning: note 2000, agent 200, reference 200 characters.
 
 Messages never echo identifier values (PIPL): a `value_hint` names the column, never the content.
@@ -26,7 +27,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
-from typing import Iterable, Iterator, Literal, Mapping
+from typing import TYPE_CHECKING, Iterable, Iterator, Literal, Mapping
 
 from ingest.categories import Category, accepted_categories_text, resolve_category
 from ingest.columns import Column, ColumnMap
@@ -34,6 +35,9 @@ from ingest.dates import DateError, parse_observed_at
 from ingest.fingerprints import FingerprintSet
 from ingest.formats import SourceRow
 from ingest.identifiers import Invalid, Normalized, normalize
+
+if TYPE_CHECKING:
+    from ingest.defaults import BatchDefaults
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +52,7 @@ _TLP_WORDS = {
     "CLEAR": "CLEAR", "WHITE": "CLEAR", "白": "CLEAR", "白色": "CLEAR", "透明": "CLEAR",
 }  # fmt: skip
 _STRICT = {"AMBER+STRICT", "AMBERSTRICT", "琥珀+严格"}
-_TLP_ACCEPTED = "RED, AMBER, AMBER+STRICT (kept as AMBER), GREEN, CLEAR (or WHITE), 红, 琥珀, 绿, 白"
+TLP_ACCEPTED = "RED, AMBER, AMBER+STRICT (kept as AMBER), GREEN, CLEAR (or WHITE), 红, 琥珀, 绿, 白"
 _CONFIDENCE_WORDS = {
     "高": 0.9, "high": 0.9, "h": 0.9, "较高": 0.8, "中": 0.7, "medium": 0.7, "med": 0.7, "m": 0.7, "一般": 0.7,
     "较低": 0.5, "低": 0.4, "low": 0.4, "l": 0.4,
@@ -97,18 +101,21 @@ def validate_row(
     now: datetime,
     extra_aliases: Mapping[str, str] = {},
     content_key: bytes | None = None,
+    defaults: BatchDefaults | None = None,
 ) -> RowResult:
     """Apply the row policy. `content_key` makes content_hash an HMAC (persist only keyed hashes: PIPL)."""
     errors: list[FieldIssue] = []
     warnings = [FieldIssue("row", note) for note in row.notes]
     if all(_is_blank(row.values.get(c.header)) for c in columns.columns):
         return RowResult(row.line, "skipped", None, [], warnings)
-    category = _category(row, columns, extra_aliases, errors)
+    category = _category(row, columns, extra_aliases, errors, defaults)
     identifiers = _identifiers(row, columns, errors, warnings)
-    observed_at, given_at = _observed_at(row, columns, now, errors, warnings)
-    confidence = _confidence(row, columns, warnings)
-    tlp = _tlp(row, columns, errors, warnings)
+    observed_at, given_at = _observed_at(row, columns, now, errors, warnings, defaults)
+    confidence = _confidence(row, columns, warnings, defaults)
+    tlp = _tlp(row, columns, errors, warnings, defaults)
     texts = {name: _text(row, columns, name, warnings) for name in TEXT_LIMITS}
+    if texts["agent"] is None and defaults is not None:
+        texts["agent"] = defaults.agent
     if errors or category is None or observed_at is None or tlp is None:
         return RowResult(row.line, "rejected", None, errors, warnings)
     digest = _content_hash(category, identifiers, given_at, confidence, tlp, texts, content_key)
@@ -141,13 +148,15 @@ def validate_stream(
     now: datetime,
     extra_aliases: Mapping[str, str] = {},
     content_key: bytes | None = None,
+    defaults: BatchDefaults | None = None,
 ) -> Iterator[RowResult]:
     """Validate and de-duplicate a stream of rows. Headers first seen mid-stream (JSON) are mapped into
     `columns` as they appear, with the mapping's warnings on the row that introduced them."""
     deduper = RowDeduper()
     for row in rows:
         learned = [] if columns.known.issuperset(row.values) else columns.extended(row.values)
-        result = validate_row(row, columns, now=now, extra_aliases=extra_aliases, content_key=content_key)
+        result = validate_row(row, columns, now=now, extra_aliases=extra_aliases, content_key=content_key,
+                              defaults=defaults)
         result = deduper.check(result)
         result.warnings.extend(FieldIssue("columns", message) for message in learned)
         yield result
@@ -176,10 +185,13 @@ def _hint(column: Column | None) -> str | None:
 
 
 def _category(
-    row: SourceRow, columns: ColumnMap, extra_aliases: Mapping[str, str], errors: list[FieldIssue]
+    row: SourceRow, columns: ColumnMap, extra_aliases: Mapping[str, str], errors: list[FieldIssue],
+    defaults: BatchDefaults | None = None,
 ) -> Category | None:
     value, column = _value(row, columns, "category")
     candidates = [v for v in (value if isinstance(value, (list, tuple)) else [value]) if not _is_blank(v)]
+    if not candidates and defaults is not None and defaults.category is not None:
+        candidates = [defaults.category]
     for candidate in candidates:
         found = resolve_category(str(candidate), extra_aliases)
         if found is not None:
@@ -256,10 +268,13 @@ def _normalize(column: Column, raw: str) -> Normalized | Invalid:
 
 
 def _observed_at(
-    row: SourceRow, columns: ColumnMap, now: datetime, errors: list[FieldIssue], warnings: list[FieldIssue]
+    row: SourceRow, columns: ColumnMap, now: datetime, errors: list[FieldIssue], warnings: list[FieldIssue],
+    defaults: BatchDefaults | None = None,
 ) -> tuple[datetime | None, datetime | None]:
-    """(observation time to file, the time the row gave — None when defaulted)."""
+    """(observation time to file, the time the row or batch gave — None when it is the upload time)."""
     value, column = _value(row, columns, "observed_at")
+    if value is None and defaults is not None and defaults.observed_at is not None:
+        return defaults.observed_at, defaults.observed_at
     if value is None:
         warnings.append(FieldIssue("observed_at", "no observation time; the upload time is used", _hint(column)))
         return now.astimezone(timezone.utc), None
@@ -270,10 +285,11 @@ def _observed_at(
     return parsed, parsed
 
 
-def _confidence(row: SourceRow, columns: ColumnMap, warnings: list[FieldIssue]) -> float:
+def _confidence(row: SourceRow, columns: ColumnMap, warnings: list[FieldIssue],
+                defaults: BatchDefaults | None = None) -> float:
     value, column = _value(row, columns, "confidence")
     if value is None:
-        return DEFAULT_CONFIDENCE
+        return defaults.confidence if defaults is not None and defaults.confidence is not None else DEFAULT_CONFIDENCE
     parsed = _parse_confidence(value)
     if parsed is None:
         warnings.append(
@@ -309,19 +325,28 @@ def _confidence_text(raw: str) -> float | None:
     return round(number, 4) if 0 <= number <= 1 else None
 
 
-def _tlp(row: SourceRow, columns: ColumnMap, errors: list[FieldIssue], warnings: list[FieldIssue]) -> str | None:
+def _tlp(row: SourceRow, columns: ColumnMap, errors: list[FieldIssue], warnings: list[FieldIssue],
+         defaults: BatchDefaults | None = None) -> str | None:
     value, column = _value(row, columns, "tlp")
     if value is None:
-        return DEFAULT_TLP
-    text = unicodedata.normalize("NFKC", str(value)).strip().upper()
-    key = re.sub(r"^TLP[\s:：_-]*|[\s_-]+", "", text)
-    if key in _STRICT:
+        return defaults.tlp if defaults is not None and defaults.tlp is not None else DEFAULT_TLP
+    level = parse_tlp(str(value))
+    if level == "AMBER+STRICT":
         warnings.append(FieldIssue("tlp", "AMBER+STRICT is kept as AMBER (shared with alliance members)", _hint(column)))
         return "AMBER"
-    if key in _TLP_WORDS:
-        return _TLP_WORDS[key]
-    errors.append(FieldIssue("tlp", f"unknown TLP {str(value)[:20]!r}; accepted: {_TLP_ACCEPTED}", _hint(column)))
+    if level is not None:
+        return level
+    errors.append(FieldIssue("tlp", f"unknown TLP {str(value)[:20]!r}; accepted: {TLP_ACCEPTED}", _hint(column)))
     return None
+
+
+def parse_tlp(raw: str) -> str | None:
+    """RED, AMBER, AMBER+STRICT, GREEN or CLEAR for a TLP as people write it (TLP:AMBER, 琥珀, WHITE…), or None."""
+    text = unicodedata.normalize("NFKC", raw).strip().upper()
+    key = re.sub(r"^TLP[\s:：_-]*|[\s_-]+", "", text)
+    if key in _STRICT:
+        return "AMBER+STRICT"
+    return _TLP_WORDS.get(key)
 
 
 def _text(row: SourceRow, columns: ColumnMap, name: str, warnings: list[FieldIssue]) -> str | None:

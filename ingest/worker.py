@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ingest.columns import ColumnError, map_header
+from ingest.defaults import BatchDefaults
 from ingest.formats import FormatError, detect_format, open_table
 from ingest.prepare import Preparer, ReportSpool
 from ingest.pseudonym import AllianceKey
@@ -33,6 +34,7 @@ class Job:
     benign_keys: frozenset[str]
     now: datetime
     extra_aliases: dict[str, str]
+    defaults: BatchDefaults | None = None
 
 
 class _CountingReader:
@@ -90,14 +92,16 @@ def run(job: Job, queue: Any) -> None:
         with open(job.path, "rb") as raw:
             reader = _CountingReader(raw)
             table = open_table(reader, fmt)
-            columns = map_header(table.headers, job.column_mapping)
+            columns = map_header(table.headers, job.column_mapping,
+                                 default_category=bool(job.defaults and job.defaults.category))
             if isinstance(columns, ColumnError):
                 put(("error", columns.message, 1))
                 return
             put(("header", fmt, [*table.warnings, *columns.warnings,
                                        *([f"ignored columns: {', '.join(columns.ignored)}"] if columns.ignored else [])]))
             spool = ReportSpool(Path(job.path + ".report.jsonl"))
-            preparer = Preparer(job.batch_id, AllianceKey(job.key_version, job.key_secret), job.benign_keys, report=spool)
+            preparer = Preparer(job.batch_id, AllianceKey(job.key_version, job.key_secret), job.benign_keys, report=spool,
+                                defaults=job.defaults)
             for chunk in preparer.chunks(table.rows, columns, job.now, size=CHUNK_ROWS,
                                          extra_aliases=job.extra_aliases, position=lambda: reader.position):
                 put(("chunk", chunk))
