@@ -12,6 +12,8 @@ from starlette.routing import Route
 
 from api.graphql.endpoint import graphql_app
 from api import batches_http
+from api.metrics import RequestMetrics
+from api.metrics import routes as metrics_routes
 from api.health import healthz
 from api.middleware import GuardMiddleware
 from api.runtime import Runtime, load_alliance_key
@@ -20,10 +22,15 @@ from graph.networks import assign_networks
 from ingest.pipeline import BatchRunner
 from core.settings import Settings
 from graph.database import Graph, Target
+from jobs.process import build_scheduler
+from jobs.scheduler import Scheduler
 
 
-def create_app(settings: Settings, target: Target) -> Starlette:
-    """An app bound to one Neo4j target; the driver opens and closes with the app's lifespan."""
+def create_app(settings: Settings, target: Target, *, scheduler: bool = False) -> Starlette:
+    """An app bound to one Neo4j target; the driver opens and closes with the app's lifespan.
+
+    `scheduler`: also run the job scheduler in this process (the single-node default of `fenghuo serve`).
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -36,10 +43,13 @@ def create_app(settings: Settings, target: Target) -> Starlette:
         app.state.runtime = runtime
         migrator = asyncio.create_task(runtime.keep_migrating())
         audit.start()
+        jobs_task = asyncio.create_task(_schedule_when_migrated(runtime)) if scheduler else None
         try:
             yield
         finally:
             migrator.cancel()
+            if jobs_task is not None:
+                await _stop_scheduler(jobs_task)
             await batches.close()
             await audit.close()
             await graph.close()
@@ -48,5 +58,25 @@ def create_app(settings: Settings, target: Target) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/graphql", graphql_app(settings), methods=["GET", "POST"]),
         *batches_http.routes,
+        *metrics_routes,
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(GuardMiddleware, settings=settings)])
+    middleware = [Middleware(RequestMetrics), Middleware(GuardMiddleware, settings=settings)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+
+
+# -- scheduled jobs in this process (issue 11) ---------------------------------------------------------------
+
+async def _schedule_when_migrated(runtime: Runtime) -> Scheduler:
+    await runtime.migrated.wait()
+    scheduler = build_scheduler(runtime.graph, runtime.audit, runtime.batches, runtime.settings)
+    await scheduler.start(wait_for_lease=True)
+    return scheduler
+
+
+async def _stop_scheduler(task: "asyncio.Task[Scheduler]") -> None:
+    if not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return
+    if task.exception() is None:
+        await task.result().stop()

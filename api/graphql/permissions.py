@@ -42,6 +42,15 @@ POLICY: dict[str, frozenset[Role] | None] = {
     "agentNetworks": frozenset({Role.ANALYST, Role.OPERATOR}),
     "network": frozenset({Role.ANALYST, Role.OPERATOR}),
     "indicatorNeighbourhood": frozenset({Role.ANALYST, Role.OPERATOR}),
+    # -- scheduled ingest jobs (issue 11): operators only --
+    "ingestJobs": OPERATOR,
+    "ingestJob": OPERATOR,
+    "createIngestJob": OPERATOR,
+    "updateIngestJob": OPERATOR,
+    "pauseIngestJob": OPERATOR,
+    "resumeIngestJob": OPERATOR,
+    "runIngestJobNow": OPERATOR,
+    "deleteIngestJob": OPERATOR,
 }
 
 

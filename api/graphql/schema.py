@@ -15,6 +15,8 @@ from api.graphql.networks import NetworkQuery
 from api.graphql.context import Info
 from api.graphql.errors import ErrorCodes
 from api.graphql.identifiers import NormalizedIdentifier, normalize_identifier
+from api.graphql.jobs import JobMutation, JobQuery
+from api.metrics import OperationMetrics
 from api.graphql.permissions import require
 from api.graphql.validated import ValidatedDocuments
 from core.settings import Settings
@@ -41,8 +43,14 @@ class CoreQuery:
         return normalize_identifier(type, value)
 
 
-Query = merge_types("Query", (CoreQuery, AdminQuery, BatchQuery, CheckQuery, NetworkQuery))
-Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, CheckMutation))
+Query = merge_types("Query", (
+    CoreQuery, AdminQuery, BatchQuery, CheckQuery, NetworkQuery,
+    JobQuery,  # scheduled ingest (issue 11)
+))
+Mutation = merge_types("Mutation", (
+    AdminMutation, BatchMutation, CheckMutation,
+    JobMutation,  # scheduled ingest (issue 11)
+))
 
 
 class FenghuoSchema(strawberry.Schema):
@@ -65,6 +73,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if not settings.graphql_introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     extensions.append(ValidatedDocuments)
+    extensions.append(OperationMetrics)  # GraphQL operation counts and latencies for GET /metrics (issue 11)
     return FenghuoSchema(
         query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(auto_camel_case=True),
     )

@@ -9,13 +9,13 @@ each lead: the MISP attribute uuid, so an event that changes files only its new 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from collections import Counter
 from typing import Any, Iterator
 from urllib.parse import urljoin
 
 import httpx
 
-from core.errors import BadInput
 from jobs.connectors.base import Payload, RunContext, SourceFailed
 from jobs.connectors.http_feed import DEFAULT_MAX_BYTES, HttpFeed, auth_for, http_status_message
 from jobs.connectors.misp_mapping import attribute_row
@@ -25,7 +25,7 @@ EVENTS_PER_BATCH = 200
 
 class MispFeed:
     def validate(self, config: dict[str, Any], secrets: dict[str, str]) -> dict[str, Any]:
-        clean = HttpFeed(spool_dir=None).validate({**config, "format": None}, secrets)  # type: ignore[arg-type]
+        clean = HttpFeed(Path("spool")).validate({**config, "format": None}, secrets)
         clean.pop("format")
         clean["url"] = clean["url"] if clean["url"].endswith("/") else clean["url"] + "/"
         return clean
@@ -115,8 +115,3 @@ async def _get_json(client: httpx.AsyncClient, url: str, config: dict[str, Any],
         return json.loads(bytes(body))
     except ValueError as error:
         raise SourceFailed(f"{what} is not valid JSON ({error})", retry=False)
-
-
-def validate_defaults_for_misp(defaults: dict[str, Any]) -> None:
-    if not defaults.get("category"):
-        raise BadInput("a MISP feed job needs defaults.category (MISP events carry no Fenghuo category)", field="category")

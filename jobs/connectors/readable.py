@@ -35,7 +35,7 @@ def check_lead_file(path: Path, declared: str | None, what: str) -> str:
     except FormatError as error:
         raise SourceFailed(f"{what} cannot be read as {fmt}: {error}", retry=False)
     # A category may come from the job's defaults; an identifier column must be in the file itself.
-    if isinstance(map_header([*headers, "category"]), ColumnError) and fmt != "stix":
+    if isinstance(map_header(headers, default_category=True), ColumnError) and fmt != "stix":
         raise SourceFailed(f"{what} read as {fmt} has no column that names an identifier (first columns: "
                            f"{', '.join(h[:30] for h in headers[:5]) or 'none'}); expected a lead file", retry=False)
     return fmt
