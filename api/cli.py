@@ -15,6 +15,7 @@ import uvicorn
 
 from api import client_cli
 from api.demo_cli import demo_app
+from api.jobs_cli import jobs_app, scheduler_command
 from api.admin_cli import audit_app, keys_app, members_app, run_admin
 from api.demo import DEMO_ANALYST_KEY_FILE, DEMO_KEY_FILE, ensure_demo_alliance, ensure_demo_operator
 from api.app import create_app
@@ -36,6 +37,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
 app.command("upload")(client_cli.upload)
 app.command("check")(client_cli.check)
+app.add_typer(jobs_app, name="jobs"); app.command("scheduler")(scheduler_command)  # scheduled ingest (issue 11)
 
 
 def _embedded(settings: Settings) -> EmbeddedNeo4j:
@@ -80,8 +82,9 @@ class _QuietServer(uvicorn.Server):
 def serve(
     host: str = typer.Option(None, help="address to listen on (default 127.0.0.1)"),
     port: int = typer.Option(None, help="port to listen on (default 8000)"),
+    no_scheduler: bool = typer.Option(False, "--no-scheduler", help="run no job scheduler here (a separate `fenghuo scheduler` does)"),
 ) -> None:
-    """Serve the GraphQL API; starts the embedded Neo4j when no FENGHUO_NEO4J_URI is set."""
+    """Serve the GraphQL API (and, unless --no-scheduler, the job scheduler); starts the embedded Neo4j when no FENGHUO_NEO4J_URI is set."""
     settings = get_settings()
     configure_logging(settings.log_level)
     embedded = None
@@ -101,7 +104,7 @@ def serve(
                    f"GraphiQL: http://{host or settings.host}:{port or settings.port}/graphql  "
                    f"(header  Authorization: Bearer <key>)")
     config = uvicorn.Config(
-        create_app(settings, target), host=host or settings.host, port=port or settings.port,
+        create_app(settings, target, scheduler=not no_scheduler), host=host or settings.host, port=port or settings.port,
         log_level=settings.log_level.lower(), log_config=None,
     )
     try:
