@@ -60,6 +60,15 @@ POLICY: dict[str, frozenset[Role] | None] = {
     "addPeer": OPERATOR,
     "updatePeer": OPERATOR,
     "disablePeer": OPERATOR,
+    # scheduled ingest (issue 11): jobs name partners' feeds and hold their secrets — operators only
+    "ingestJobs": OPERATOR,
+    "ingestJob": OPERATOR,
+    "createIngestJob": OPERATOR,
+    "updateIngestJob": OPERATOR,
+    "pauseIngestJob": OPERATOR,
+    "resumeIngestJob": OPERATOR,
+    "runIngestJobNow": OPERATOR,
+    "deleteIngestJob": OPERATOR,
 }
 
 

@@ -13,6 +13,8 @@ from starlette.staticfiles import StaticFiles
 
 from api.graphql.endpoint import GRAPHIQL_ASSETS_PATH, GRAPHIQL_DIR, graphql_app
 from api import batches_http
+from api.metrics import RequestMetrics
+from api.metrics import routes as metrics_routes
 from api.health import healthz
 from api import well_known
 from api.police import routes as police_routes
@@ -20,13 +22,18 @@ from escalation.desk import Desk
 from api import federation_http
 from federation.node import start_federation
 from api.middleware import GuardMiddleware
-from api.runtime import open_runtime
+from api.runtime import Runtime, open_runtime
 from core.settings import Settings
 from graph.database import Target
+from jobs.process import build_scheduler
+from jobs.scheduler import Scheduler
 
 
-def create_app(settings: Settings, target: Target) -> Starlette:
-    """An app bound to one Neo4j target; the driver opens and closes with the app's lifespan."""
+def create_app(settings: Settings, target: Target, *, scheduler: bool = False) -> Starlette:
+    """An app bound to one Neo4j target; the driver opens and closes with the app's lifespan.
+
+    `scheduler`: also run the job scheduler in this process (the single-node default of `fenghuo serve`).
+    """
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -36,10 +43,13 @@ def create_app(settings: Settings, target: Target) -> Starlette:
             app.state.desk = Desk.open(runtime.graph, runtime.audit, runtime.alliance_key, settings)
             migrator = asyncio.create_task(runtime.keep_migrating())
             runtime.audit.start()
+            jobs_task = asyncio.create_task(_schedule_when_migrated(runtime)) if scheduler else None
             try:
                 yield
             finally:
                 migrator.cancel()
+                if jobs_task is not None:
+                    await _stop_scheduler(jobs_task)
                 await runtime.federation.close()
 
     routes = [
@@ -50,6 +60,25 @@ def create_app(settings: Settings, target: Target) -> Starlette:
         *police_routes.routes,  # the police liaison inbox (escalation)
         *well_known.routes,
         *federation_http.routes,
-        federation_http.metrics_route,  # /metrics (the default prometheus_client registry)
+        *metrics_routes,  # GET /metrics: requests, jobs and peers (the default prometheus_client registry)
     ]
-    return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(GuardMiddleware, settings=settings)])
+    middleware = [Middleware(RequestMetrics), Middleware(GuardMiddleware, settings=settings)]
+    return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+
+
+# -- scheduled jobs in this process (issue 11) ---------------------------------------------------------------
+
+async def _schedule_when_migrated(runtime: Runtime) -> Scheduler:
+    await runtime.migrated.wait()
+    scheduler = build_scheduler(runtime.graph, runtime.audit, runtime.batches, runtime.settings)
+    await scheduler.start(wait_for_lease=True)
+    return scheduler
+
+
+async def _stop_scheduler(task: "asyncio.Task[Scheduler]") -> None:
+    if not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return
+    if task.exception() is None:
+        await task.result().stop()

@@ -16,6 +16,7 @@ import uvicorn
 from api import client_cli
 from api.demo_cli import demo_app
 from api.peers_cli import dev_app, peers_app  # federation (issue 12)
+from api.jobs_cli import jobs_app, scheduler_command
 from api.admin_cli import audit_app, keys_app, members_app, run_admin
 from api.demo import DEMO_ANALYST_KEY_FILE, DEMO_KEY_FILE, ensure_demo_alliance, ensure_demo_operator
 from api.app import create_app
@@ -42,6 +43,7 @@ from api.escalation_cli import escalations_app, jurisdictions_app, verify_packag
 app.add_typer(jurisdictions_app, name="jurisdictions"); app.add_typer(escalations_app, name="escalations"); app.command("verify-package")(verify_package)
 # federation (issue 12)
 app.add_typer(peers_app, name="peers"); app.add_typer(dev_app, name="dev")  # noqa: E702  federation (issue 12)
+app.add_typer(jobs_app, name="jobs"); app.command("scheduler")(scheduler_command)  # scheduled ingest (issue 11)
 
 
 def _embedded(settings: Settings) -> EmbeddedNeo4j:
@@ -86,8 +88,9 @@ class _QuietServer(uvicorn.Server):
 def serve(
     host: str = typer.Option(None, help="address to listen on (default 127.0.0.1)"),
     port: int = typer.Option(None, help="port to listen on (default 8000)"),
+    no_scheduler: bool = typer.Option(False, "--no-scheduler", help="run no job scheduler here (a separate `fenghuo scheduler` does)"),
 ) -> None:
-    """Serve the GraphQL API; starts the embedded Neo4j when no FENGHUO_NEO4J_URI is set."""
+    """Serve the GraphQL API (and, unless --no-scheduler, the job scheduler); starts the embedded Neo4j when no FENGHUO_NEO4J_URI is set."""
     settings = get_settings()
     configure_logging(settings.log_level)
     embedded = None
@@ -107,7 +110,7 @@ def serve(
                    f"GraphiQL: http://{host or settings.host}:{port or settings.port}/graphql  "
                    f"(header  Authorization: Bearer <key>)")
     config = uvicorn.Config(
-        create_app(settings, target), host=host or settings.host, port=port or settings.port,
+        create_app(settings, target, scheduler=not no_scheduler), host=host or settings.host, port=port or settings.port,
         log_level=settings.log_level.lower(), log_config=None,
     )
     try:

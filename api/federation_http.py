@@ -1,8 +1,7 @@
-"""Node-to-node HTTP: `POST /v1/federation/check` (signed; see federation/signing.py) and Prometheus `/metrics`."""
+"""Node-to-node HTTP: `POST /v1/federation/check`, signed (see federation/signing.py)."""
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -29,9 +28,4 @@ async def federation_check(request: Request) -> Response:
     return Response(reply.body, status_code=reply.status, media_type="application/json", headers=reply.headers)
 
 
-async def metrics(request: Request) -> Response:
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-
 routes = [Route(CHECK_PATH, federation_check, methods=["POST"])]
-metrics_route = Route("/metrics", metrics, methods=["GET"])

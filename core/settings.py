@@ -87,6 +87,18 @@ class Settings(BaseSettings):
     federation_breaker_reset_seconds: float = Field(15.0, gt=0, description="open breaker waits this long, then probes")
     federation_peer_cache_seconds: float = Field(2.0, ge=0, description="peer registrations are re-read after this")
 
+    # -- scheduled ingest (jobs/, issue 11) ----------------------------------------------------------------
+    # Key that encrypts job secrets (feed tokens, TAXII passwords); unset = a key file in data_dir (jobs-secret.key).
+    jobs_secret_key: SecretStr | None = None
+    scheduler_lease_seconds: float = Field(30.0, ge=5, description="a dead scheduler's lease frees after this")
+    scheduler_poll_seconds: float = Field(2.0, gt=0, description="how often job changes and run requests are read")
+    scheduler_metrics_port: int = Field(8001, description="GET /metrics of a standalone `fenghuo scheduler`")
+    job_retry_base_seconds: float = Field(60.0, gt=0, description="first retry after a failed run; doubles per failure")
+    job_retry_max_seconds: float = Field(3600.0, gt=0)
+    retention_grace_days: int = Field(90, ge=0, description="days an expired lead is still reported as expired before it is purged")
+    abandoned_batch_hours: float = Field(6.0, gt=0, description="a batch processing this long without progress is swept")
+    audit_checkpoint_blocks: int = Field(200, ge=1, description="newest audit blocks verified by the checkpoint job")
+
     @property
     def embedded(self) -> bool:
         return not self.neo4j_uri

@@ -192,6 +192,8 @@ def _category(
     candidates = [v for v in (value if isinstance(value, (list, tuple)) else [value]) if not _is_blank(v)]
     if not candidates and defaults is not None and defaults.category is not None:
         candidates = [defaults.category]
+    elif isinstance(value, (list, tuple)) and defaults is not None and defaults.category is not None:
+        candidates.append(defaults.category)  # STIX indicator_types/labels are hints (url-watchlist…), not a member's category
     for candidate in candidates:
         found = resolve_category(str(candidate), extra_aliases)
         if found is not None:

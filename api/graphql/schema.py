@@ -18,6 +18,7 @@ from api.graphql.errors import ErrorCodes
 from api.graphql.escalations import EscalationMutation, EscalationQuery
 from api.graphql.identifiers import NormalizedIdentifier, normalize_identifier
 from api.graphql.indicators import IndicatorQuery
+from api.graphql.jobs import JobMutation, JobQuery
 from api.graphql.leads import LeadMutation, LeadQuery
 from api.graphql.networks import NetworkQuery
 from api.graphql.permissions import require
@@ -48,9 +49,9 @@ class CoreQuery:
 
 
 Query = merge_types("Query", (CoreQuery, AdminQuery, BatchQuery, CheckQuery, IndicatorQuery, LeadQuery, DisputeQuery,
-                              NetworkQuery, EscalationQuery, PeerQuery))
+                              NetworkQuery, EscalationQuery, PeerQuery, JobQuery))
 Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, LeadMutation, DisputeMutation, EscalationMutation,
-                                    PeerMutation))
+                                    PeerMutation, JobMutation))
 
 
 class FenghuoSchema(strawberry.Schema):

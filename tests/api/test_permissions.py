@@ -63,6 +63,15 @@ OPERATIONS: dict[str, tuple[str, set[str] | None]] = {
     "addPeer": ('mutation { addPeer(input: {nodeId: "node-x", url: "http://127.0.0.1:9", publicKey: "x"}) { nodeId } }', OPERATOR_ONLY),
     "updatePeer": ('mutation { updatePeer(nodeId: "nope", input: {timeoutSeconds: 1.0}) { nodeId } }', OPERATOR_ONLY),
     "disablePeer": ('mutation { disablePeer(nodeId: "nope") { nodeId } }', OPERATOR_ONLY),
+    "ingestJobs": ("{ ingestJobs { id } }", OPERATOR_ONLY),
+    "ingestJob": ('{ ingestJob(id: "nope") { id } }', OPERATOR_ONLY),
+    "createIngestJob": ('mutation { createIngestJob(job: {name: "x", kind: HTTP_FEED, memberCode: "ACME", config: {}}) { id } }',
+                        OPERATOR_ONLY),
+    "updateIngestJob": ('mutation { updateIngestJob(id: "nope", changes: {intervalSeconds: 60}) { id } }', OPERATOR_ONLY),
+    "pauseIngestJob": ('mutation { pauseIngestJob(id: "nope") { id } }', OPERATOR_ONLY),
+    "resumeIngestJob": ('mutation { resumeIngestJob(id: "nope") { id } }', OPERATOR_ONLY),
+    "runIngestJobNow": ('mutation { runIngestJobNow(id: "nope") { id } }', OPERATOR_ONLY),
+    "deleteIngestJob": ('mutation { deleteIngestJob(id: "nope") }', OPERATOR_ONLY),
 }
 
 

@@ -208,6 +208,8 @@ MATRIX: dict[str, tuple[Probe, dict[str, dict[str, bool] | None]] | str] = {
     "jurisdictions": "not intelligence: the public GB/T 2260 list and bureau names",
     "peers": "administration: operators only (tests/api/test_permissions.py); peers hold no intelligence",
     "federationNode": "not intelligence: this node's own id and public key",
+    "ingestJobs": "administration: operators only (tests/api/test_permissions.py)",
+    "ingestJob": "administration: operators only (tests/api/test_permissions.py)",
     "checkLeads": (check_leads, {**ANALYSTS, "peer": None}),
     "indicator": (indicator, ANALYSTS),
     "lead": (lead, MEMBERS_ONLY),
@@ -296,6 +298,8 @@ AUDITED: dict[str, tuple[str, str | None]] = {
     "jurisdictions": ('{ jurisdictions(search: "深圳") { code } }', None),
     "peers": ("{ peers { nodeId } }", "peers.read"),
     "federationNode": ("{ federationNode { nodeId } }", None),
+    "ingestJobs": ("{ ingestJobs { id } }", "jobs.read"),
+    "ingestJob": ('{ ingestJob(id: "nope") { id } }', "jobs.read"),
 }
 NOT_INTELLIGENCE = {"health", "normalize", "me", "jurisdictions", "federationNode"}
 

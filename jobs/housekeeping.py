@@ -1,0 +1,131 @@
+"""Housekeeping jobs, installed by default: retention, network upkeep, the abandoned-batch sweeper, the audit checkpoint.
+
+- retention: a lead older than its category's τ (ingest/categories.py `lifetime_days`) is expired — check/scoring.py
+  already gives it no weight and reports the identifier `expired`; this job counts those, and purges leads older
+  than τ + FENGHUO_RETENTION_GRACE_DAYS from the shared graph (PIPL minimisation). Aggregates of the touched
+  indicators are rebuilt, indicators nothing names any more go too; audit records are kept.
+- network upkeep: assigns agent networks of batches whose hook never finished (graph/networks.py); once a day a
+  full rebuild.
+- batch sweeper: a batch left `processing` longer than FENGHUO_ABANDONED_BATCH_HOURS failed part-way in a process
+  that is gone; it is marked failed (invisible, its leads removed) so a re-upload starts clean.
+- audit checkpoint: verifies the newest FENGHUO_AUDIT_CHECKPOINT_BLOCKS blocks of the audit chain; a break sets
+  the `fenghuo_audit_chain_broken` metric and logs an error (and fails the run, so lastRun says so).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from core.principal import cli_principal
+from audit import chain
+from audit.log import AuditLog
+from core.settings import Settings
+from graph import batches as batches_repo
+from graph import housekeeping as repo
+from graph.database import Graph
+from graph.disputes import rebuild_aggregates
+from graph.leads import delete_leads_of
+from networks.flows import assign_pending_networks, rebuild_networks, refresh_networks
+from ingest.categories import CATEGORIES
+from jobs import metrics
+from jobs.connectors.base import SourceFailed
+from jobs.model import JobKind
+
+log = logging.getLogger(__name__)
+SYSTEM = cli_principal("scheduler")
+
+# (name, kind, schedule, config): what `install_builtin_jobs` creates when missing.
+BUILTIN_JOBS: tuple[tuple[str, JobKind, dict[str, Any], dict[str, Any]], ...] = (
+    ("housekeeping-retention", JobKind.RETENTION, {"cron": "15 3 * * *"}, {}),
+    ("housekeeping-network-upkeep", JobKind.NETWORK_UPKEEP, {"interval_seconds": 600}, {}),
+    ("housekeeping-network-rebuild", JobKind.NETWORK_UPKEEP, {"cron": "45 3 * * *"}, {"rebuild": True}),
+    ("housekeeping-batch-sweeper", JobKind.BATCH_SWEEPER, {"interval_seconds": 1800}, {}),
+    ("housekeeping-audit-checkpoint", JobKind.AUDIT_CHECKPOINT, {"interval_seconds": 900}, {}),
+)
+
+
+async def run(kind: JobKind, graph: Graph, audit: AuditLog, settings: Settings, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run one housekeeping task; the stats it returns go into the run record (`rows` = items handled)."""
+    if kind is JobKind.RETENTION:
+        return await retention(graph, audit, settings)
+    if kind is JobKind.NETWORK_UPKEEP:
+        if (config or {}).get("rebuild"):
+            return {"rows": 0, **(await rebuild_networks(graph))}
+        return {"rows": await assign_pending_networks(graph), "mode": "pending batches assigned"}
+    if kind is JobKind.BATCH_SWEEPER:
+        return await sweep_batches(graph, audit, settings)
+    if kind is JobKind.AUDIT_CHECKPOINT:
+        return await audit_checkpoint(graph, settings)
+    raise SourceFailed(f"{kind.value} is not a housekeeping job", retry=False)
+
+
+def retention_cutoffs(now: datetime, grace_days: int = 0) -> dict[str, datetime]:
+    return {c.code: now - timedelta(days=c.lifetime_days + grace_days) for c in CATEGORIES}
+
+
+async def retention(graph: Graph, audit: AuditLog, settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    now = now or datetime.now(timezone.utc)
+    expired = await repo.count_expired(graph, retention_cutoffs(now))
+    purge_at = retention_cutoffs(now, settings.retention_grace_days)
+    purged, touched, networks = 0, defaultdict(set), set()
+    while rows := await repo.purge_leads(graph, purge_at):
+        purged += len(rows)
+        for row in rows:
+            touched[row["member"]].update(row["keys"])
+            if row["network"]:
+                networks.add(row["network"])
+    for member, keys in touched.items():
+        await rebuild_aggregates(graph, member, sorted(keys))
+    indicators = await repo.purge_orphan_indicators(graph, sorted({k for keys in touched.values() for k in keys}))
+    if networks:
+        await refresh_networks(graph, networks)
+    if purged:
+        audit.record(SYSTEM, "housekeeping.retention", outcome="purged",
+                     detail=f"leads={purged} indicators={indicators} grace_days={settings.retention_grace_days}")
+    return {"rows": purged, "expired": expired, "purged_leads": purged, "purged_indicators": indicators}
+
+
+async def sweep_batches(graph: Graph, audit: AuditLog, settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    before = (now or datetime.now(timezone.utc)) - timedelta(hours=settings.abandoned_batch_hours)
+    swept = await repo.abandoned_batches(graph, before)
+    for batch in swept:
+        await batches_repo.fail(graph, batch["id"], f"abandoned: still processing after {settings.abandoned_batch_hours:g} h "
+                                                   "(the process filing it stopped); upload the file again to retry")
+        await delete_leads_of(graph, batch["id"])
+        audit.record(SYSTEM, "housekeeping.sweep_batch", subject=batch["id"], outcome="failed")
+    return {"rows": len(swept), "swept_batches": len(swept)}
+
+
+async def audit_checkpoint(graph: Graph, settings: Settings) -> dict[str, Any]:
+    head, blocks = await repo.newest_blocks(graph, settings.audit_checkpoint_blocks)
+    broken = verify_blocks(head, blocks)
+    metrics.AUDIT_CHECKPOINT.set(time.time())
+    metrics.AUDIT_CHAIN_BROKEN.set(1 if broken else 0)
+    if broken:
+        log.error("audit checkpoint: the audit chain is BROKEN at %s; run `fenghuo audit verify`", broken)
+        raise SourceFailed(f"the audit chain is broken at {broken}: investigate with `fenghuo audit verify`", retry=False)
+    return {"rows": len(blocks), "verified_blocks": len(blocks)}
+
+
+def verify_blocks(head: dict[str, Any] | None, blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> chain.Break | None:
+    """Verify a run of consecutive blocks ending at the head, trusting only the first block's links backwards."""
+    if not blocks:
+        return None if head is None or int(head["seq"]) == 0 else chain.Break(int(head["seq"]), None, "the newest blocks are missing")
+    first, records = blocks[0]
+    verifier = chain.Verifier()
+    verifier.expected_block_seq = first["seq"]
+    verifier.prev_block_hash = first["prev_hash"]
+    if records:
+        verifier.prev_record_hash = records[0]["prev_hash"]
+        verifier.expected_record_seq = records[0]["seq"]
+    for block, block_records in blocks:
+        broken = verifier.feed(block, block_records)
+        if broken:
+            return broken
+    if head is not None and (head["seq"] != blocks[-1][0]["seq"] or head["hash"] != verifier.prev_block_hash):
+        return chain.Break(int(head["seq"]), None, "the chain head does not match the newest block (blocks altered or removed)")
+    return None

@@ -1,0 +1,85 @@
+"""Housekeeping: retention purges leads past τ + grace (audit kept), the sweeper, the audit checkpoint."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from audit.log import AuditLog
+from graph.database import Graph
+from ingest.pipeline import BatchRunner, UploadRequest
+from jobs import housekeeping, metrics
+from jobs.model import JobKind
+from jobs.service import install_builtin_jobs
+from tests.jobs.conftest import MEMBER, JobsEnv
+from tests.jobs.test_drop_folder import LEADS
+from tests.support import TEST_KEY
+from core.principal import Principal, Role
+
+UPLOADER = Principal(id="key:u", member_code=MEMBER, roles=frozenset({Role.UPLOADER}))
+
+
+async def _file(graph: Graph, tmp_path: Path, rows: list[tuple[str, str, str]]) -> None:
+    audit = AuditLog(graph)
+    runner = BatchRunner(graph, audit, TEST_KEY, tmp_path / "spool")
+    text = "phone,category,observed_at\n" + "".join(f"{p},{c},{d}\n" for p, c, d in rows)
+    await runner.submit_file(UPLOADER, [text.encode()], UploadRequest(filename="x.csv"), wait=True)
+    await audit.close()
+
+
+async def test_retention_counts_expired_and_purges_leads_past_grace_keeping_audit(jobs_env: JobsEnv, tmp_path: Path) -> None:
+    now = datetime.now(timezone.utc)
+    day = lambda n: (now - timedelta(days=n)).strftime("%Y-%m-%d")  # noqa: E731
+    # DEVICE_FARM: τ = 180 days; grace 90 → purge after 270 days.
+    await _file(jobs_env.graph, tmp_path, [("13800138101", "DEVICE_FARM", day(10)), ("13800138102", "DEVICE_FARM", day(200)),
+                                           ("13800138103", "DEVICE_FARM", day(300)), ("13800138104", "MONEY_MULE", day(300))])
+    audit_before = await jobs_env.count("MATCH (r:AuditRecord) RETURN count(r) AS n")
+
+    stats = await housekeeping.retention(jobs_env.graph, jobs_env.audit, jobs_env.settings)
+    await jobs_env.audit.flush()
+
+    assert stats["expired"] == 2 and stats["purged_leads"] == 1 and stats["purged_indicators"] == 1
+    assert await jobs_env.count(LEADS) == 3
+    assert await jobs_env.count("MATCH (r:AuditRecord) RETURN count(r) AS n") > audit_before
+    reported = await jobs_env.count("MATCH (:Member)-[r:REPORTED]->() RETURN sum(r.leads) AS n")
+    assert reported == 3
+
+
+async def test_sweeper_fails_batches_abandoned_in_processing(jobs_env: JobsEnv) -> None:
+    await jobs_env.graph.write("CREATE (:Batch {id: 'old', member_code: $m, status: 'processing', created_at: datetime() - duration('P1D')}),"
+                               " (:Batch {id: 'new', member_code: $m, status: 'processing', created_at: datetime()})", {"m": MEMBER})
+
+    stats = await housekeeping.sweep_batches(jobs_env.graph, jobs_env.audit, jobs_env.settings)
+
+    rows = await jobs_env.graph.read("MATCH (b:Batch) RETURN b.id AS id, b.status AS status, b.error AS error ORDER BY id")
+    assert stats["swept_batches"] == 1
+    assert [(r["id"], r["status"]) for r in rows] == [("new", "processing"), ("old", "failed")]
+    assert "abandoned" in rows[1]["error"]
+
+
+async def test_audit_checkpoint_alerts_when_a_recent_record_was_altered(jobs_env: JobsEnv) -> None:
+    for n in range(3):
+        jobs_env.audit.record(UPLOADER, "test.action", subject=f"s{n}")
+        await jobs_env.audit.flush()
+    assert (await housekeeping.audit_checkpoint(jobs_env.graph, jobs_env.settings))["verified_blocks"] >= 3
+    assert metrics.AUDIT_CHAIN_BROKEN._value.get() == 0
+
+    await jobs_env.graph.write("MATCH (r:AuditRecord {subject: ['s1']}) SET r.action = 'edited'")
+    try:
+        await housekeeping.audit_checkpoint(jobs_env.graph, jobs_env.settings)
+        raised = None
+    except Exception as error:  # noqa: BLE001
+        raised = error
+
+    assert raised is not None and "audit chain is broken" in str(raised)
+    assert metrics.AUDIT_CHAIN_BROKEN._value.get() == 1
+
+
+async def test_housekeeping_jobs_are_installed_once_and_run_through_the_runner(jobs_env: JobsEnv) -> None:
+    assert await install_builtin_jobs(jobs_env.graph) == len(housekeeping.BUILTIN_JOBS)
+    assert await install_builtin_jobs(jobs_env.graph) == 0
+    job = await jobs_env.job("housekeeping-batch-sweeper")
+
+    run = await jobs_env.run(job)
+
+    assert job["kind"] == JobKind.BATCH_SWEEPER.value and run["status"] == "succeeded"
