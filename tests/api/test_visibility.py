@@ -89,15 +89,21 @@ async def indicator(api, token, world, tlp):
     return True
 
 
-async def lead(api, token, world, tlp):
-    doc = "query($id: String!) { lead(id: $id) { id category } }"
-    seen, unknown = await _ask(api, token, doc, id=world.lead[tlp]), await _ask(api, token, doc, id="0" * 32)
+async def _by_id(api: httpx.AsyncClient, token: str, doc: str, target: str) -> dict[str, Any] | bool | None:
+    """Ask for one thing by id: None (may not ask), False (NOT_FOUND exactly as for an id that never existed),
+    or the data found."""
+    seen, unknown = await _ask(api, token, doc, id=target), await _ask(api, token, doc, id="0" * 32)
     if seen is None:
         return None
     if seen.get("errors"):
         assert error_codes(seen) == error_codes(unknown) == ["NOT_FOUND"]
         return False
-    return True
+    return seen["data"]
+
+
+async def lead(api, token, world, tlp):
+    found = await _by_id(api, token, "query($id: String!) { lead(id: $id) { id category } }", world.lead[tlp])
+    return found if found is None else bool(found)
 
 
 async def leads(api, token, world, tlp):
@@ -115,15 +121,9 @@ async def agent_networks(api, token, world, tlp):
 
 
 async def network(api, token, world, tlp):
-    doc = "query($id: String!) { network(id: $id) { nodes { id } } }"
     target = world.network[tlp] or "f" * 32  # RED leads form no network: asking for one finds nothing
-    seen, unknown = await _ask(api, token, doc, id=target), await _ask(api, token, doc, id="0" * 32)
-    if seen is None:
-        return None
-    if seen.get("errors"):
-        assert error_codes(seen) == error_codes(unknown) == ["NOT_FOUND"]
-        return False
-    return bool(seen["data"]["network"]["nodes"])
+    found = await _by_id(api, token, "query($id: String!) { network(id: $id) { nodes { id } } }", target)
+    return found if found in (None, False) else bool(found["network"]["nodes"])
 
 
 async def indicator_neighbourhood(api, token, world, tlp):
@@ -138,14 +138,8 @@ async def indicator_neighbourhood(api, token, world, tlp):
 
 
 async def batch(api, token, world, tlp):
-    doc = "query($id: String!) { batch(id: $id) { id report { line } } }"
-    seen, unknown = await _ask(api, token, doc, id=world.batch[tlp]), await _ask(api, token, doc, id="0" * 32)
-    if seen is None:
-        return None
-    if seen.get("errors"):
-        assert error_codes(seen) == error_codes(unknown) == ["NOT_FOUND"]
-        return False
-    return True
+    found = await _by_id(api, token, "query($id: String!) { batch(id: $id) { id report { line } } }", world.batch[tlp])
+    return found if found is None else bool(found)
 
 
 async def batches(api, token, world, tlp):
