@@ -193,6 +193,9 @@ class BatchRunner:
             reason = f"the batch stopped part-way ({type(error).__name__}); none of it is visible: upload the same file again"
             log.error("batch %s stopped part-way", batch_id, exc_info=error)
         try:
+            batch = await self._ride_out(lambda: batches_repo.get_batch(self.graph, batch_id), "reading the batch")
+            if batch is not None and batch["status"] == "committed":
+                return  # stopped while aggregating: its leads stay; resume_pending finishes it at the next start
             await self._fail(principal, batch_id, reason, None, request_id)
         except GraphUnavailable:
             log.error("batch %s could not be marked failed (Neo4j still unavailable); uploading the file again resumes it",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -17,6 +18,16 @@ NO_CATEGORY = "手机号,备注\n13800138000,from the export\n13900139000,\n".en
 BATCH_DEFAULTS = "defaults { category categoryLabel tlp confidence observedAt agent }"
 
 
+async def _finished(api: httpx.AsyncClient, token: str, batch_id: str) -> dict:
+    """The batch once committed and aggregated (or failed), polled without holding a request open."""
+    for _ in range(1200):
+        batch = (await api.get(f"/v1/batches/{batch_id}", headers={"authorization": f"Bearer {token}"})).json()
+        if batch["status"] == "failed" or batch["checks_ready"]:
+            return batch
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"batch {batch_id} did not finish")
+
+
 async def _leads(graph: Graph, batch_id: str) -> list[tuple[str, str, float]]:
     rows = await graph.read("MATCH (l:Lead {batch_id: $id}) RETURN l.category AS c, l.tlp AS t, l.confidence AS f "
                             "ORDER BY l.seq", {"id": batch_id})
@@ -26,9 +37,9 @@ async def _leads(graph: Graph, batch_id: str) -> list[tuple[str, str, float]]:
 async def test_http_raw_upload_takes_defaults_from_query_parameters(api: httpx.AsyncClient, graph: Graph) -> None:
     token = await issue_key(graph, "ACME", "uploader")
     response = await api.post("/v1/batches", content=NO_CATEGORY, headers={"authorization": f"Bearer {token}"},
-                              params={"filename": "x.csv", "wait": "true", "category": "贷款中介", "tlp": "GREEN",
+                              params={"filename": "x.csv", "category": "贷款中介", "tlp": "GREEN",
                                       "confidence": "0.8", "observed_at": "2026-11-30", "agent": "老王"})
-    batch = response.json()["batch"]
+    batch = await _finished(api, token, response.json()["batch"]["id"])
     assert batch["status"] == "committed" and batch["accepted"] == 2, batch
     assert batch["defaults"] == {"category": "LOAN_INTERMEDIARY", "tlp": "GREEN", "confidence": 0.8,
                                  "observed_at": "2026-11-29T16:00:00+00:00", "agent": "老王"}
@@ -40,9 +51,9 @@ async def test_http_raw_upload_takes_defaults_from_query_parameters(api: httpx.A
 async def test_http_multipart_upload_takes_defaults_from_form_fields(api: httpx.AsyncClient, graph: Graph) -> None:
     token = await issue_key(graph, "ACME", "uploader")
     response = await api.post("/v1/batches", headers={"authorization": f"Bearer {token}"},
-                              data={"category": "MONEY_MULE", "tlp": "RED", "wait": "true"},
+                              data={"category": "MONEY_MULE", "tlp": "RED"},
                               files={"file": ("x.csv", NO_CATEGORY, "text/csv")})
-    batch = response.json()["batch"]
+    batch = await _finished(api, token, response.json()["batch"]["id"])
     assert batch["accepted"] == 2 and batch["defaults"] == {"category": "MONEY_MULE", "tlp": "RED"}
     assert await _leads(graph, batch["id"]) == [("MONEY_MULE", "RED", 0.7)] * 2
 
@@ -63,14 +74,16 @@ async def test_http_bad_default_is_refused_with_what_is_accepted_and_writes_noth
 
 async def test_graphql_upload_takes_a_defaults_input(api: httpx.AsyncClient, graph: Graph) -> None:
     token = await issue_key(graph, "ACME", "uploader")
-    operations = {"query": "mutation($file: Upload!, $d: BatchDefaultsInput) { uploadLeadBatch(file: $file, wait: true, "
+    operations = {"query": "mutation($file: Upload!, $d: BatchDefaultsInput) { uploadLeadBatch(file: $file, "
                            f"defaults: $d) {{ batch {{ id status accepted {BATCH_DEFAULTS} }} }} }}",
                   "variables": {"file": None, "d": {"category": "中介", "confidence": "高", "agent": "A团伙"}}}
     response = await api.post("/graphql", headers={"authorization": f"Bearer {token}"},
                               data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.file"]})},
                               files={"0": ("x.csv", NO_CATEGORY, "text/csv")})
-    batch = response.json()["data"]["uploadLeadBatch"]["batch"]
-    assert batch["accepted"] == 2 and batch["defaults"] == {
+    batch_id = response.json()["data"]["uploadLeadBatch"]["batch"]["id"]
+    assert (await _finished(api, token, batch_id))["accepted"] == 2
+    batch = (await gql(api, f"query($id: String!) {{ batch(id: $id) {{ id {BATCH_DEFAULTS} }} }}", token, id=batch_id))["data"]["batch"]
+    assert batch["defaults"] == {
         "category": "LOAN_INTERMEDIARY", "categoryLabel": "贷款中介", "tlp": None, "confidence": 0.9, "observedAt": None, "agent": "A团伙"}
     assert await _leads(graph, batch["id"]) == [("LOAN_INTERMEDIARY", "AMBER", 0.9)] * 2
 
