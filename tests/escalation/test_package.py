@@ -37,7 +37,8 @@ async def _case_with_leads(api: httpx.AsyncClient, graph: Graph) -> dict:
         for phone in ("13510000001", "13510000002")]
     leads.append({"category": "跑分", "identifiers": [{"type": "phone", "value": "13510000001"},
                                                      {"type": "bank_card", "value": "6222021234567890123"}]})
-    assert (await gql(api, SUBMIT, uploader, leads=leads))["data"]["submitLeads"]["batch"]["accepted"] == 3
+    async with httpx.AsyncClient(base_url=api.base_url, timeout=180) as patient:  # network assignment under load
+        assert (await gql(patient, SUBMIT, uploader, leads=leads))["data"]["submitLeads"]["batch"]["accepted"] == 3
     lead_ids = [r["id"] for r in await graph.read("MATCH (l:Lead) RETURN l.id AS id ORDER BY l.seq")]
     txt = {"filename": "聊天记录.txt", "contentType": "text/plain", "contentBase64": base64.b64encode("中介：包过".encode()).decode()}
     return escalated(await escalate(api, analyst, title="深圳宝安贷款中介团伙", leadIds=lead_ids, evidence="客户录音三段",
