@@ -46,6 +46,13 @@ OPERATIONS: dict[str, tuple[str, set[str] | None]] = {
     "network": ('{ network(id: "nope") { truncated } }', {"analyst", "operator"}),
     "indicatorNeighbourhood": ('{ indicatorNeighbourhood(type: "phone", value: "13800138000") { truncated } }',
                                {"analyst", "operator"}),
+    # federation (issue 12)
+    "peers": ("{ peers { nodeId } }", OPERATOR_ONLY),
+    "federationNode": ("{ federationNode { nodeId } }", OPERATOR_ONLY),
+    "addPeer": ('mutation { addPeer(input: {nodeId: "node-z", url: "http://127.0.0.1:9", '
+                'publicKey: "xNryrOBxQf0AbOA8qlMJv2e3RpoLfH/2urCaRQeDgm8="}) { nodeId } }', OPERATOR_ONLY),
+    "updatePeer": ('mutation { updatePeer(nodeId: "node-z", input: {timeoutSeconds: 1.5}) { nodeId } }', OPERATOR_ONLY),
+    "disablePeer": ('mutation { disablePeer(nodeId: "node-z") { state } }', OPERATOR_ONLY),
 }
 
 
