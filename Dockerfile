@@ -13,6 +13,7 @@ COPY access ./access
 COPY audit ./audit
 COPY check ./check
 COPY escalation ./escalation
+COPY jobs ./jobs
 RUN pip install --no-cache-dir . && useradd --system --home /var/lib/fenghuo fenghuo \
     && mkdir -p /var/lib/fenghuo && chown fenghuo /var/lib/fenghuo
 USER fenghuo

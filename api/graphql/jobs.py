@@ -129,7 +129,8 @@ def job_run(row: dict[str, Any]) -> JobRun:
 def ingest_job(row: dict[str, Any]) -> IngestJob:
     return IngestJob(
         id=row["id"], name=row["name"], kind=JobKind(row["kind"]), member_code=row.get("member_code"),
-        schedule=JobSchedule(row.get("interval_seconds"), row.get("cron"), row.get("timezone") or "Asia/Shanghai"),
+        schedule=JobSchedule(interval_seconds=row.get("interval_seconds"), cron=row.get("cron"),
+                             timezone=row.get("timezone") or "Asia/Shanghai"),
         config=json.loads(row.get("config") or "{}"), secrets="set" if row.get("secrets_set") else "not set",
         defaults=JobDefaults(**json.loads(row.get("defaults") or "{}")), paused=bool(row.get("paused")),
         builtin=bool(row.get("builtin")), failures=int(row.get("failures") or 0),
