@@ -27,7 +27,7 @@ NOTE = "已受理，请贵司联系经侦支队张警官"
 
 async def _escalated_network(api: httpx.AsyncClient, graph: Graph) -> tuple[str, dict]:
     uploader, analyst = await issue_key(graph, "ACME", "uploader"), await issue_key(graph, "ACME", "analyst")
-    leads = [{"category": category, "agent": "老王", "identifiers": [{"type": "phone", "value": phone},
+    leads = [{"category": category, "identifiers": [{"type": "phone", "value": phone},
                                                                     {"type": "device", "value": "867530021234560"}]}
              for phone, category in (("13510000001", "中介"), ("13510000002", "中介"), ("13510000003", "跑分"))]
     # Filing waits for network assignment; on a loaded 2-core machine that can outlast the shared client's 30 s.
