@@ -44,6 +44,12 @@ POLICY: dict[str, frozenset[Role] | None] = {
     "agentNetworks": ANALYSTS,
     "network": ANALYSTS,
     "indicatorNeighbourhood": ANALYSTS,
+    # federation (issue 12): peers are the hub's to manage
+    "peers": OPERATOR,
+    "federationNode": OPERATOR,
+    "addPeer": OPERATOR,
+    "updatePeer": OPERATOR,
+    "disablePeer": OPERATOR,
 }
 
 

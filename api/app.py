@@ -13,6 +13,8 @@ from starlette.routing import Route
 from api.graphql.endpoint import graphql_app
 from api import batches_http
 from api.health import healthz
+from api import federation_http
+from federation.node import start_federation
 from api.middleware import GuardMiddleware
 from api.runtime import open_runtime
 from core.settings import Settings
@@ -25,6 +27,7 @@ def create_app(settings: Settings, target: Target) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_runtime(settings, target) as runtime:
+            runtime.federation = start_federation(settings)
             app.state.runtime = runtime
             migrator = asyncio.create_task(runtime.keep_migrating())
             runtime.audit.start()
@@ -32,10 +35,13 @@ def create_app(settings: Settings, target: Target) -> Starlette:
                 yield
             finally:
                 migrator.cancel()
+                await runtime.federation.close()
 
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/graphql", graphql_app(settings), methods=["GET", "POST"]),
         *batches_http.routes,
+        *federation_http.routes,
+        federation_http.metrics_route,  # /metrics (the default prometheus_client registry)
     ]
     return Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(GuardMiddleware, settings=settings)])

@@ -15,6 +15,7 @@ import uvicorn
 
 from api import client_cli
 from api.demo_cli import demo_app
+from api.peers_cli import dev_app, peers_app  # federation (issue 12)
 from api.admin_cli import audit_app, keys_app, members_app, run_admin
 from api.demo import DEMO_ANALYST_KEY_FILE, DEMO_KEY_FILE, ensure_demo_alliance, ensure_demo_operator
 from api.app import create_app
@@ -36,6 +37,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
 app.command("upload")(client_cli.upload)
 app.command("check")(client_cli.check)
+app.add_typer(peers_app, name="peers"); app.add_typer(dev_app, name="dev")  # noqa: E702  federation (issue 12)
 
 
 def _embedded(settings: Settings) -> EmbeddedNeo4j:

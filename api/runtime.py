@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from audit.log import AuditLog
+from federation.node import Federation
 from ingest.pipeline import BatchRunner
 from core.settings import Settings
 from graph.database import Graph, GraphUnavailable, Target
@@ -29,6 +30,7 @@ class Runtime:
     audit: AuditLog
     batches: BatchRunner
     migrated: asyncio.Event = field(default_factory=asyncio.Event)
+    federation: Federation | None = None  # this node's identity and peer client (issue 12)
 
     async def keep_migrating(self) -> None:
         """Apply migrations as soon as Neo4j answers; the API starts (and answers 503) even when it does not."""

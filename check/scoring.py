@@ -70,6 +70,7 @@ class Report:
     first_seen: datetime
     reliability: float = 1.0
     member_ref: str | None = None
+    node: str | None = None  # the node holding the leads, in a federated check
 
     def __post_init__(self) -> None:
         if self.member_ref is None and self.member_code is None:
@@ -109,6 +110,7 @@ class Contribution:
     observed_at: datetime
     weight: float
     leads: int
+    node: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +253,7 @@ def _contribution(lead: _Lead, report: Report, member_leads: int) -> Contributio
         observed_at=lead.observed_at,
         weight=lead.weight,
         leads=member_leads,
+        node=report.node,
     )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any, Iterable, Sequence
 
 from audit.reader import Reader
 from check import scoring
@@ -71,29 +71,40 @@ class LeadVerdict:
 async def check_leads(
     reader: Reader, alliance_key: AllianceKey, leads: Sequence[LeadQuery], *, now: datetime | None = None,
 ) -> list[LeadVerdict]:
-    total = sum(len(lead.identifiers) for lead in leads)
-    if total > MAX_IDENTIFIERS:
-        raise BadInput(f"a check accepts at most {MAX_IDENTIFIERS} identifiers per call (got {total}); split the call")
-    now = now or datetime.now(timezone.utc)
-    results = [LeadVerdict(lead.ref) for lead in leads]
-    pending: dict[str, list[Verdict]] = {}
-    for result, lead in zip(results, leads):
-        for identifier in lead.identifiers:
-            verdict, key = _classify(identifier, alliance_key)
-            result.verdicts.append(verdict)
-            if key is not None:
-                pending.setdefault(key, []).append(verdict)
+    results, pending = classify_leads(leads, alliance_key)
     if pending:
         rows = await repo.lookup(reader.graph, reader.principal, list(pending), hub_cap=NETWORK_DEGREE_CAP,
                                  neighbours=NEIGHBOURS_FOR_BOOST)
-        for row in rows:
-            for verdict in pending[row["key"]]:
-                _judge(verdict, row, now)
+        judge_rows(pending, rows, now or datetime.now(timezone.utc))
+    total = sum(len(lead.identifiers) for lead in leads)
     reader.record("check", subject=list(pending), detail=f"leads={len(leads)} identifiers={total}")
     return results
 
 
-def _classify(identifier: IdentifierQuery, alliance_key: AllianceKey) -> tuple[Verdict, str | None]:
+def classify_leads(leads: Sequence[LeadQuery], alliance_key: AllianceKey) -> tuple[list[LeadVerdict], dict[str, list[Verdict]]]:
+    """A verdict per identifier (invalid and benign ones already decided), and the verdicts waiting on each key."""
+    total = sum(len(lead.identifiers) for lead in leads)
+    if total > MAX_IDENTIFIERS:
+        raise BadInput(f"a check accepts at most {MAX_IDENTIFIERS} identifiers per call (got {total}); split the call")
+    results = [LeadVerdict(lead.ref) for lead in leads]
+    pending: dict[str, list[Verdict]] = {}
+    for result, lead in zip(results, leads):
+        for identifier in lead.identifiers:
+            verdict, key = classify(identifier, alliance_key)
+            result.verdicts.append(verdict)
+            if key is not None:
+                pending.setdefault(key, []).append(verdict)
+    return results, pending
+
+
+def judge_rows(pending: dict[str, list[Verdict]], rows: Iterable[dict[str, Any]], now: datetime) -> None:
+    """Decide the waiting verdicts from lookup rows (local ones, or local ones merged with peers' answers)."""
+    for row in rows:
+        for verdict in pending[row["key"]]:
+            judge(verdict, row, now)
+
+
+def classify(identifier: IdentifierQuery, alliance_key: AllianceKey) -> tuple[Verdict, str | None]:
     result = identify(alliance_key, identifier.type, identifier.value)
     if isinstance(result, Invalid):
         status = BENIGN if result.benign else INVALID
@@ -102,7 +113,7 @@ def _classify(identifier: IdentifierQuery, alliance_key: AllianceKey) -> tuple[V
     return Verdict(input_type=identifier.type, status=NO_RECORD, type=normalized.type.value, masked=mask(normalized)), result.key
 
 
-def _judge(verdict: Verdict, row: dict[str, Any], now: datetime) -> None:
+def judge(verdict: Verdict, row: dict[str, Any], now: datetime) -> None:
     if row["benign"]:
         verdict.status, verdict.reason = BENIGN, row["benign_reason"] or "a known benign number"
         return
@@ -113,9 +124,9 @@ def _judge(verdict: Verdict, row: dict[str, Any], now: datetime) -> None:
         return
     reports = [_report(r, row["key"]) for r in row["reports"]]
     neighbour_scores = [scoring.score([_report(r, n["key"]) for r in n["reports"]], now=now).base
-                        for n in row["neighbours"] if n["reports"]]
+                        for n in row.get("neighbours") or [] if n["reports"]]
     verdict.score = scoring.score(reports, now=now, neighbour_scores=neighbour_scores)
-    verdict.network = row["network"]
+    verdict.network = row.get("network")
     if row["status"] == "disputed":
         verdict.status, verdict.reason = DISPUTED, "a member disputes this listing; an operator is reviewing it"
     elif verdict.score.expired:
@@ -125,10 +136,11 @@ def _judge(verdict: Verdict, row: dict[str, Any], now: datetime) -> None:
 
 
 def _report(row: dict[str, Any], key: str) -> scoring.Report:
-    """One visible aggregate; `named` (graph/visibility.reported_named) says whether the caller may know its member."""
+    """One visible aggregate (or a peer's report, which carries its member_ref and node); `named`
+    (graph/visibility.reported_named, or a peer's attribution) says whether the caller may know its member."""
     return scoring.Report(
         member_code=row["member_code"] if row["named"] else None,
-        member_ref=_member_ref(row["member_code"], key),
+        member_ref=row.get("member_ref") or member_ref(row["member_code"], key), node=row.get("node"),
         category=row["category"], tlp=row["tlp"], leads=row["leads"],
         max_confidence=row["max_confidence"], max_confidence_at=_from_millis(row["max_confidence_at"]),
         last_confidence=row["last_confidence"], last_seen=_from_millis(row["last_seen"]),
@@ -136,7 +148,7 @@ def _report(row: dict[str, Any], key: str) -> scoring.Report:
     )
 
 
-def _member_ref(member_code: str, key: str) -> str:
+def member_ref(member_code: str, key: str) -> str:
     """Stable within one identifier, different across identifiers: a hidden filer counts once but cannot be tracked."""
     return hashlib.sha256(f"{member_code}|{key}".encode()).hexdigest()[:10]
 

@@ -34,6 +34,8 @@ class Principal:
     roles: frozenset[Role]
     jurisdictions: frozenset[str] = frozenset()
     name: str = ""
+    # A peer node of the same alliance (federation, issue 12) sees AMBER like a member; other peers GREEN/CLEAR.
+    alliance_peer: bool = False
 
     def has(self, *roles: Role) -> bool:
         return any(role in self.roles for role in roles)
@@ -55,7 +57,7 @@ class Principal:
         if self.is_member_user:
             return MEMBER_TLPS
         if Role.PEER in self.roles:
-            return PEER_TLPS
+            return MEMBER_TLPS if self.alliance_peer else PEER_TLPS
         return ()
 
 

@@ -67,6 +67,16 @@ class Settings(BaseSettings):
     url: str = "http://127.0.0.1:8000"
     api_key: SecretStr | None = None
 
+    # Federation (issue 12). The node's id defaults to "node-<key id>"; its Ed25519 key is generated into data_dir
+    # unless given here (PEM or 32-byte raw seed as hex) as deployments do.
+    node_id: str | None = None
+    node_key: SecretStr | None = None
+    federation_clock_skew_seconds: float = Field(60.0, gt=0, description="signed requests older or newer are refused")
+    federation_peer_timeout_seconds: float = Field(2.0, gt=0, le=60, description="default timeout of a new peer")
+    federation_max_answer_bytes: int = Field(8 * 1024 * 1024, gt=0, description="a larger peer answer is its failure")
+    federation_breaker_failures: int = Field(3, ge=1, description="consecutive failures that open a peer's breaker")
+    federation_breaker_reset_seconds: float = Field(15.0, gt=0, description="open breaker waits this long, then probes")
+
     @property
     def embedded(self) -> bool:
         return not self.neo4j_uri

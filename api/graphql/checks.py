@@ -12,10 +12,10 @@ from api.graphql.batches import IdentifierInput
 from api.graphql.context import Info
 from api.graphql.enums import Category, IdentifierKind, IndicatorType, Level, Tlp, VerdictStatus, all_by_value, category_label
 from api.graphql.networks import NetworkSummary, network_summary
+from api.graphql.peers import PeerOutcome, federated_check
 from api.graphql.permissions import require
 from check import service as check_service
 from check.scoring import Contribution as ScoredContribution
-from core.errors import BadInput
 
 
 @strawberry.enum(description="LOCAL: this node's graph. FEDERATED: also ask the configured peers.")
@@ -43,6 +43,7 @@ class Contribution:
     age_days: float
     weight: float
     leads: int
+    node: str | None = strawberry.field(default=None, description="The node holding the counted lead (federated checks)")
 
 
 @strawberry.type(description="The verdict on one identifier.")
@@ -78,12 +79,14 @@ class CheckResult:
     checked_at: datetime
     scope: CheckScope
     leads: list[LeadCheck]
+    peers: list[PeerOutcome] = strawberry.field(default_factory=list, description="Federated checks: every peer answered, failed or skipped")
 
 
 def _contribution(c: ScoredContribution) -> Contribution:
     return Contribution(filer=c.member_code, category=Category(c.category), category_label=category_label(c.category),
                         tlp=Tlp(c.tlp), confidence=c.confidence, severity=c.severity, reliability=c.reliability,
-                        decay=round(c.decay, 4), age_days=round(c.age_days, 1), weight=round(c.weight, 4), leads=c.leads)
+                        decay=round(c.decay, 4), age_days=round(c.age_days, 1), weight=round(c.weight, 4), leads=c.leads,
+                        node=c.node)
 
 
 def _verdict(v: check_service.Verdict) -> IdentifierVerdict:
@@ -105,13 +108,14 @@ class CheckQuery:
     @strawberry.field(description="Check leads' identifiers against the alliance (at most 10,000 identifiers per call).")
     async def check_leads(self, info: Info, leads: list[LeadCheckInput], scope: CheckScope = CheckScope.LOCAL) -> CheckResult:
         reader = info.context.reader(require(info, "checkLeads"))
-        if scope is CheckScope.FEDERATED:
-            raise BadInput("FEDERATED checks need configured peers; this node has none (use scope: LOCAL)", field="scope")
         queries = [check_service.LeadQuery(ref=lead.ref, identifiers=[check_service.IdentifierQuery(i.type.value, i.value)
                                                                      for i in lead.identifiers]) for lead in leads]
-        verdicts = await check_service.check_leads(reader, info.context.runtime.alliance_key, queries)
+        if scope is CheckScope.FEDERATED:
+            verdicts, peers = await federated_check(info, reader, queries)
+        else:
+            verdicts, peers = await check_service.check_leads(reader, info.context.runtime.alliance_key, queries), []
         return CheckResult(
-            checked_at=datetime.now().astimezone(), scope=scope,
+            checked_at=datetime.now().astimezone(), scope=scope, peers=peers,
             leads=[LeadCheck(ref=v.ref, score=v.score, level=Level(v.level), identifiers=[_verdict(x) for x in v.verdicts])
                    for v in verdicts],
         )

@@ -20,6 +20,7 @@ from api.graphql.indicators import IndicatorQuery
 from api.graphql.leads import LeadMutation, LeadQuery
 from api.graphql.networks import NetworkQuery
 from api.graphql.permissions import require
+from api.graphql.peers import PeerMutation, PeerQuery
 from api.graphql.validated import ValidatedDocuments
 from core.settings import Settings
 
@@ -46,8 +47,8 @@ class CoreQuery:
 
 
 Query = merge_types("Query", (CoreQuery, AdminQuery, BatchQuery, CheckQuery, IndicatorQuery, LeadQuery, DisputeQuery,
-                              NetworkQuery))
-Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, LeadMutation, DisputeMutation))
+                              NetworkQuery, PeerQuery))
+Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, LeadMutation, DisputeMutation, PeerMutation))
 
 
 class FenghuoSchema(strawberry.Schema):

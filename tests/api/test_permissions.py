@@ -46,6 +46,11 @@ OPERATIONS: dict[str, tuple[str, set[str] | None]] = {
     "network": ('{ network(id: "nope") { truncated } }', {"analyst", "operator"}),
     "indicatorNeighbourhood": ('{ indicatorNeighbourhood(type: PHONE, value: "13800138000") { truncated } }',
                                {"analyst", "operator"}),
+    "peers": ("{ peers { nodeId } }", OPERATOR_ONLY),
+    "federationNode": ("{ federationNode { nodeId } }", OPERATOR_ONLY),
+    "addPeer": ('mutation { addPeer(input: {nodeId: "node-x", url: "http://127.0.0.1:9", publicKey: "x"}) { nodeId } }', OPERATOR_ONLY),
+    "updatePeer": ('mutation { updatePeer(nodeId: "nope", input: {timeoutSeconds: 1.0}) { nodeId } }', OPERATOR_ONLY),
+    "disablePeer": ('mutation { disablePeer(nodeId: "nope") { nodeId } }', OPERATOR_ONLY),
 }
 
 

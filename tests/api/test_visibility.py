@@ -200,6 +200,8 @@ MATRIX: dict[str, tuple[Probe, dict[str, dict[str, bool] | None]] | str] = {
     "members": "administration: operators only (tests/api/test_permissions.py)",
     "apiKeys": "administration: operators only (tests/api/test_permissions.py)",
     "auditIntegrity": "administration: operators only (tests/api/test_permissions.py)",
+    "peers": "administration: operators only (tests/api/test_permissions.py); peers hold no intelligence",
+    "federationNode": "not intelligence: this node's own id and public key",
     "checkLeads": (check_leads, {**ANALYSTS, "peer": None}),
     "indicator": (indicator, ANALYSTS),
     "lead": (lead, MEMBERS_ONLY),
@@ -281,8 +283,10 @@ AUDITED: dict[str, tuple[str, str | None]] = {
     "agentNetworks": ("{ agentNetworks { id } }", "networks.read"),
     "network": ('{ network(id: "nope") { truncated } }', "network.read"),
     "indicatorNeighbourhood": ('{ indicatorNeighbourhood(type: PHONE, value: "13800138000") { truncated } }', "neighbourhood.read"),
+    "peers": ("{ peers { nodeId } }", "peers.read"),
+    "federationNode": ("{ federationNode { nodeId } }", None),
 }
-NOT_INTELLIGENCE = {"health", "normalize", "me"}
+NOT_INTELLIGENCE = {"health", "normalize", "me", "federationNode"}
 
 
 def test_every_query_field_has_an_audit_expectation() -> None:
