@@ -50,6 +50,9 @@ POLICY: dict[str, frozenset[Role] | None] = {
     "addPeer": OPERATOR,
     "updatePeer": OPERATOR,
     "disablePeer": OPERATOR,
+    # private checks and lead collision (issue 15): the HTTP setup/check endpoints and the GraphQL mutation
+    "privateCheck": ANALYSTS,
+    "collideLeads": ANALYSTS,
 }
 
 

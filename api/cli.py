@@ -13,7 +13,7 @@ from typing import Iterator
 import typer
 import uvicorn
 
-from api import client_cli
+from api import client_cli, psi_cli
 from api.demo_cli import demo_app
 from api.peers_cli import dev_app, peers_app  # federation (issue 12)
 from api.admin_cli import audit_app, keys_app, members_app, run_admin
@@ -37,6 +37,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(demo_app, name="demo")
 app.command("upload")(client_cli.upload)
 app.command("check")(client_cli.check)
+app.command("collide")(psi_cli.collide)  # lead collision (issue 15)
 app.add_typer(peers_app, name="peers"); app.add_typer(dev_app, name="dev")  # noqa: E702  federation (issue 12)
 
 

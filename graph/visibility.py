@@ -90,3 +90,11 @@ def own(alias: str) -> str:
 def operators_only() -> str:
     """The audit trail and the node's peers."""
     return "$vis_operator"
+
+
+def privately_matchable(alias: str = "i") -> str:
+    """Indicators a private check (issue 15) may match: active or disputed (not retracted), not benign, and
+    counted by at least one REPORTED aggregate the principal may see. Built with a member-like principal of
+    no member (psi/setup.py), so TLP:RED is never in the set: it is the filer's and operators' only."""
+    return (f"({alias}.status IN ['active', 'disputed'] AND NOT coalesce({alias}.benign, false)"
+            f" AND EXISTS {{ MATCH (vm:Member)-[vr:REPORTED]->({alias}) WHERE {reported('vr', 'vm')} }})")

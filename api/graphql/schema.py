@@ -21,6 +21,7 @@ from api.graphql.leads import LeadMutation, LeadQuery
 from api.graphql.networks import NetworkQuery
 from api.graphql.permissions import require
 from api.graphql.peers import PeerMutation, PeerQuery
+from api.graphql.psi import PsiMutation  # lead collision (issue 15)
 from api.graphql.validated import ValidatedDocuments
 from core.settings import Settings
 
@@ -48,7 +49,8 @@ class CoreQuery:
 
 Query = merge_types("Query", (CoreQuery, AdminQuery, BatchQuery, CheckQuery, IndicatorQuery, LeadQuery, DisputeQuery,
                               NetworkQuery, PeerQuery))
-Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, LeadMutation, DisputeMutation, PeerMutation))
+Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, LeadMutation, DisputeMutation, PeerMutation,
+                                    PsiMutation))
 
 
 class FenghuoSchema(strawberry.Schema):
