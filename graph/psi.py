@@ -23,6 +23,13 @@ MATCH (l)-[:NAMES]->(i:Indicator) WHERE NOT coalesce(i.benign, false)
 RETURN DISTINCT i.key AS key
 """
 
+# Changes anywhere (another process's batch, a dispute opened or ruled) show here: the refresher polls it cheaply.
+WATERMARK = """
+CALL () { MATCH (b:Batch {status: 'committed'}) RETURN max(b.committed_at) AS batches, count(b) AS committed }
+CALL () { MATCH (d:Dispute) RETURN max(coalesce(d.resolved_at, d.created_at)) AS disputes, count(d) AS opened }
+RETURN toString(batches) + '|' + toString(committed) + '|' + toString(disputes) + '|' + toString(opened) AS mark
+"""
+
 MASKED = """
 UNWIND $keys AS key
 MATCH (i:Indicator {key: key})
@@ -32,6 +39,11 @@ RETURN i.key AS key, i.type AS type, i.masked AS masked ORDER BY key
 
 async def matchable_keys(graph: Graph, principal: Principal) -> list[str]:
     return [row["key"] for row in await graph.read_values(MATCHABLE_KEYS, visibility.params(principal))]
+
+
+async def watermark(graph: Graph) -> str:
+    rows = await graph.read_values(WATERMARK)
+    return str(rows[0]["mark"]) if rows else ""
 
 
 async def lead_list_keys(graph: Graph, principal: Principal, category: str, *, own: bool) -> list[str]:

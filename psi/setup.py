@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 # The total false-positive probability of one check of MAX_CLIENT_INPUTS identifiers against one segment.
 FPR = 1e-6
 MAX_CLIENT_INPUTS = 10_000
-REFRESH_SECONDS = 30.0  # a committed lead is matchable within this (plus one refresh) even without the batch hook
+REFRESH_SECONDS = 30.0  # a full comparison with the graph at least this often (retractions, benign flags)
+WATCH_SECONDS = 2.0  # how often the refresher looks for committed batches and disputes of any process
 
 # Built from what a member may match: a member-like principal of no member (never sees RED, never owns a lead).
 SETUP_PRINCIPAL = Principal(id="psi:setup", member_code="psi:setup", roles=frozenset({Role.ANALYST}), name="private setup")
@@ -126,22 +127,27 @@ class PrivateSetup:
         """Ask for a refresh now (a retraction, dispute ruling or benign flag changed what is matchable)."""
         self._wake.set()
 
-    async def keep_fresh(self, ready: asyncio.Event, every: float = REFRESH_SECONDS) -> None:
-        """Refresh after each committed batch and at least every `every` seconds, once migrations ran."""
+    async def keep_fresh(self, ready: asyncio.Event, every: float = REFRESH_SECONDS, watch: float = WATCH_SECONDS) -> None:
+        """Refresh after each batch this process aggregates, when the graph's watermark moves (batches committed
+        or disputes opened or ruled by any process), and at least every `every` seconds; once migrations ran."""
         await ready.wait()
+        mark, last = None, 0.0
         while True:
             try:
-                report = await self.refresh()
-                if report.rebuilt_keys:
-                    log.info("private-check setup refreshed: +%d -%d keys, %d encrypted in %.1fs, %d segments",
-                             report.added, report.removed, report.rebuilt_keys, report.seconds, report.segments)
+                seen = await repo.watermark(self.graph)
+                if self._wake.is_set() or seen != mark or time.monotonic() - last >= every:
+                    self._wake.clear()
+                    mark, last = seen, time.monotonic()
+                    report = await self.refresh()
+                    if report.rebuilt_keys:
+                        log.info("private-check setup refreshed: +%d -%d keys, %d encrypted in %.1fs, %d segments",
+                                 report.added, report.removed, report.rebuilt_keys, report.seconds, report.segments)
             except GraphUnavailable:
                 log.warning("Neo4j unavailable; the private-check setup refreshes later")
             try:
-                await asyncio.wait_for(self._wake.wait(), timeout=every)
+                await asyncio.wait_for(self._wake.wait(), timeout=watch)
             except TimeoutError:
                 pass
-            self._wake.clear()
 
     async def refresh(self) -> RefreshReport:
         """Bring the segments in line with the graph, encrypting only new keys and segments that lost keys."""

@@ -51,6 +51,9 @@ OPERATIONS: dict[str, tuple[str, set[str] | None]] = {
     "addPeer": ('mutation { addPeer(input: {nodeId: "node-x", url: "http://127.0.0.1:9", publicKey: "x"}) { nodeId } }', OPERATOR_ONLY),
     "updatePeer": ('mutation { updatePeer(nodeId: "nope", input: {timeoutSeconds: 1.0}) { nodeId } }', OPERATOR_ONLY),
     "disablePeer": ('mutation { disablePeer(nodeId: "nope") { nodeId } }', OPERATOR_ONLY),
+    # lead collision (issue 15)
+    "collideLeads": ('mutation { collideLeads(peer: "nope", filter: {category: LOAN_INTERMEDIARY}) { ours } }',
+                     {"analyst", "operator"}),
 }
 
 
