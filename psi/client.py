@@ -110,15 +110,7 @@ class PrivateChecker:
             client_seconds=round(client_seconds, 4), hub_seconds=round(hub_seconds, 4))
 
     def _keys(self, identifiers: Sequence[tuple[str, str]]) -> tuple[dict[str, list[tuple[str, str]]], list]:
-        keyed: dict[str, list[tuple[str, str]]] = {}
-        invalid = []
-        for type, value in identifiers:
-            result = identify(self.alliance_key, type, value)
-            if isinstance(result, Invalid):
-                invalid.append((type, value, result.reason))
-            else:
-                keyed.setdefault(result.key, []).append((type, value))
-        return keyed, invalid
+        return key_identifiers(self.alliance_key, identifiers)
 
     def _manifest(self) -> tuple[dict, int]:
         response = self.http.get(SETUP_PATH)
@@ -149,6 +141,20 @@ class PrivateChecker:
             self.cache.segments[segment_id] = (response.headers.get("etag", etag), setup)
             received += len(response.content)
         return received
+
+
+def key_identifiers(alliance_key: AllianceKey, identifiers: Sequence[tuple[str, str]]
+                    ) -> tuple[dict[str, list[tuple[str, str]]], list[tuple[str, str, str]]]:
+    """Indicator keys (each with the inputs it came from), and the inputs refused locally with the reason."""
+    keyed: dict[str, list[tuple[str, str]]] = {}
+    invalid = []
+    for type, value in identifiers:
+        result = identify(alliance_key, type, value)
+        if isinstance(result, Invalid):
+            invalid.append((type, value, result.reason))
+        else:
+            keyed.setdefault(result.key, []).append((type, value))
+    return keyed, invalid
 
 
 def _raise_for(response: httpx.Response) -> None:
