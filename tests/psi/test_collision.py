@@ -15,6 +15,7 @@ from core.settings import Settings
 from graph.database import Graph, Target
 from ingest.identifiers import normalize
 from ingest.pseudonym import indicator_key, key_from_config, mask
+from tests.psi.test_private_check import EVERY_VALUE_CONTAINING
 from tests.support import error_codes, gql
 
 _phones = itertools.count(13600000000)
@@ -70,8 +71,7 @@ async def audit_details(node: Node, action: str, collision_id: str) -> list[str]
 async def traces(node: Node, needles: list[str]) -> int:
     graph = Graph.connect(Target(node.bolt_uri, None))
     try:
-        rows = await graph.read("MATCH (n) UNWIND keys(n) AS k WITH toString(n[k]) AS v "
-                                "WHERE any(x IN $needles WHERE v CONTAINS x) RETURN count(*) AS n", {"needles": needles})
+        rows = await graph.read(EVERY_VALUE_CONTAINING, {"needles": needles})
         return rows[0]["n"]
     finally:
         await graph.close()
