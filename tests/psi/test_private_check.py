@@ -134,7 +134,7 @@ async def test_a_private_check_of_unmatched_identifiers_leaves_no_trace_of_them_
     assert len(records) == 1 and "identifiers=20" in records[0]["detail"]
     stored = await graph.read(EVERY_VALUE_CONTAINING, {"needles": needles})
     assert stored[0]["n"] == 0
-    metrics = httpx.get(f"{api.base_url}metrics").text
+    metrics = (await api.get("/metrics")).text
     logged = "\n".join(server_logs)
     assert server_logs  # the collector sees the server's lines (its access log at least)
     assert [n for n in needles if n in metrics or n in logged] == []
@@ -173,9 +173,9 @@ async def test_a_cached_setup_is_not_fetched_again(api: httpx.AsyncClient, graph
     await submit(runner, "BETA", phones(3))
     manifest = await wait_fresh(str(api.base_url), acme, time.time())
     segment = manifest["segments"][0]
-    first = httpx.get(f"{api.base_url}v1/psi/setup/{segment['id']}", headers={"authorization": f"Bearer {acme}"})
-    again = httpx.get(f"{api.base_url}v1/psi/setup/{segment['id']}",
-                      headers={"authorization": f"Bearer {acme}", "if-none-match": first.headers["etag"]})
+    first = await api.get(f"/v1/psi/setup/{segment['id']}", headers={"authorization": f"Bearer {acme}"})
+    again = await api.get(f"/v1/psi/setup/{segment['id']}",
+                          headers={"authorization": f"Bearer {acme}", "if-none-match": first.headers["etag"]})
     assert (first.status_code, first.headers["etag"], again.status_code, again.content) == (200, segment["etag"], 304, b"")
 
 
