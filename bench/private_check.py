@@ -133,7 +133,8 @@ async def run(args: argparse.Namespace, target) -> None:
 
     await seed(graph, key, members, args.indicators, BATCH)
     delta = await setup.refresh()
-    say(f"refresh after batch  +{delta.added:,} keys: {delta.rebuilt_keys:,} encrypted in {delta.seconds:.1f} s, "
+    say(f"refresh after batch  +{delta.added:,} keys: {delta.rebuilt_keys:,} encrypted in {delta.seconds:.1f} s "
+        f"(of which reading the keys from Neo4j {delta.read_seconds:.1f} s; full build read {full.read_seconds:.1f} s), "
         f"{delta.segments} segments | full rebuild {full.seconds:.1f} s | ratio {delta.seconds / full.seconds:.3f}×")
     again = await setup.rebuild()
     say(f"full rebuild again   {again.rebuilt_keys:,} keys in {again.seconds:.1f} s (same run, after the batch) | "
