@@ -145,6 +145,8 @@ class PrivateSetup:
                                  report.added, report.removed, report.rebuilt_keys, report.seconds, report.segments)
             except GraphUnavailable:
                 log.warning("Neo4j unavailable; the private-check setup refreshes later")
+            except Exception as error:  # keep serving the last setup; its age says how stale it is
+                log.error("private-check setup refresh failed (%s); retrying", type(error).__name__)
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=watch)
             except TimeoutError:
