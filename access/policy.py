@@ -69,6 +69,9 @@ POLICY: dict[str, frozenset[Role] | None] = {
     "resumeIngestJob": OPERATOR,
     "runIngestJobNow": OPERATOR,
     "deleteIngestJob": OPERATOR,
+    # private checks and lead collision (issue 15): the HTTP setup/check endpoints and the GraphQL mutation
+    "privateCheck": ANALYSTS,
+    "collideLeads": ANALYSTS,
 }
 
 

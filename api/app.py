@@ -11,22 +11,21 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from api import batches_http, federation_http, psi_http, well_known
 from api.graphql.endpoint import GRAPHIQL_ASSETS_PATH, GRAPHIQL_DIR, graphql_app
-from api import batches_http
+from api.health import healthz
 from api.metrics import RequestMetrics
 from api.metrics import routes as metrics_routes
-from api.health import healthz
-from api import well_known
-from api.police import routes as police_routes
-from escalation.desk import Desk
-from api import federation_http
-from federation.node import start_federation
 from api.middleware import GuardMiddleware
+from api.police import routes as police_routes
 from api.runtime import Runtime, open_runtime
 from core.settings import Settings
+from escalation.desk import Desk
+from federation.node import start_federation
 from graph.database import Target
 from jobs.process import build_scheduler
 from jobs.scheduler import Scheduler
+from psi.setup import PrivateSetup
 
 
 def create_app(settings: Settings, target: Target, *, scheduler: bool = False) -> Starlette:
@@ -44,9 +43,14 @@ def create_app(settings: Settings, target: Target, *, scheduler: bool = False) -
             migrator = asyncio.create_task(runtime.keep_migrating())
             runtime.audit.start()
             jobs_task = asyncio.create_task(_schedule_when_migrated(runtime)) if scheduler else None
+            # private checks (issue 15): the setup refreshes after every aggregated batch and every 30 s
+            runtime.private_setup = PrivateSetup(runtime.graph)
+            runtime.batches.after_aggregation.append(runtime.private_setup.after_batch)
+            refresher = asyncio.create_task(runtime.private_setup.keep_fresh(runtime.migrated))
             try:
                 yield
             finally:
+                refresher.cancel()
                 migrator.cancel()
                 if jobs_task is not None:
                     await _stop_scheduler(jobs_task)
@@ -61,6 +65,7 @@ def create_app(settings: Settings, target: Target, *, scheduler: bool = False) -
         *well_known.routes,
         *federation_http.routes,
         *metrics_routes,  # GET /metrics: requests, jobs and peers (the default prometheus_client registry)
+        *psi_http.routes,  # private checks and lead collision (issue 15)
     ]
     middleware = [Middleware(RequestMetrics), Middleware(GuardMiddleware, settings=settings)]
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)

@@ -13,7 +13,7 @@ from typing import Iterator
 import typer
 import uvicorn
 
-from api import client_cli
+from api import client_cli, psi_cli
 from api.demo_cli import demo_app
 from api.peers_cli import dev_app, peers_app  # federation (issue 12)
 from api.jobs_cli import jobs_app, scheduler_command
@@ -42,6 +42,7 @@ app.command("check")(client_cli.check)
 from api.escalation_cli import escalations_app, jurisdictions_app, verify_package  # noqa: E402
 app.add_typer(jurisdictions_app, name="jurisdictions"); app.add_typer(escalations_app, name="escalations"); app.command("verify-package")(verify_package)
 # federation (issue 12)
+app.command("collide")(psi_cli.collide)  # lead collision (issue 15)
 app.add_typer(peers_app, name="peers"); app.add_typer(dev_app, name="dev")  # noqa: E702  federation (issue 12)
 app.add_typer(jobs_app, name="jobs"); app.command("scheduler")(scheduler_command)  # scheduled ingest (issue 11)
 

@@ -168,8 +168,15 @@ def check(
     url: str = typer.Option(None, "--url", help="server (default FENGHUO_URL)"),
     key: str = typer.Option(None, "--key", help="API key (default FENGHUO_API_KEY)"),
     purpose: str = typer.Option(None, "--purpose", help="why you check (recorded in the audit trail), e.g. loan-2024-118"),
+    private: bool = typer.Option(False, "--private", help="private set intersection: the hub learns only how many "
+                                 "identifiers you asked (VALUES may be one FILE, a value or type,value a line)"),
+    verdicts: bool = typer.Option(False, "--verdicts", help="with --private: then check the matching ones normally"),
 ) -> None:
     """Check identifiers against the alliance: a verdict per identifier with the reasons behind its score."""
+    if private:  # issue 15: api/psi_cli.py
+        from api import psi_cli
+
+        return psi_cli.private_check(values, type, as_json, url, key, purpose, verdicts)
     # GraphQL enum values are the upper-case names (IdentifierKind: PHONE, ID_NUMBER, …)
     identifiers = [{"type": (type or guess_type(value)).strip().upper(), "value": value} for value in values]
     with _client(url, key) as client:

@@ -18,6 +18,7 @@ from graph.database import Graph, GraphUnavailable, Target
 from graph.migrate import migrate
 from ingest.pseudonym import AllianceKey, key_from_config, load_or_create_dev_key
 from networks.flows import assign_networks, assign_pending_networks
+from psi.setup import PrivateSetup
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ class Runtime:
     batches: BatchRunner
     migrated: asyncio.Event = field(default_factory=asyncio.Event)
     federation: Federation | None = None  # this node's identity and peer client (issue 12)
+    private_setup: PrivateSetup | None = None  # the private-check setup this node serves (issue 15)
 
     async def keep_migrating(self) -> None:
         """Apply migrations as soon as Neo4j answers; the API starts (and answers 503) even when it does not."""

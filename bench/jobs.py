@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from access.principal import Principal, Role, cli_principal  # noqa: E402
+from core.principal import Principal, Role, cli_principal  # noqa: E402
 from access import service as access_service  # noqa: E402
 from audit.log import AuditLog  # noqa: E402
 from bench.common import free_port, say  # noqa: E402

@@ -126,3 +126,10 @@ def case_liaison(alias: str = "c") -> str:
 def jurisdiction_digest(alias: str = "d") -> str:
     """Daily digests: operators, and liaisons of the digest's jurisdiction."""
     return f"($vis_operator OR ($vis_police AND {alias}.jurisdiction_code IN $vis_jurisdictions))"
+
+def privately_matchable(alias: str = "i") -> str:
+    """Indicators a private check (issue 15) may match: active or disputed (not retracted), not benign, and
+    counted by at least one REPORTED aggregate the principal may see. Built with a member-like principal of
+    no member (psi/setup.py), so TLP:RED is never in the set: it is the filer's and operators' only."""
+    return (f"({alias}.status IN ['active', 'disputed'] AND NOT coalesce({alias}.benign, false)"
+            f" AND EXISTS {{ MATCH (vm:Member)-[vr:REPORTED]->({alias}) WHERE {reported('vr', 'vm')} }})")

@@ -23,6 +23,7 @@ from api.graphql.leads import LeadMutation, LeadQuery
 from api.graphql.networks import NetworkQuery
 from api.graphql.permissions import require
 from api.graphql.peers import PeerMutation, PeerQuery
+from api.graphql.psi import PsiMutation  # lead collision (issue 15)
 from api.graphql.validated import ValidatedDocuments
 from core.settings import Settings
 
@@ -51,7 +52,7 @@ class CoreQuery:
 Query = merge_types("Query", (CoreQuery, AdminQuery, BatchQuery, CheckQuery, IndicatorQuery, LeadQuery, DisputeQuery,
                               NetworkQuery, EscalationQuery, PeerQuery, JobQuery))
 Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, LeadMutation, DisputeMutation, EscalationMutation,
-                                    PeerMutation, JobMutation))
+                                    PeerMutation, JobMutation, PsiMutation))
 
 
 class FenghuoSchema(strawberry.Schema):

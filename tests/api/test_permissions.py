@@ -72,6 +72,9 @@ OPERATIONS: dict[str, tuple[str, set[str] | None]] = {
     "resumeIngestJob": ('mutation { resumeIngestJob(id: "nope") { id } }', OPERATOR_ONLY),
     "runIngestJobNow": ('mutation { runIngestJobNow(id: "nope") { id } }', OPERATOR_ONLY),
     "deleteIngestJob": ('mutation { deleteIngestJob(id: "nope") }', OPERATOR_ONLY),
+    # lead collision (issue 15)
+    "collideLeads": ('mutation { collideLeads(peer: "nope", filter: {category: LOAN_INTERMEDIARY}) { ours } }',
+                     {"analyst", "operator"}),
 }
 
 

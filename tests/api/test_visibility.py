@@ -204,6 +204,8 @@ MATRIX: dict[str, tuple[Probe, dict[str, dict[str, bool] | None]] | str] = {
     "federationNode": "not intelligence: this node's own id and public key",
     "ingestJobs": "administration: operators only (tests/api/test_permissions.py)",
     "ingestJob": "administration: operators only (tests/api/test_permissions.py)",
+    "peers": "administration: operators only (tests/api/test_permissions.py); peers hold no intelligence",
+    "federationNode": "not intelligence: this node's own id and public key",
     "checkLeads": (check_leads, {**ANALYSTS, "peer": None}),
     "indicator": (indicator, ANALYSTS),
     "lead": (lead, MEMBERS_ONLY),
@@ -296,6 +298,10 @@ AUDITED: dict[str, tuple[str, str | None]] = {
     "ingestJob": ('{ ingestJob(id: "nope") { id } }', "jobs.read"),
 }
 NOT_INTELLIGENCE = {"health", "normalize", "me", "jurisdictions", "federationNode"}
+    "peers": ("{ peers { nodeId } }", "peers.read"),
+    "federationNode": ("{ federationNode { nodeId } }", None),
+}
+NOT_INTELLIGENCE = {"health", "normalize", "me", "federationNode"}
 
 
 def test_every_query_field_has_an_audit_expectation() -> None:
