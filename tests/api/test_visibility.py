@@ -298,10 +298,6 @@ AUDITED: dict[str, tuple[str, str | None]] = {
     "ingestJob": ('{ ingestJob(id: "nope") { id } }', "jobs.read"),
 }
 NOT_INTELLIGENCE = {"health", "normalize", "me", "jurisdictions", "federationNode"}
-    "peers": ("{ peers { nodeId } }", "peers.read"),
-    "federationNode": ("{ federationNode { nodeId } }", None),
-}
-NOT_INTELLIGENCE = {"health", "normalize", "me", "federationNode"}
 
 
 def test_every_query_field_has_an_audit_expectation() -> None:
