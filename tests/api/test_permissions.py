@@ -46,6 +46,16 @@ OPERATIONS: dict[str, tuple[str, set[str] | None]] = {
     "network": ('{ network(id: "nope") { truncated } }', {"analyst", "operator"}),
     "indicatorNeighbourhood": ('{ indicatorNeighbourhood(type: "phone", value: "13800138000") { truncated } }',
                                {"analyst", "operator"}),
+    # -- scheduled ingest jobs (issue 11) --
+    "ingestJobs": ("{ ingestJobs { id } }", OPERATOR_ONLY),
+    "ingestJob": ('{ ingestJob(id: "nope") { id } }', OPERATOR_ONLY),
+    "createIngestJob": ('mutation { createIngestJob(job: {name: "perm-job", kind: HTTP_FEED, memberCode: "ACME", '
+                        'intervalSeconds: 600, config: {url: "https://feed.example.cn/x.csv"}}) { id } }', OPERATOR_ONLY),
+    "updateIngestJob": ('mutation { updateIngestJob(id: "nope", changes: {intervalSeconds: 900}) { id } }', OPERATOR_ONLY),
+    "pauseIngestJob": ('mutation { pauseIngestJob(id: "nope") { id } }', OPERATOR_ONLY),
+    "resumeIngestJob": ('mutation { resumeIngestJob(id: "nope") { id } }', OPERATOR_ONLY),
+    "runIngestJobNow": ('mutation { runIngestJobNow(id: "nope") { id } }', OPERATOR_ONLY),
+    "deleteIngestJob": ('mutation { deleteIngestJob(id: "nope") }', OPERATOR_ONLY),
 }
 
 
