@@ -14,6 +14,10 @@ COPY audit ./audit
 COPY check ./check
 COPY escalation ./escalation
 COPY jobs ./jobs
+COPY networks ./networks
+COPY leads ./leads
+COPY indicators ./indicators
+COPY psi ./psi
 RUN pip install --no-cache-dir . && useradd --system --home /var/lib/fenghuo fenghuo \
     && mkdir -p /var/lib/fenghuo && chown fenghuo /var/lib/fenghuo
 USER fenghuo
