@@ -45,6 +45,7 @@ WHERE weight > 0
 
 
 _IN_COMPONENTS = "{x}.component_id IN $components"
+_IN_LEADS = "{x}.id IN $leads"
 _EVERY = "{x}.component_id IS NOT NULL"
 
 # Nodes without any edge are projected too (as sources with a null target), so WCC and Leiden see every lead.
@@ -69,6 +70,7 @@ def _project(scope: str) -> str:
 
 PROJECT_COMPONENTS = _project(_IN_COMPONENTS)
 PROJECT_ALL = _project(_EVERY)
+PROJECT_LEADS = _project(_IN_LEADS)
 
 GDS_VERSION = "RETURN gds.version() AS version"
 
@@ -90,6 +92,115 @@ RETURN gds.util.asNode(sourceNodeId).id AS a, gds.util.asNode(targetNodeId).id A
 """
 
 
+# -- writing communities ------------------------------------------------------------------------------------
+
+SCOPE_LEADS = """
+UNWIND $components AS cid MATCH (l:Lead {component_id: cid}) RETURN l.id AS id, l.network_id AS network_id
+"""
+ALL_SCOPE_LEADS = """
+MATCH (l:Lead) WHERE l.component_id IS NOT NULL OR l.network_id IS NOT NULL
+RETURN l.id AS id, l.network_id AS network_id, l.component_id IS NOT NULL AS in_component
+"""
+ALL_NETWORK_IDS = """
+CALL () {
+  MATCH (l:Lead) WHERE l.network_id IS NOT NULL RETURN DISTINCT l.network_id AS id
+  UNION MATCH (n:Network) RETURN n.id AS id
+}
+RETURN id
+"""
+# Leads that left every component (retracted, RED, or alone now) leave their network too.
+CLEAR_ORPHANS = """
+UNWIND $ids AS nid MATCH (l:Lead {network_id: nid}) WHERE l.component_id IS NULL SET l.network_id = null
+"""
+
+# A lead's network is also its linking indicators' and its agents' (an identifier shared by leads of two networks
+# takes the network of the lead written last: `network_of` in a check names one of them).
+ASSIGN = f"""
+UNWIND $rows AS row
+MATCH (l:Lead {{id: row.lead}})
+SET l.network_id = row.network
+WITH l, row
+CALL (l, row) {{ MATCH (l)-[:NAMES]->(i:Indicator) WHERE {linking()} SET i.network_id = row.network }}
+CALL (l, row) {{ MATCH (l)-[:OPERATED_BY]->(a:Agent) SET a.network_id = row.network }}
+"""
+
+CLEAR_STALE_LINKS = f"""
+CALL () {{
+  MATCH (i:Indicator) WHERE i.network_id IN $ids
+    AND (NOT {linking()} OR NOT EXISTS {{ MATCH (i)<-[:NAMES]-(l:Lead) WHERE l.network_id = i.network_id }})
+  SET i.network_id = null
+}}
+CALL () {{
+  MATCH (a:Agent) WHERE a.network_id IN $ids
+    AND NOT EXISTS {{ MATCH (a)<-[:OPERATED_BY]-(l:Lead) WHERE l.network_id = a.network_id }}
+  SET a.network_id = null
+}}
+"""
+
+# Summaries; `$facts` maps a network id to {cohesion, oversized} computed from the weighted graph.
+REFRESH_SUMMARIES = """
+UNWIND $ids AS nid
+CALL (nid) {
+  MATCH (l:Lead {network_id: nid})
+  RETURN count(l) AS leads, collect(DISTINCT l.member_code) AS member_codes, collect(DISTINCT l.tlp) AS tlps,
+         collect(DISTINCT CASE WHEN l.attributed THEN l.member_code END) AS attributed_codes,
+         collect(DISTINCT l.category) AS categories, min(l.observed_at) AS first_seen, max(l.observed_at) AS last_seen,
+         min(l.component_id) AS component
+}
+WITH * WHERE leads >= $min_leads
+CALL (nid) { MATCH (:Lead {network_id: nid})-[:OPERATED_BY]->(a:Agent) RETURN collect(DISTINCT a.label) AS agents }
+CALL (nid) {
+  MATCH (i:Indicator {network_id: nid})<-[:NAMES]-(l:Lead {network_id: nid})
+  WITH i, count(l) AS degree ORDER BY degree DESC, i.key
+  RETURN count(i) AS indicators, collect(i.key)[..$top] AS top_keys, collect(degree)[..$top] AS top_degrees
+}
+MERGE (n:Network {id: nid})
+SET n.leads = leads, n.indicators = indicators, n.members = size(member_codes), n.member_codes = member_codes,
+    n.attributed_codes = attributed_codes, n.categories = categories, n.agents = agents, n.tlps = tlps,
+    n.top_keys = top_keys, n.top_degrees = top_degrees, n.first_seen = first_seen, n.last_seen = last_seen,
+    n.component_id = component, n.cohesion = $facts[nid].cohesion, n.oversized = $facts[nid].oversized,
+    n.updated_at = datetime()
+"""
+
+DROP_EMPTY = """
+UNWIND $ids AS nid MATCH (n:Network {id: nid}) WHERE COUNT { (:Lead {network_id: nid}) } < $min_leads
+DETACH DELETE n
+"""
+
+
+async def scope_leads(graph: Graph, components: list[str]) -> list[dict[str, Any]]:
+    return await graph.read(SCOPE_LEADS, {"components": components})
+
+
+async def all_scope_leads(graph: Graph) -> list[dict[str, Any]]:
+    return await graph.read(ALL_SCOPE_LEADS)
+
+
+async def all_network_ids(graph: Graph) -> set[str]:
+    return {row["id"] for row in await graph.read(ALL_NETWORK_IDS)}
+
+
+async def clear_orphans(graph: Graph, ids: list[str]) -> None:
+    await graph.write(CLEAR_ORPHANS, {"ids": ids})
+
+
+async def assign(graph: Graph, rows: list[dict[str, Any]], cap: int) -> None:
+    await graph.write(ASSIGN, {"rows": rows, "cap": cap})
+
+
+async def clear_stale_links(graph: Graph, ids: list[str], cap: int) -> None:
+    await graph.write(CLEAR_STALE_LINKS, {"ids": ids, "cap": cap})
+
+
+async def refresh_summaries(graph: Graph, ids: list[str], facts: dict[str, dict[str, Any]], min_leads: int,
+                            top: int) -> None:
+    await graph.write(REFRESH_SUMMARIES, {"ids": ids, "facts": facts, "min_leads": min_leads, "top": top})
+
+
+async def drop_empty(graph: Graph, ids: list[str], min_leads: int) -> None:
+    await graph.write(DROP_EMPTY, {"ids": ids, "min_leads": min_leads})
+
+
 async def gds_version(graph: Graph) -> str:
     return (await graph.read(GDS_VERSION))[0]["version"]
 
@@ -98,6 +209,14 @@ async def project(graph: Graph, name: str, components: list[str] | None, weights
                   agent_weight: float, cap: int) -> dict[str, Any]:
     query, params = (PROJECT_ALL, {}) if components is None else (PROJECT_COMPONENTS, {"components": components})
     rows = await graph.write(query, {"name": name, "w": weights, "agent_weight": agent_weight, "cap": cap, **params})
+    return rows[0]
+
+
+async def project_leads(graph: Graph, name: str, leads: list[str], weights: dict[str, float],
+                        agent_weight: float, cap: int) -> dict[str, Any]:
+    """The weighted graph of just these leads (the size guard re-splits one oversized community)."""
+    rows = await graph.write(PROJECT_LEADS, {"name": name, "leads": leads, "w": weights, "agent_weight": agent_weight,
+                                             "cap": cap})
     return rows[0]
 
 

@@ -291,6 +291,11 @@ async def networkx_components(graph: Graph, cap: int) -> set[frozenset[str]]:
 
 
 async def stored_components(graph: Graph) -> set[frozenset[str]]:
+    rows = await graph.read("MATCH (l:Lead) WHERE l.component_id IS NOT NULL RETURN l.component_id AS id, collect(l.id) AS leads")
+    return {frozenset(row["leads"]) for row in rows}
+
+
+async def stored_networks(graph: Graph) -> set[frozenset[str]]:
     rows = await graph.read("MATCH (l:Lead) WHERE l.network_id IS NOT NULL RETURN l.network_id AS id, collect(l.id) AS leads")
     return {frozenset(row["leads"]) for row in rows}
 
@@ -377,10 +382,10 @@ def test_a_batch_fold_reads_earlier_leads_only_through_identifiers_named_outside
     fold = BatchFold()
 
     def ind(key: str, count: int, network: str | None = None, linking: bool = True) -> dict:
-        return {"key": key, "lead_count": count, "network_id": network, "linking": linking}
+        return {"key": key, "lead_count": count, "component_id": network, "linking": linking}
 
     fold.add_batch_lead("1", None, False, [ind("fresh", 2), ind("old", 3), ind("hub", 60, "n9", linking=False)], [])
-    gang = {"id": "M:gang", "network_id": None, "leads": 1}
+    gang = {"id": "M:gang", "component_id": None, "leads": 1}
     fold.add_batch_lead("2", None, False, [ind("fresh", 2), ind("netted", 9, "n1")], [gang])
     fold.add_batch_lead("3", None, True, [ind("red-only", 2)], [])
     assert fold.anchors() == (["old"], []) and fold.unlinked == {"n9"}
