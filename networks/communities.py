@@ -80,25 +80,29 @@ async def detect(graph: Graph, components: list[str] | None, cap: int) -> tuple[
     groups = {key: leads for key, leads in groups.items() if len(leads) >= MIN_NETWORK_LEADS}
     scores = cohesion(groups, edges)
     for key in [k for k, leads in groups.items() if len(leads) > MAX_NETWORK_LEADS and scores[k] < COHESIVE]:
-        parts = await _split(graph, groups.pop(key), cap)
-        groups.update({f"{key}/{n}": leads for n, leads in enumerate(parts)})
+        parts = await _split(graph, groups[key], cap)
+        if len(parts) > 1:
+            del groups[key]
+            groups.update({f"{key}/{n}": leads for n, leads in enumerate(parts)})
     return groups, cohesion(groups, edges)
 
 
 async def _split(graph: Graph, leads: list[str], cap: int) -> list[list[str]]:
-    """The size guard: Leiden again over one oversized community alone, at rising resolution."""
+    """The size guard: Leiden again over one oversized community alone, at rising resolution. A split is taken
+    when its parts are gang-sized and still hold most of the leads; otherwise the community stays whole (and
+    is flagged `oversized` unless cohesive)."""
     name = f"fenghuo-networks-{uuid.uuid4().hex}"
     await repo.project_leads(graph, name, leads, TYPE_WEIGHTS, AGENT_WEIGHT, cap)
     try:
-        parts = [leads]
         for gamma in SPLIT_GAMMAS:
             found: dict[int, list[str]] = defaultdict(list)
             for lead, community in (await repo.leiden(graph, name, gamma)).items():
                 found[community].append(lead)
             parts = [p for p in found.values() if len(p) >= MIN_NETWORK_LEADS]
-            if max(map(len, parts), default=0) <= MAX_NETWORK_LEADS:
-                break
-        return parts
+            kept = sum(map(len, parts))
+            if parts and max(map(len, parts)) <= MAX_NETWORK_LEADS and 2 * kept >= len(leads):
+                return parts
+        return [leads]
     finally:
         await repo.drop(graph, name)
 

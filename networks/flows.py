@@ -119,7 +119,7 @@ async def rebuild_networks(graph: Graph, *, cap: int = NETWORK_DEGREE_CAP) -> di
     """Recompute every component and network from scratch (the scheduler's job, operators, repair)."""
     async with _lease(graph) as lease:
         started = await repo.db_now(graph)
-        old_ids = await repo.all_network_ids(graph)
+        old_ids = await repo.all_component_ids(graph)
         linker, current, ineligible, after = Linker(), {}, [], ""
         while rows := await repo.all_leads_page(graph, after, PAGE_SPAN, cap):
             _fold_lead(rows, linker, current, ineligible)

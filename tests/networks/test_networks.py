@@ -94,6 +94,13 @@ async def groups(graph: Graph) -> set[frozenset[str]]:
     return {frozenset(row["refs"]) for row in rows}
 
 
+async def component_groups(graph: Graph) -> set[frozenset[str]]:
+    """Leads grouped by their stored component_id (the first step, before communities), named by reference."""
+    rows = await graph.read("MATCH (l:Lead) WHERE l.component_id IS NOT NULL "
+                            "RETURN l.component_id AS id, collect(l.reference) AS refs")
+    return {frozenset(row["refs"]) for row in rows}
+
+
 async def network_ids_of(graph: Graph, *refs: str) -> list[str | None]:
     rows = await graph.read("UNWIND $refs AS ref MATCH (l:Lead {reference: ref}) RETURN l.network_id AS id", {"refs": list(refs)})
     return [row["id"] for row in rows]
@@ -132,10 +139,11 @@ async def test_a_network_joined_through_an_indicator_that_crosses_the_cap_is_spl
     with_cap(runner, 3)
     await file(runner, "ACME", lead("A", phones=(1,), device=1), lead("B", phones=(100,), device=1))
     await file(runner, "BETA", lead("C", phones=(100,), device=2), lead("D", phones=(4,), device=2))
-    assert await groups(graph) == {frozenset("ABCD")}
+    assert await component_groups(graph) == {frozenset("ABCD")}
+    assert await groups(graph) == {frozenset("AB"), frozenset("CD")}  # a device pair each, one phone between
     [before] = await network_ids_of(graph, "A")
     await file(runner, "GAMMA", lead("E", phones=(100, 5)), lead("F", phones=(100, 6)))
-    assert await groups(graph) == {frozenset("AB"), frozenset("CD")}
+    assert await groups(graph) == await component_groups(graph) == {frozenset("AB"), frozenset("CD")}
     assert before in await network_ids_of(graph, "A", "C")
     assert sorted(n["size"] for n in await list_networks(graph, OPERATOR)) == [2, 2]
     hub = await graph.read("MATCH (i:Indicator) WHERE i.lead_count = 4 RETURN i.network_id AS id")
@@ -326,7 +334,9 @@ async def test_networks_agree_with_networkx_connected_components(runner: BatchRu
     expected = await networkx_components(graph, NETWORK_DEGREE_CAP)
     assert len(expected) >= 5
     assert await stored_components(graph) == expected
-    assert await listed_components(graph) == expected
+    found = await stored_networks(graph)
+    assert await listed_components(graph) == found
+    assert all(any(network <= component for component in expected) for network in found)  # communities refine
 
 
 async def test_incremental_assignment_over_two_batches_equals_a_rebuild(runner: BatchRunner, graph: Graph, tmp_path: Path) -> None:
@@ -343,10 +353,12 @@ async def test_incremental_assignment_over_two_batches_equals_a_rebuild(runner: 
     assert results[1]["merged"] > 0 and results[1]["split"] > 0, results  # the second batch exercised both
     incremental = await stored_components(graph)
     assert incremental == await networkx_components(graph, cap)
-    assert await listed_components(graph) == incremental
+    communities = await stored_networks(graph)
+    assert await listed_components(graph) == communities
     before = {row["id"] for row in await graph.read("MATCH (n:Network) RETURN n.id AS id")}
     await rebuild_networks(graph, cap=cap)
     assert await stored_components(graph) == incremental
+    assert await stored_networks(graph) == communities
     assert {row["id"] for row in await graph.read("MATCH (n:Network) RETURN n.id AS id")} == before
     for row in await graph.read("MATCH (b:Batch) RETURN b.id AS id"):  # assigning again changes nothing
         again = await assign_networks(graph, row["id"], cap=cap)
