@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from neo4j.exceptions import ClientError
+
 from graph.database import Graph
 from graph.networks import ELIGIBLE, linking
 
@@ -229,7 +231,14 @@ async def wcc(graph: Graph, name: str) -> dict[str, int]:
 
 
 async def leiden(graph: Graph, name: str, gamma: float) -> dict[str, int]:
-    return {row["lead"]: row["community"] for row in await graph.read(LEIDEN, {"name": name, "gamma": gamma})}
+    """Each lead's community; empty when GDS 2.13 finds no partition at all (at a high `gamma` on a small graph
+    it fails with a NullPointerException on its dendrogram instead of returning singletons)."""
+    try:
+        return {row["lead"]: row["community"] for row in await graph.read(LEIDEN, {"name": name, "gamma": gamma})}
+    except ClientError as error:
+        if "dendrogramManager" not in str(error):
+            raise
+        return {}
 
 
 async def edges(graph: Graph, name: str) -> list[tuple[str, str, float]]:
