@@ -39,6 +39,7 @@ from bench.common import free_port, say  # noqa: E402
 SEED = 7
 MEMBERS = ("BENCH_A", "BENCH_B")
 
+WIPE = "MATCH (n) WHERE NOT n:Migration CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS"
 LEADS = """
 MATCH (l:Lead) WHERE l.status = 'active' AND l.tlp <> 'RED'
 RETURN l.reference AS ref, l.component_id AS component, l.network_id AS network
@@ -109,8 +110,8 @@ async def bench(args: argparse.Namespace, target: Any, work: Path) -> None:
     graph = Graph.connect(target)
     try:
         await migrate(graph)
-        await graph.write("MATCH (n) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS")
-        await migrate(graph)
+        async with graph.driver.session(database=graph.database) as session:  # auto-commit: IN TRANSACTIONS
+            await (await session.run(WIPE)).consume()
         audit = AuditLog(graph)
         for code in MEMBERS:
             await service.add_member(graph, audit, cli_principal("bench"), key, code=code, name=f"{code} 消费金融")

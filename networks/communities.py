@@ -67,7 +67,10 @@ def cohesion(groups: dict[str, list[str]], edges: Iterable[tuple[str, str, float
 async def detect(graph: Graph, components: list[str] | None, cap: int) -> tuple[dict[str, list[str]], dict[str, float]]:
     """Communities (key → lead ids) of the given components (None: all) and each one's cohesion."""
     name = f"fenghuo-networks-{uuid.uuid4().hex}"
-    await repo.project(graph, name, components, TYPE_WEIGHTS, AGENT_WEIGHT, cap)
+    projected = await repo.project(graph, name, components, TYPE_WEIGHTS, AGENT_WEIGHT, cap)
+    if not projected.get("nodes"):  # no lead in any component: GDS creates no graph at all
+        await repo.drop(graph, name)
+        return {}, {}
     try:
         wcc = await repo.wcc(graph, name)
         leiden = await repo.leiden(graph, name, GAMMA)
