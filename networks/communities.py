@@ -25,10 +25,10 @@ from networks.linking import MIN_NETWORK_LEADS, Component, plan_recompute
 
 TYPE_WEIGHTS = {"device": 1.0, "bank_card": 1.0, "id_number": 0.8, "phone": 0.5, "other": 0.4}
 AGENT_WEIGHT = 1.0
-GAMMA = 1.0  # Leiden's resolution over the whole lead graph
+GAMMA = 0.1  # Leiden's resolution over the whole lead graph: low, so a gang stays whole (bench/networks.py)
 MAX_NETWORK_LEADS = 400  # a planted or real gang rarely files more; larger communities are re-split or flagged
 COHESIVE = 0.9  # a community keeping this share of its link weight inside is one gang, whatever its size
-SPLIT_GAMMAS = (4.0, 16.0)
+SPLIT_GAMMAS = (0.5, 1.0, 2.0, 4.0)
 WRITE_CHUNK = 2000
 TOP_INDICATORS = 5
 
