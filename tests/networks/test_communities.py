@@ -29,7 +29,8 @@ async def test_gds_is_loaded(graph: Graph) -> None:
 
 
 async def test_two_gangs_bridged_by_one_shared_phone_are_two_networks_in_one_component(
-        runner: BatchRunner, graph: Graph) -> None:
+        runner: BatchRunner, graph: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(communities, "MAX_NETWORK_LEADS", 6)  # ten leads: more than a gang is, here
     a, b = gang("A", 1, 10), gang("B", 2, 30)
     a[0]["phone"] += ";13800139999"
     b[0]["phone"] += ";13800139999"
