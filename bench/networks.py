@@ -31,10 +31,10 @@ import shutil  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
-from math import comb  # noqa: E402
 from typing import Any, Hashable, Iterable  # noqa: E402
 
 from bench.common import free_port, say  # noqa: E402
+from networks.communities import pair_scores  # noqa: E402
 
 SEED = 7
 MEMBERS = ("BENCH_A", "BENCH_B")
@@ -48,20 +48,6 @@ SIZES = """
 MATCH (n:Network) RETURN max(n.leads) AS largest, count(n) AS networks,
        sum(CASE WHEN n.oversized THEN 1 ELSE 0 END) AS oversized, avg(n.cohesion) AS cohesion
 """
-
-
-def pair_scores(truth: list[Hashable], found: list[Hashable]) -> dict[str, float]:
-    """Pairwise precision/recall and the adjusted Rand index of two labelings of the same items."""
-    cells = Counter(zip(truth, found))
-    together = sum(comb(n, 2) for n in cells.values())
-    found_pairs = sum(comb(n, 2) for n in Counter(found).values())
-    truth_pairs = sum(comb(n, 2) for n in Counter(truth).values())
-    total = comb(len(truth), 2)
-    expected = found_pairs * truth_pairs / total if total else 0.0
-    top = (found_pairs + truth_pairs) / 2 - expected
-    return {"precision": together / found_pairs if found_pairs else 1.0,
-            "recall": together / truth_pairs if truth_pairs else 1.0,
-            "ari": (together - expected) / top if top else 1.0}
 
 
 def read_truth(path: Path) -> dict[str, str]:

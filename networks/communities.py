@@ -16,8 +16,9 @@ leads. Within the components a change touched, this module
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
-from typing import Any, Iterable
+from collections import Counter, defaultdict
+from math import comb
+from typing import Any, Hashable, Iterable
 
 from graph import communities as repo
 from graph.database import Graph
@@ -62,6 +63,21 @@ def cohesion(groups: dict[str, list[str]], edges: Iterable[tuple[str, str, float
         if ga is not None and ga == gb:
             inside[ga] += weight
     return {key: (inside[key] / total[key] if total[key] else 1.0) for key in groups}
+
+
+def pair_scores(truth: list[Hashable], found: list[Hashable]) -> dict[str, float]:
+    """Pairwise precision/recall of `found` against `truth` (two labelings of the same items, one label per item)
+    and their adjusted Rand index: how the benchmark scores recovery and how tests compare two partitions."""
+    cells = Counter(zip(truth, found))
+    together = sum(comb(n, 2) for n in cells.values())
+    found_pairs = sum(comb(n, 2) for n in Counter(found).values())
+    truth_pairs = sum(comb(n, 2) for n in Counter(truth).values())
+    total = comb(len(truth), 2)
+    expected = found_pairs * truth_pairs / total if total else 0.0
+    top = (found_pairs + truth_pairs) / 2 - expected
+    return {"precision": together / found_pairs if found_pairs else 1.0,
+            "recall": together / truth_pairs if truth_pairs else 1.0,
+            "ari": (together - expected) / top if top else 1.0}
 
 
 async def detect(graph: Graph, components: list[str] | None, cap: int) -> tuple[dict[str, list[str]], dict[str, float]]:
