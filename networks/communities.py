@@ -6,8 +6,9 @@ leads. Within the components a change touched, this module
 - projects the weighted lead graph (graph/communities.py: type weight / ln(1 + lead count) per shared linking
   identifier, plus `AGENT_WEIGHT` for a shared declared agent in the same batch or alongside shared evidence),
 - runs GDS WCC and Leiden (seeded, so a recomputation over the same graph finds the same communities),
-- applies the size guard: a community larger than `MAX_NETWORK_LEADS` is re-split by Leiden at a higher
-  resolution, and if it stays large and is not cohesive it is flagged `oversized`,
+- applies the size guard: a community larger than `MAX_NETWORK_LEADS` is re-split by Leiden at rising
+  resolution; the split is taken when its parts are cohesive (separate gangs), the community stays whole when they
+  are not (one knit gang), and it is flagged `oversized` when no gang-sized split exists,
 - keeps network ids stable (`plan_recompute`: each old id goes to the new community sharing most leads with it),
 - writes each lead's network and the summary with its cohesion: the share of its members' link weight that
   stays inside it (1.0: nothing links it to the rest of its component).
@@ -28,7 +29,7 @@ TYPE_WEIGHTS = {"device": 1.0, "bank_card": 1.0, "id_number": 0.8, "phone": 0.5,
 AGENT_WEIGHT = 1.0
 GAMMA = 0.1  # Leiden's resolution over the whole lead graph: low, so a gang stays whole (bench/networks.py)
 MAX_NETWORK_LEADS = 400  # a planted or real gang rarely files more; larger communities are re-split or flagged
-COHESIVE = 0.9  # a community keeping this share of its link weight inside is one gang, whatever its size
+COHESIVE = 0.9  # parts keeping this share of their link weight inside are separate gangs
 SPLIT_GAMMAS = (0.5, 1.0, 2.0, 4.0)
 WRITE_CHUNK = 2000
 TOP_INDICATORS = 5
@@ -80,13 +81,15 @@ def pair_scores(truth: list[Hashable], found: list[Hashable]) -> dict[str, float
             "ari": (together - expected) / top if top else 1.0}
 
 
-async def detect(graph: Graph, components: list[str] | None, cap: int) -> tuple[dict[str, list[str]], dict[str, float]]:
-    """Communities (key → lead ids) of the given components (None: all) and each one's cohesion."""
+async def detect(graph: Graph, components: list[str] | None,
+                 cap: int) -> tuple[dict[str, list[str]], dict[str, float], set[str]]:
+    """Communities (key → lead ids) of the given components (None: all), each one's cohesion, and the keys of
+    those left larger than the size guard (no gang-sized split of them exists)."""
     name = f"fenghuo-networks-{uuid.uuid4().hex}"
     projected = await repo.project(graph, name, components, TYPE_WEIGHTS, AGENT_WEIGHT, cap)
     if not projected.get("nodes"):  # no lead in any component: GDS creates no graph at all
         await repo.drop(graph, name)
-        return {}, {}
+        return {}, {}, set()
     try:
         wcc = await repo.wcc(graph, name)
         leiden = await repo.leiden(graph, name, GAMMA)
@@ -97,21 +100,25 @@ async def detect(graph: Graph, components: list[str] | None, cap: int) -> tuple[
     for lead, community in leiden.items():
         groups[f"{wcc[lead]}:{community}"].append(lead)  # Leiden never crosses components; the key says so too
     groups = {key: leads for key, leads in groups.items() if len(leads) >= MIN_NETWORK_LEADS}
-    scores = cohesion(groups, edges)
-    for key in [k for k, leads in groups.items() if len(leads) > MAX_NETWORK_LEADS and scores[k] < COHESIVE]:
-        parts = await _split(graph, groups[key], cap)
-        if len(parts) > 1:
+    oversized = set()
+    for key in [k for k, leads in groups.items() if len(leads) > MAX_NETWORK_LEADS]:
+        parts = await _split(graph, groups[key], edges, cap)
+        if parts is None:
+            oversized.add(key)
+        elif len(parts) > 1:
             del groups[key]
             groups.update({f"{key}/{n}": leads for n, leads in enumerate(parts)})
-    return groups, cohesion(groups, edges)
+    return groups, cohesion(groups, edges), oversized
 
 
-async def _split(graph: Graph, leads: list[str], cap: int) -> list[list[str]]:
+async def _split(graph: Graph, leads: list[str], edges: list[tuple[str, str, float]], cap: int) -> list[list[str]] | None:
     """The size guard: Leiden again over one oversized community alone, at rising resolution. A split is taken
-    when its parts are gang-sized and still hold most of the leads; otherwise the community stays whole (and
-    is flagged `oversized` unless cohesive)."""
+    when its parts are gang-sized, hold most of the leads and are cohesive themselves (separate gangs); parts
+    that are not cohesive mean one tightly knit gang, kept whole. None: no gang-sized split exists (oversized)."""
     name = f"fenghuo-networks-{uuid.uuid4().hex}"
     await repo.project_leads(graph, name, leads, TYPE_WEIGHTS, AGENT_WEIGHT, cap)
+    inside = set(leads)
+    own = [e for e in edges if e[0] in inside and e[1] in inside]
     try:
         for gamma in SPLIT_GAMMAS:
             found: dict[int, list[str]] = defaultdict(list)
@@ -120,8 +127,10 @@ async def _split(graph: Graph, leads: list[str], cap: int) -> list[list[str]]:
             parts = [p for p in found.values() if len(p) >= MIN_NETWORK_LEADS]
             kept = sum(map(len, parts))
             if parts and max(map(len, parts)) <= MAX_NETWORK_LEADS and 2 * kept >= len(leads):
-                return parts
-        return [leads]
+                scores = cohesion(dict(enumerate(parts)), own)
+                knit = sum(scores[n] * len(p) for n, p in enumerate(parts)) / kept
+                return parts if knit >= COHESIVE else [leads]
+        return None
     finally:
         await repo.drop(graph, name)
 
@@ -142,16 +151,16 @@ async def update(graph: Graph, components: set[str] | None, old_networks: set[st
     for ids in _chunks(sorted(old), 500):
         await repo.clear_orphans(graph, ids)
     if components is not None and not components:
-        groups, scores = {}, {}
+        groups, scores, oversized = {}, {}, set()
     else:
-        groups, scores = await detect(graph, None if components is None else sorted(components), cap)
+        groups, scores, oversized = await detect(graph, None if components is None else sorted(components), cap)
     desired = plan_recompute([Component(frozenset(leads), frozenset()) for leads in groups.values()], current)
     desired.update({lead: None for lead in current if lead not in desired})
     rows = [{"lead": lead, "network": net} for lead, net in sorted(desired.items()) if net != current.get(lead)]
     for chunk in _chunks(rows, WRITE_CHUNK):
         await repo.assign(graph, chunk, cap)
     networks = {net for net in desired.values() if net}
-    facts = _facts(groups, scores, desired)
+    facts = _facts(groups, scores, oversized, desired)
     for ids in _chunks(sorted(old | networks), 500):
         await repo.clear_stale_links(graph, ids, cap)
     for ids in _chunks(sorted(networks), 200):
@@ -162,12 +171,11 @@ async def update(graph: Graph, components: set[str] | None, old_networks: set[st
             "ids": networks}
 
 
-def _facts(groups: dict[str, list[str]], scores: dict[str, float], desired: dict[str, str | None]) -> dict[str, Any]:
+def _facts(groups: dict[str, list[str]], scores: dict[str, float], oversized: set[str],
+           desired: dict[str, str | None]) -> dict[str, Any]:
     facts = {}
     for key, leads in groups.items():
-        network_id = desired[leads[0]]
-        facts[network_id] = {"cohesion": round(scores[key], 4),
-                             "oversized": len(leads) > MAX_NETWORK_LEADS and scores[key] < COHESIVE}
+        facts[desired[leads[0]]] = {"cohesion": round(scores[key], 4), "oversized": key in oversized}
     return facts
 
 

@@ -80,18 +80,17 @@ async def test_an_agent_label_joins_leads_across_batches_only_where_they_share_e
     assert await network_ids_of(graph, "P3") == [None]
 
 
-async def test_the_size_guard_resplits_or_flags_a_community_larger_than_a_gang(
+async def test_the_size_guard_keeps_a_knit_gang_whole_and_splits_separate_gangs(
         runner: BatchRunner, graph: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
-    await file(runner, "ACME", *gang("A", 1, 10, size=8))
-    assert await groups(graph) == {frozenset(f"A{n}" for n in range(8))}
-    monkeypatch.setattr(communities, "MAX_NETWORK_LEADS", 3)
-    monkeypatch.setattr(communities, "COHESIVE", 1.01)  # nothing counts as cohesive enough to stay large
+    a, b = gang("A", 1, 10, size=4), gang("B", 2, 30, size=4)
+    a[0]["phone"] += ";13800139999"
+    b[0]["phone"] += ";13800139999"
+    await file(runner, "ACME", *gang("K", 3, 50, size=8), *a, *b)
+    monkeypatch.setattr(communities, "MAX_NETWORK_LEADS", 7)
     await rebuild_networks(graph)
-    listed = await list_networks(graph, OPERATOR)
-    assert listed and all(n["size"] <= 3 or n["oversized"] for n in listed)
-    monkeypatch.setattr(communities, "COHESIVE", 0.9)  # a separate clique is one gang, whatever its size
-    await rebuild_networks(graph)
-    assert [(n["size"], n["oversized"], n["cohesion"]) for n in await list_networks(graph, OPERATOR)] == [(8, False, 1.0)]
+    listed = sorted((n["size"], n["oversized"]) for n in await list_networks(graph, OPERATOR))
+    assert listed == [(4, False), (4, False), (8, False)]  # the clique of 8 is one gang; A and B are two
+    assert await groups(graph) >= {frozenset(f"A{n}" for n in range(4)), frozenset(f"B{n}" for n in range(4))}
 
 
 async def test_recomputation_keeps_network_ids(runner: BatchRunner, graph: Graph) -> None:
