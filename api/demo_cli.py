@@ -21,6 +21,7 @@ def generate(
     dirty_ratio: float = typer.Option(0.02, "--dirty-ratio", min=0.0, max=0.5, help="share of deliberately bad rows"),
 ) -> None:
     """Write a realistic lead batch: valid CN mobiles, IDs, IMEIs, UnionPay cards, planted agent networks, dirty rows."""
-    stats = demo.generate(out, rows, seed=seed, members=members, member=member, dirty_ratio=dirty_ratio)
+    truth = demo.truth_path(out)
+    stats = demo.generate(out, rows, seed=seed, members=members, member=member, dirty_ratio=dirty_ratio, truth=truth)
     typer.echo(f"wrote {stats.rows} rows to {out} ({stats.dirty_rows} dirty, {stats.planted_networks} planted networks) "
-               f"in {stats.elapsed_s:.1f}s")
+               f"in {stats.elapsed_s:.1f}s; ground truth (which gang each row belongs to, never upload it) in {truth}")

@@ -17,6 +17,7 @@ from core.settings import Settings
 from graph.database import Graph, GraphUnavailable, Target
 from graph.migrate import migrate
 from ingest.pseudonym import AllianceKey, key_from_config, load_or_create_dev_key
+from networks.communities import GdsMissing, require_gds
 from networks.flows import assign_networks, assign_pending_networks
 from psi.setup import PrivateSetup
 
@@ -42,6 +43,7 @@ class Runtime:
                 applied = await migrate(self.graph)
                 if applied:
                     log.info("applied migrations %s", [m.version for m in applied])
+                await _warn_without_gds(self.graph)  # issue 16: networks need GDS; say so at start
                 resumed = await self.batches.resume_pending()
                 assigned = await assign_pending_networks(self.graph)
                 if resumed or assigned:
@@ -51,6 +53,13 @@ class Runtime:
                 log.warning("Neo4j unavailable; migrations retry in %.1fs", delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
+
+
+async def _warn_without_gds(graph: Graph) -> None:
+    try:
+        log.info("Neo4j Graph Data Science %s: agent networks available", await require_gds(graph))
+    except GdsMissing as error:
+        log.error("%s", error)
 
 
 def batch_runner(graph: Graph, audit: AuditLog, alliance_key: AllianceKey, data_dir: Path) -> BatchRunner:

@@ -43,7 +43,7 @@ CALL (i) {{
 OPTIONAL MATCH (net:Network {{id: i.network_id}}) WHERE {visibility.network("net")}
 RETURN key, i IS NOT NULL AS known, i.status AS status, coalesce(i.benign, false) AS benign,
        i.benign_reason AS benign_reason, i.masked AS masked, reports, neighbours,
-       CASE WHEN net IS NULL THEN null ELSE net {{.id, .leads, .members, .categories}} END AS network
+       CASE WHEN net IS NULL THEN null ELSE net {{.id, .leads, .members, .categories, .cohesion, .oversized}} END AS network
 """
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from core.principal import Principal
 from graph import visibility
 from graph.database import Graph
+from graph.communities import PAIR_WEIGHT
 from graph.networks import linking
 
 LIST_NETWORKS = f"""
@@ -26,12 +27,48 @@ CALL (n) {{
   MATCH (i:Indicator {{key: n.top_keys[k]}})
   RETURN collect(i {{.key, .type, .masked, degree: n.top_degrees[k]}}) AS top
 }}
-RETURN n {{.id, .leads, .indicators, .members, .categories, .agents, .first_seen, .last_seen, .updated_at,
+RETURN n {{.id, .leads, .indicators, .members, .categories, .agents, .first_seen, .last_seen, .updated_at, .cohesion, .oversized,
           member_codes: {visibility.network_member_codes("n")}}} AS network, top
 ORDER BY network.leads DESC, network.id
 """
 
-NETWORK_HEADER = f"MATCH (n:Network {{id: $network_id}}) WHERE {visibility.network('n')} RETURN n.leads AS leads"
+NETWORK_HEADER = f"""
+MATCH (n:Network {{id: $network_id}}) WHERE {visibility.network('n')}
+RETURN n.leads AS leads, n.cohesion AS cohesion, coalesce(n.oversized, false) AS oversized
+"""
+
+# Why each (visible) lead is in the network: the linking identifiers it shares with other visible members, with
+# how many of them and how much each weighs, and the agent labels it shares with them.
+NETWORK_MEMBERSHIP = f"""
+MATCH (l:Lead {{network_id: $network_id}}) USING INDEX l:Lead(network_id)
+WHERE {visibility.lead("l")}
+WITH l ORDER BY l.observed_at DESC, l.id LIMIT $limit
+CALL (l) {{
+  MATCH (l)-[:NAMES]->(i:Indicator)<-[:NAMES]-(o:Lead {{network_id: $network_id}})
+  WHERE o <> l AND {linking()} AND {visibility.lead("o")}
+  WITH i, collect(o.id) AS others
+  RETURN collect({{key: i.key, type: i.type, masked: i.masked, leads: others[..$with_limit], shared_with: size(others),
+                  weight: {PAIR_WEIGHT}}}) AS shared
+}}
+CALL (l) {{
+  MATCH (l)-[:OPERATED_BY]->(a:Agent)<-[:OPERATED_BY]-(o:Lead {{network_id: $network_id}})
+  WHERE o <> l AND {visibility.lead("o")}
+  RETURN collect(DISTINCT a.label) AS agents
+}}
+RETURN l.id AS lead, shared, agents
+"""
+
+# Identifiers the network's visible leads name that are hubs (named by more than `$cap` leads): they link nothing,
+# so they are shown as hubs with their degree, never as members.
+NETWORK_HUBS = f"""
+MATCH (l:Lead {{network_id: $network_id}}) USING INDEX l:Lead(network_id)
+WHERE {visibility.lead("l")}
+MATCH (l)-[:NAMES]->(i:Indicator)
+WHERE NOT coalesce(i.benign, false) AND coalesce(i.status, 'active') <> 'retracted' AND i.lead_count > $cap
+WITH i, count(l) AS here
+RETURN i.key AS key, i.type AS type, i.masked AS masked, i.lead_count AS degree, here
+ORDER BY degree DESC, key LIMIT $limit
+"""
 
 NETWORK_LEADS = f"""
 MATCH (l:Lead {{network_id: $network_id}}) USING INDEX l:Lead(network_id)
@@ -69,7 +106,7 @@ NETWORK_OF = f"""
 UNWIND $keys AS key
 MATCH (i:Indicator {{key: key}}) WHERE i.network_id IS NOT NULL
 MATCH (n:Network {{id: i.network_id}}) WHERE {visibility.network("n")}
-RETURN key, n {{.id, .leads, .members, .categories}} AS network
+RETURN key, n {{.id, .leads, .members, .categories, .cohesion, .oversized}} AS network
 """
 
 
@@ -80,9 +117,20 @@ async def list_networks(graph: Graph, principal: Principal, *, min_size: int, ca
         "after_id": after_id, **visibility.params(principal)})
 
 
-async def network_size(graph: Graph, principal: Principal, network_id: str) -> int | None:
+async def network_header(graph: Graph, principal: Principal, network_id: str) -> dict[str, Any] | None:
     rows = await graph.read(NETWORK_HEADER, {"network_id": network_id, **visibility.params(principal)})
-    return rows[0]["leads"] if rows else None
+    return rows[0] if rows else None
+
+
+async def network_membership(graph: Graph, principal: Principal, network_id: str, limit: int, cap: int,
+                             weights: dict[str, float]) -> list[dict[str, Any]]:
+    return await graph.read(NETWORK_MEMBERSHIP, {"network_id": network_id, "limit": limit, "cap": cap, "w": weights,
+                                                 "with_limit": 20, **visibility.params(principal)})
+
+
+async def network_hubs(graph: Graph, principal: Principal, network_id: str, cap: int, limit: int) -> list[dict[str, Any]]:
+    return await graph.read(NETWORK_HUBS, {"network_id": network_id, "cap": cap, "limit": limit,
+                                           **visibility.params(principal)})
 
 
 async def network_leads(graph: Graph, principal: Principal, network_id: str, limit: int) -> list[dict[str, Any]]:

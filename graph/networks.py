@@ -1,4 +1,6 @@
-"""Agent networks in Neo4j: the Cypher that reads the links between leads and writes network assignments.
+"""Agent networks in Neo4j, first step: the Cypher that reads the links between leads and writes each lead's
+weakly connected component (`component_id`, with a `(:Component {id, leads})` node). Networks proper are the
+communities found within components (graph/communities.py).
 
 Each function runs one query. What a network is and how ids are decided is networks/linking.py; the flows that
 read links page by page, hold the writers' lease and write back (incremental and full) are networks/flows.py;
@@ -18,9 +20,11 @@ def linking(i: str = "i") -> str:
             f" AND coalesce({i}.lead_count, 0) <= $cap)")
 
 
-_ELIGIBLE = ("(l.status = 'active' AND l.tlp <> 'RED'"
-             " AND EXISTS { MATCH (b:Batch {id: l.batch_id}) USING INDEX b:Batch(id) WHERE b.status = 'committed' })")
-_LINKS = f"""l.id AS id, l.network_id AS network_id, {_ELIGIBLE} AS eligible,
+# A lead that takes part in networks (`{x}`: its variable): active, not RED, of a committed batch.
+ELIGIBLE = ("({x}.status = 'active' AND {x}.tlp <> 'RED'"
+            " AND EXISTS {{ MATCH (b:Batch {{id: {x}.batch_id}}) USING INDEX b:Batch(id) WHERE b.status = 'committed' }})")
+_ELIGIBLE = ELIGIBLE.format(x="l")
+_LINKS = f"""l.id AS id, l.component_id AS component_id, {_ELIGIBLE} AS eligible,
        [(l)-[:NAMES]->(i:Indicator) WHERE {linking()} | i.key] AS indicators,
        [(l)-[:OPERATED_BY]->(a:Agent) | a.id] AS agents"""
 
@@ -40,10 +44,10 @@ BATCH_SPAN = "MATCH (b:Batch {id: $batch_id}) WHERE b.status = 'committed' RETUR
 BATCH_LEADS = f"""
 MATCH (l:Lead) USING INDEX l:Lead(batch_id, seq)
 WHERE l.batch_id = $batch_id AND l.seq >= $from AND l.seq < $to AND l.status = 'active'
-RETURN l.id AS id, l.network_id AS network_id, l.tlp = 'RED' AS red,
-       [(l)-[:NAMES]->(i:Indicator) | i {{.key, .network_id, .lead_count, linking: {linking()}}}] AS indicators,
-       [(l)-[:OPERATED_BY]->(a:Agent) | a {{.id, .network_id,
-          leads: CASE WHEN a.network_id IS NULL THEN COUNT {{ (a)<-[:OPERATED_BY]-(:Lead) }} END}}] AS agents
+RETURN l.id AS id, l.component_id AS component_id, l.tlp = 'RED' AS red,
+       [(l)-[:NAMES]->(i:Indicator) | i {{.key, .component_id, .lead_count, linking: {linking()}}}] AS indicators,
+       [(l)-[:OPERATED_BY]->(a:Agent) | a {{.id, .component_id,
+          leads: CASE WHEN a.component_id IS NULL THEN COUNT {{ (a)<-[:OPERATED_BY]-(:Lead) }} END}}] AS agents
 """
 
 # Earlier leads reached through indicators or agents of the batch that belong to no network yet.
@@ -55,13 +59,13 @@ CALL () {{
 }}
 WITH l WHERE l.batch_id <> $batch_id AND {_ELIGIBLE}
 RETURN {_LINKS},
-       [(l)-[:NAMES]->(i:Indicator) WHERE i.network_id IS NOT NULL AND {linking()} | i.network_id]
-       + [(l)-[:OPERATED_BY]->(a:Agent) WHERE a.network_id IS NOT NULL | a.network_id] AS networks
+       [(l)-[:NAMES]->(i:Indicator) WHERE i.component_id IS NOT NULL AND {linking()} | i.component_id]
+       + [(l)-[:OPERATED_BY]->(a:Agent) WHERE a.component_id IS NOT NULL | a.component_id] AS networks
 """
 
-NETWORK_SIZES = "UNWIND $ids AS id MATCH (n:Network {id: id}) RETURN n.id AS id, n.leads AS leads"
+NETWORK_SIZES = "UNWIND $ids AS id MATCH (n:Component {id: id}) RETURN n.id AS id, n.leads AS leads"
 
-NETWORK_MEMBERS = f"UNWIND $ids AS nid MATCH (l:Lead {{network_id: nid}}) RETURN {_LINKS}"
+NETWORK_MEMBERS = f"UNWIND $ids AS nid MATCH (l:Lead {{component_id: nid}}) RETURN {_LINKS}"
 
 ALL_LEADS = f"""
 MATCH (l:Lead) WHERE l.id > $after
@@ -71,72 +75,68 @@ RETURN {_LINKS}
 
 ALL_NETWORK_IDS = """
 CALL () {
-  MATCH (l:Lead) WHERE l.network_id IS NOT NULL RETURN DISTINCT l.network_id AS id
-  UNION MATCH (i:Indicator) WHERE i.network_id IS NOT NULL RETURN DISTINCT i.network_id AS id
-  UNION MATCH (a:Agent) WHERE a.network_id IS NOT NULL RETURN DISTINCT a.network_id AS id
-  UNION MATCH (n:Network) RETURN n.id AS id
+  MATCH (l:Lead) WHERE l.component_id IS NOT NULL RETURN DISTINCT l.component_id AS id
+  UNION MATCH (i:Indicator) WHERE i.component_id IS NOT NULL RETURN DISTINCT i.component_id AS id
+  UNION MATCH (a:Agent) WHERE a.component_id IS NOT NULL RETURN DISTINCT a.component_id AS id
+  UNION MATCH (n:Component) RETURN n.id AS id
 }
 RETURN id
 """
 
 RELABEL = """
 UNWIND $moves AS move
-CALL (move) { MATCH (:Lead {network_id: move.from})-[:OPERATED_BY]->(a:Agent) SET a.network_id = move.to }
-CALL (move) { MATCH (i:Indicator {network_id: move.from}) SET i.network_id = move.to }
-CALL (move) { MATCH (l:Lead {network_id: move.from}) SET l.network_id = move.to }
-CALL (move) { MATCH (n:Network {id: move.from}) DETACH DELETE n }
+CALL (move) { MATCH (:Lead {component_id: move.from})-[:OPERATED_BY]->(a:Agent) SET a.component_id = move.to }
+CALL (move) { MATCH (i:Indicator {component_id: move.from}) SET i.component_id = move.to }
+CALL (move) { MATCH (l:Lead {component_id: move.from}) SET l.component_id = move.to }
+CALL (move) { MATCH (n:Component {id: move.from}) DETACH DELETE n }
 """
 
 # An eligible lead's network is also its linking indicators' and its agents' (null: it left every network).
 ASSIGN = f"""
 UNWIND $rows AS row
 MATCH (l:Lead {{id: row.lead}})
-SET l.network_id = row.network
+SET l.component_id = row.network
 WITH l, row
-CALL (l, row) {{ MATCH (l)-[:NAMES]->(i:Indicator) WHERE {linking()} SET i.network_id = row.network }}
-CALL (l, row) {{ MATCH (l)-[:OPERATED_BY]->(a:Agent) SET a.network_id = row.network }}
+CALL (l, row) {{ MATCH (l)-[:NAMES]->(i:Indicator) WHERE {linking()} SET i.component_id = row.network }}
+CALL (l, row) {{ MATCH (l)-[:OPERATED_BY]->(a:Agent) SET a.component_id = row.network }}
 """
 
-CLEAR_LEADS = "UNWIND $ids AS id MATCH (l:Lead {id: id}) SET l.network_id = null"
+CLEAR_LEADS = "UNWIND $ids AS id MATCH (l:Lead {id: id}) SET l.component_id = null, l.network_id = null"
+
+# The communities (networks) the leads of these components are in now, before the components change.
+NETWORKS_OF_COMPONENTS = """
+UNWIND $ids AS cid MATCH (l:Lead {component_id: cid}) WHERE l.network_id IS NOT NULL RETURN DISTINCT l.network_id AS id
+"""
+COMPONENTS_OF_NETWORKS = """
+UNWIND $ids AS nid MATCH (l:Lead {network_id: nid}) WHERE l.component_id IS NOT NULL
+RETURN DISTINCT l.component_id AS id
+"""
 
 # Indicators that became hubs, and indicators or agents no lead of their network names any more.
 CLEAR_STALE_LINKS = f"""
 CALL () {{
-  MATCH (i:Indicator) WHERE i.network_id IN $ids
-    AND (NOT {linking()} OR NOT EXISTS {{ MATCH (i)<-[:NAMES]-(l:Lead) WHERE l.network_id = i.network_id }})
-  SET i.network_id = null
+  MATCH (i:Indicator) WHERE i.component_id IN $ids
+    AND (NOT {linking()} OR NOT EXISTS {{ MATCH (i)<-[:NAMES]-(l:Lead) WHERE l.component_id = i.component_id }})
+  SET i.component_id = null
 }}
 CALL () {{
-  MATCH (a:Agent) WHERE a.network_id IN $ids
-    AND NOT EXISTS {{ MATCH (a)<-[:OPERATED_BY]-(l:Lead) WHERE l.network_id = a.network_id }}
-  SET a.network_id = null
+  MATCH (a:Agent) WHERE a.component_id IN $ids
+    AND NOT EXISTS {{ MATCH (a)<-[:OPERATED_BY]-(l:Lead) WHERE l.component_id = a.component_id }}
+  SET a.component_id = null
 }}
 """
 
+# A component keeps only its size (for merges); what analysts read is the Network (community) summary.
 REFRESH_SUMMARIES = """
-UNWIND $ids AS nid
-CALL (nid) {
-  MATCH (l:Lead {network_id: nid})
-  RETURN count(l) AS leads, collect(DISTINCT l.member_code) AS member_codes, collect(DISTINCT l.tlp) AS tlps,
-         collect(DISTINCT CASE WHEN l.attributed THEN l.member_code END) AS attributed_codes,
-         collect(DISTINCT l.category) AS categories, min(l.observed_at) AS first_seen, max(l.observed_at) AS last_seen
-}
+UNWIND $ids AS cid
+CALL (cid) { MATCH (l:Lead {component_id: cid}) RETURN count(l) AS leads }
 WITH * WHERE leads >= $min_leads
-CALL (nid) { MATCH (:Lead {network_id: nid})-[:OPERATED_BY]->(a:Agent) RETURN collect(DISTINCT a.label) AS agents }
-CALL (nid) {
-  MATCH (i:Indicator {network_id: nid})<-[:NAMES]-(l:Lead {network_id: nid})
-  WITH i, count(l) AS degree ORDER BY degree DESC, i.key
-  RETURN count(i) AS indicators, collect(i.key)[..$top] AS top_keys, collect(degree)[..$top] AS top_degrees
-}
-MERGE (n:Network {id: nid})
-SET n.leads = leads, n.indicators = indicators, n.members = size(member_codes), n.member_codes = member_codes,
-    n.attributed_codes = attributed_codes, n.categories = categories, n.agents = agents, n.tlps = tlps,
-    n.top_keys = top_keys, n.top_degrees = top_degrees, n.first_seen = first_seen, n.last_seen = last_seen,
-    n.updated_at = datetime()
+MERGE (c:Component {id: cid})
+SET c.leads = leads, c.updated_at = datetime()
 """
 
 DROP_EMPTY = """
-UNWIND $ids AS nid MATCH (n:Network {id: nid}) WHERE COUNT { (:Lead {network_id: nid}) } < $min_leads
+UNWIND $ids AS nid MATCH (n:Component {id: nid}) WHERE COUNT { (:Lead {component_id: nid}) } < $min_leads
 DETACH DELETE n
 """
 
@@ -187,7 +187,7 @@ async def all_leads_page(graph: Graph, after: str, page: int, cap: int) -> list[
     return await graph.read(ALL_LEADS, {"after": after, "page": page, "cap": cap})
 
 
-async def all_network_ids(graph: Graph) -> set[str]:
+async def all_component_ids(graph: Graph) -> set[str]:
     return {row["id"] for row in await graph.read(ALL_NETWORK_IDS)}
 
 
@@ -211,8 +211,16 @@ async def clear_stale_links(graph: Graph, ids: list[str], cap: int) -> None:
     await graph.write(CLEAR_STALE_LINKS, {"ids": ids, "cap": cap})
 
 
-async def refresh_summaries(graph: Graph, ids: list[str], min_leads: int, top: int) -> None:
-    await graph.write(REFRESH_SUMMARIES, {"ids": ids, "min_leads": min_leads, "top": top})
+async def refresh_summaries(graph: Graph, ids: list[str], min_leads: int) -> None:
+    await graph.write(REFRESH_SUMMARIES, {"ids": ids, "min_leads": min_leads})
+
+
+async def networks_of_components(graph: Graph, ids: list[str]) -> set[str]:
+    return {row["id"] for row in await graph.read(NETWORKS_OF_COMPONENTS, {"ids": ids})}
+
+
+async def components_of_networks(graph: Graph, ids: list[str]) -> set[str]:
+    return {row["id"] for row in await graph.read(COMPONENTS_OF_NETWORKS, {"ids": ids})}
 
 
 async def drop_empty(graph: Graph, ids: list[str], min_leads: int) -> None:

@@ -13,7 +13,7 @@ import csv
 import random
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -189,16 +189,38 @@ class Network:
     span: int
 
 
+SHARED_INFRASTRUCTURE = 0.15  # share of gangs that also use one device or card of the gang before them
+
+
+def _brand(n: int) -> str:
+    j = n * 97 % 1024  # a permutation of 0..1023: distinct, well-mixed two-character brands
+    return _BRAND_1[j % 32] + _BRAND_2[j // 32]
+
+
 def network(seed: int, index: int) -> Network:
-    """Network ``index`` of the alliance seeded ``seed``: the same for every member and batch size."""
+    """Network ``index`` of the alliance seeded ``seed``: the same for every member and batch size.
+
+    Names carry a seed tag (two characters, distinct for seeds that differ modulo 1024) before the brand, so gangs
+    of different seeds never share a name; a few gangs borrow one device or bank card of the gang before them
+    (a rented mule card, a device-farm IMEI), as real gangs share a little infrastructure."""
+    net = _own_network(seed, index)
+    rng = random.Random(f"fenghuo-demo-share:{seed}:{index}")
+    if index == 0 or rng.random() >= SHARED_INFRASTRUCTURE:
+        return net
+    lender = _own_network(seed, index - 1)
+    if lender.cards and rng.random() < 0.5:
+        return replace(net, cards=net.cards + (lender.cards[rng.randrange(len(lender.cards))],))
+    return replace(net, devices=net.devices + (lender.devices[rng.randrange(len(lender.devices))],))
+
+
+def _own_network(seed: int, index: int) -> Network:
     rng = random.Random(f"fenghuo-demo-net:{seed}:{index}")
     kind, _, suffixes, short, n_phone, n_dev, n_card, related = _KIND_TABLE[rng.randrange(len(_KIND_TABLE))]
     phone, device, _, card = _identifiers(rng)
-    j = index * 97 % 1024  # a permutation of 0..1023: distinct, well-mixed two-character brands
-    brand = _BRAND_1[j % 32] + _BRAND_2[j // 32]
+    brand, tag = _brand(index), _brand(seed % 1024 + 512)
     span = rng.randint(30, 360)
     return Network(
-        index, f"{rng.choice(_CITIES)}{brand}{rng.choice(suffixes)}", brand + short, kind,
+        index, f"{rng.choice(_CITIES)}{tag}{brand}{rng.choice(suffixes)}", tag + brand + short, kind,
         _LABELS[kind] * 4 + _LABELS[related],
         tuple(phone() for _ in range(rng.randint(*n_phone))),
         tuple(device() for _ in range(rng.randint(*n_dev))),
@@ -267,7 +289,9 @@ def _check_args(rows: int, members: int, member: int, dirty_ratio: float) -> Non
         raise ValueError("need rows >= 0, members >= 1, 0 <= member < members and 0 <= dirty_ratio <= 1")
 
 
-def _iter_rows(rows, seed, members, member, dirty_ratio, today: date, stats: GenerationStats) -> Iterator[dict]:
+def _iter_rows(rows, seed, members, member, dirty_ratio, today: date,
+               stats: GenerationStats) -> Iterator[tuple[dict, str]]:
+    """Rows with the name of the planted gang each belongs to ("" for an independent actor or a spoiled row)."""
     rng = random.Random(f"fenghuo-demo:{seed}:{member}")
     rnd = rng.random
     phone, device, resident_id, card = _identifiers(rng)
@@ -282,6 +306,7 @@ def _iter_rows(rows, seed, members, member, dirty_ratio, today: date, stats: Gen
     for i in range(rows):
         if nets and rnd() < _NETWORK_SHARE:  # a lead filed on a planted network: reuse its pool
             net = net_table[int(rnd() * len(net_table))]
+            gang = net.name
             stats.network_rows += 1
             ph = net.phones[int(rnd() * len(net.phones))] if rnd() < 0.92 else ""
             dev = net.devices[int(rnd() * len(net.devices))] if rnd() < 0.85 else ""
@@ -293,6 +318,7 @@ def _iter_rows(rows, seed, members, member, dirty_ratio, today: date, stats: Gen
             agent = "" if rnd() >= net.label_rate else (net.short_name if rnd() < 0.25 else net.name)
             day = days[net.first_day - 1 - int(rnd() * net.span)]
         else:  # an independent actor with fresh identifiers
+            gang = ""
             ph = phone() if rnd() < 0.96 else ""
             dev = device() if rnd() < 0.65 else ""
             crd = card() if rnd() < 0.35 else ""
@@ -319,13 +345,14 @@ def _iter_rows(rows, seed, members, member, dirty_ratio, today: date, stats: Gen
             if kind == "duplicate" and not n_clean:
                 kind = "future_date"
             row = _dirty(kind, row, rng, today, (phone, resident_id), recent, n_clean)
+            gang = gang if kind in ("unknown_category", "future_date", "mangled_phone", "bad_id_check") else ""
             stats.dirty_rows += 1
             stats.dirty_by_kind[kind] += 1
         else:
             recent[n_clean % 32] = row
             n_clean += 1
         stats.rows += 1
-        yield row
+        yield row, gang
 
 
 def iter_rows(rows: int, seed: int = 7, *, members: int = 1, member: int = 0, dirty_ratio: float = 0.02,
@@ -335,15 +362,24 @@ def iter_rows(rows: int, seed: int = 7, *, members: int = 1, member: int = 0, di
     ``today`` anchors the dates (default: the real today); pass ``stats`` to have it filled while iterating.
     """
     _check_args(rows, members, member, dirty_ratio)
-    return _iter_rows(rows, seed, members, member, dirty_ratio, today or date.today(), stats or GenerationStats())
+    rows_iter = _iter_rows(rows, seed, members, member, dirty_ratio, today or date.today(), stats or GenerationStats())
+    return (row for row, _ in rows_iter)
+
+
+def truth_path(out: Path | str) -> Path:
+    """Where `generate` writes a batch's ground truth: `leads.csv` → `leads.truth.csv` (never uploaded)."""
+    out = Path(out)
+    return out.with_name(out.stem + ".truth.csv")
 
 
 def generate(out: Path | str | TextIO, rows: int, *, seed: int = 7, members: int = 1, member: int = 0,
-             fmt: str = "csv", dirty_ratio: float = 0.02, today: date | None = None) -> GenerationStats:
+             fmt: str = "csv", dirty_ratio: float = 0.02, today: date | None = None,
+             truth: Path | str | None = None) -> GenerationStats:
     """Stream a lead batch as CSV, UTF-8 with BOM and CRLF (as Excel on Chinese Windows saves it).
 
     Same arguments (and ``today``) → byte-identical output. A text stream gets a U+FEFF first
-    unless it encodes as ``utf-8-sig`` itself.
+    unless it encodes as ``utf-8-sig`` itself. With ``truth``, also write the ground truth there: one line per
+    row, `编号,gang` (the planted gang's name, empty for independent actors) — for benchmarks, never uploaded.
     """
     if fmt != "csv":
         raise ValueError(f"unsupported format {fmt!r}: only 'csv'")
@@ -351,10 +387,19 @@ def generate(out: Path | str | TextIO, rows: int, *, seed: int = 7, members: int
     stats, started = GenerationStats(), time.perf_counter()
     rows_iter = _iter_rows(rows, seed, members, member, dirty_ratio, today or date.today(), stats)
 
+    truth_fh = open(truth, "w", encoding="utf-8", newline="", buffering=1 << 20) if truth is not None else None
+
     def write(fh: TextIO) -> None:
         writer = csv.writer(fh)  # CRLF line ends, quoting only where needed, like Excel
         writer.writerow(COLUMNS)
-        writer.writerows(map(dict.values, rows_iter))
+        if truth_fh is None:
+            writer.writerows(row.values() for row, _ in rows_iter)
+            return
+        truth_writer = csv.writer(truth_fh)
+        truth_writer.writerow(("编号", "gang"))
+        for row, gang in rows_iter:
+            writer.writerow(row.values())
+            truth_writer.writerow((row["编号"], gang))
 
     if isinstance(out, (str, Path)):
         with open(out, "w", encoding="utf-8-sig", newline="", buffering=1 << 20) as fh:
@@ -363,6 +408,8 @@ def generate(out: Path | str | TextIO, rows: int, *, seed: int = 7, members: int
         if (getattr(out, "encoding", None) or "").lower().replace("_", "-") != "utf-8-sig":
             out.write("\ufeff")
         write(out)
+    if truth_fh is not None:
+        truth_fh.close()
     stats.elapsed_s = time.perf_counter() - started
     return stats
 

@@ -1,11 +1,15 @@
 """Agent networks kept current as batches arrive, and rebuilt from scratch on demand.
 
-What a network is, and why RED leads and hub indicators take no part, is networks/linking.py's docstring. Here:
-- every member Lead, linking Indicator and declared Agent carries `network_id`; a `(:Network)` node per network
-  keeps the summary lists read (size, members, categories, agent labels, top indicators, time span, TLPs);
+Two steps. Components: which leads can belong together at all (networks/linking.py's docstring says why RED leads
+and hub indicators take no part); every member Lead, linking Indicator and declared Agent carries `component_id`,
+kept here incrementally with union-find. Networks: the communities GDS finds within the components a change
+touched (networks/communities.py); leads, indicators and agents carry `network_id`, and a `(:Network)` node per
+network keeps the summary lists read (size, cohesion, members, categories, agents, top indicators, span, TLPs).
+- `rebuild_networks` is the full recomputation a scheduler job calls;
 - `assign_networks` is the after-aggregation hook of ingest/pipeline.py: it reads only the batch's leads and
   what they touch, folds them into existing networks, and re-splits networks that were held together only by an
-  indicator that has since become a hub; `rebuild_networks` recomputes everything (operators, repair);
+  indicator that has since become a hub, then recomputes the communities of the components it touched;
+- `refresh_networks` does the same for the networks a retraction, an upheld dispute or expiry changed;
 - writers hold one lease (a `NetworkLease` node) so concurrent batches, in any process, never race.
 The Cypher is graph/networks.py; reading networks for a principal is networks/reads.py.
 """
@@ -20,13 +24,13 @@ from typing import Any, AsyncIterator, Iterable, Sequence
 
 from graph import networks as repo
 from graph.database import Graph
+from networks import communities
 from networks.linking import (
     MIN_NETWORK_LEADS, NETWORK_DEGREE_CAP, BatchFold, LeadLinks, Linker, plan_merge, plan_recompute,
 )
 
 PAGE_SPAN = 5000  # batch lines, or leads of a rebuild, read per page
 WRITE_CHUNK = 2000  # rows per UNWIND write
-TOP_INDICATORS = 5
 LEASE_TTL_MS = 10 * 60 * 1000  # a holder that died frees the lease after this; live holders renew per page
 LEASE_WAIT_S = 15 * 60
 
@@ -80,13 +84,17 @@ async def assign_networks(graph: Graph, batch_id: str, *, cap: int = NETWORK_DEG
         touched = sorted({n for c in comps for n in c.networks})
         sizes = await repo.network_sizes(graph, touched) if touched else {}
         plan = plan_merge(comps, fold.current, sizes)
+        old_networks = await repo.networks_of_components(graph, sorted(set(touched) | fold.unlinked))
         for moves in _chunks([{"from": a, "to": b} for a, b in sorted(plan.moves.items())]):
             await repo.relabel(graph, moves)
         await _assign(graph, [{"lead": lead, "network": net} for lead, net in sorted(plan.assign.items())], cap, lease)
         split = {plan.final(n) for n in fold.unlinked}
         await _refresh(graph, plan.touched - split, set(plan.moves))
+        affected = plan.touched - split
         if split:
-            await _recompute(graph, split, cap, lease)
+            affected |= await _recompute(graph, split, cap, lease)
+        if affected or old_networks:
+            await communities.update(graph, affected, old_networks, cap)
         await repo.mark_assigned(graph, batch_id)
     return {"leads": len(plan.assign), "networks": len(plan.touched), "merged": len(plan.moves), "split": len(split)}
 
@@ -96,36 +104,42 @@ async def _fold_batch(graph: Graph, batch_id: str, last_line: int, cap: int, lea
     fold = BatchFold()
     for start in range(0, last_line + 1, PAGE_SPAN):
         for row in await repo.batch_leads(graph, batch_id, start, start + PAGE_SPAN, cap):
-            fold.add_batch_lead(row["id"], row["network_id"], row["red"], row["indicators"], row["agents"])
+            fold.add_batch_lead(row["id"], row["component_id"], row["red"], row["indicators"], row["agents"])
         await lease.renew()
     keys, agents = fold.anchors()
     for n in range(0, max(len(keys), len(agents)), WRITE_CHUNK):
         for row in await repo.anchored_leads(graph, batch_id, keys[n:n + WRITE_CHUNK], agents[n:n + WRITE_CHUNK], cap):
-            own = (row["network_id"],) if row["network_id"] else ()
+            own = (row["component_id"],) if row["component_id"] else ()
             links = LeadLinks(row["id"], tuple(row["indicators"]), tuple(row["agents"]), own + tuple(row["networks"]))
-            fold.add_earlier_lead(links, row["network_id"])
+            fold.add_earlier_lead(links, row["component_id"])
     return fold
 
 
 async def rebuild_networks(graph: Graph, *, cap: int = NETWORK_DEGREE_CAP) -> dict[str, int]:
-    """Recompute every network from scratch (operators, tests, repair): streams every lead with its links."""
+    """Recompute every component and network from scratch (the scheduler's job, operators, repair)."""
     async with _lease(graph) as lease:
         started = await repo.db_now(graph)
-        old_ids = await repo.all_network_ids(graph)
+        old_ids = await repo.all_component_ids(graph)
         linker, current, ineligible, after = Linker(), {}, [], ""
         while rows := await repo.all_leads_page(graph, after, PAGE_SPAN, cap):
             _fold_lead(rows, linker, current, ineligible)
             after = rows[-1]["id"]
             await lease.renew()
         desired = await _apply(graph, linker, current, ineligible, old_ids, cap, lease)
+        found = await communities.update(graph, None, set(), cap)
         await repo.mark_all_assigned(graph, started)
-    return {"leads": sum(1 for n in desired.values() if n), "networks": len(set(desired.values()) - {None})}
+    return {"leads": sum(1 for n in desired.values() if n), "components": len(set(desired.values()) - {None}),
+            "networks": found["networks"], "oversized": found["oversized"]}
 
 
 async def refresh_networks(graph: Graph, network_ids: Iterable[str], *, cap: int = NETWORK_DEGREE_CAP) -> set[str]:
-    """Recompute the given networks from their own leads (after retracting leads or flagging indicators benign)."""
+    """Recompute the components holding the given networks from their own leads, then the networks within them
+    (after retracting leads, upholding a dispute, expiry); returns the ids of the networks there now."""
+    network_ids = set(network_ids)
     async with _lease(graph) as lease:
-        return await _recompute(graph, set(network_ids), cap, lease)
+        components = await repo.components_of_networks(graph, sorted(network_ids))
+        now = await _recompute(graph, components, cap, lease) if components else set()
+        return (await communities.update(graph, now, network_ids, cap))["ids"]
 
 
 async def assign_pending_networks(graph: Graph, *, cap: int = NETWORK_DEGREE_CAP) -> int:
@@ -140,9 +154,9 @@ def _fold_lead(rows: list[dict[str, Any]], linker: Linker, current: dict[str, st
                ineligible: list[str]) -> None:
     for row in rows:
         if row["eligible"]:
-            current[row["id"]] = row["network_id"]
+            current[row["id"]] = row["component_id"]
             linker.add(LeadLinks(row["id"], tuple(row["indicators"]), tuple(row["agents"])))
-        elif row["network_id"]:
+        elif row["component_id"]:
             ineligible.append(row["id"])
 
 
@@ -178,6 +192,6 @@ async def _assign(graph: Graph, rows: list[dict[str, Any]], cap: int, lease: _Le
 
 async def _refresh(graph: Graph, networks: set[str], gone: set[str]) -> None:
     for ids in _chunks(sorted(networks), 200):
-        await repo.refresh_summaries(graph, ids, MIN_NETWORK_LEADS, TOP_INDICATORS)
+        await repo.refresh_summaries(graph, ids, MIN_NETWORK_LEADS)
     for ids in _chunks(sorted(gone | networks), 500):
         await repo.drop_empty(graph, ids, MIN_NETWORK_LEADS)

@@ -128,7 +128,7 @@ class BatchFold:
     - anchors: linking indicators and agents in no network that leads outside the batch also name (few: such an
       indicator has at most `cap` leads, and all but one would already share a network);
     - unlinked: networks still held by an indicator that no longer links (it crossed the cap, or was flagged).
-    Rows are `{key, network_id, lead_count, linking}` per indicator and `{id, network_id, leads}` per agent."""
+    Rows are `{key, component_id, lead_count, linking}` per indicator and `{id, component_id, leads}` per agent."""
 
     def __init__(self) -> None:
         self.linker = Linker()
@@ -144,18 +144,18 @@ class BatchFold:
         indicators, agents = list(indicators), list(agents)
         self._named.update(ind["key"] for ind in indicators)
         self._operated.update(agent["id"] for agent in agents)
-        self.unlinked.update(ind["network_id"] for ind in indicators if not ind["linking"] and ind["network_id"])
+        self.unlinked.update(ind["component_id"] for ind in indicators if not ind["linking"] and ind["component_id"])
         if red:
             return
         self.current[lead_id] = network_id
         linking = [ind for ind in indicators if ind["linking"]]
         for ind in linking:
-            if not ind["network_id"]:
+            if not ind["component_id"]:
                 self._totals[(_INDICATOR, ind["key"])] = ind["lead_count"] or 0
         for agent in agents:
-            if not agent["network_id"]:
+            if not agent["component_id"]:
                 self._totals[(_AGENT, agent["id"])] = agent["leads"] or 0
-        networks = {network_id} | {i["network_id"] for i in linking} | {a["network_id"] for a in agents}
+        networks = {network_id} | {i["component_id"] for i in linking} | {a["component_id"] for a in agents}
         self.linker.add(LeadLinks(lead_id, tuple(i["key"] for i in linking), tuple(a["id"] for a in agents),
                                   tuple(n for n in networks if n)))
 

@@ -11,7 +11,10 @@ from graph import network_reads as repo
 from graph.database import Graph
 from graph.members import to_native
 from networks.drawing import MAX_NEIGHBOURHOOD_DEPTH, Drawing, draw_network, lead_node, network_cursor, parse_network_cursor
+from networks.communities import TYPE_WEIGHTS
 from networks.linking import MIN_NETWORK_LEADS, NETWORK_DEGREE_CAP
+
+MAX_HUBS = 10
 
 
 async def list_networks(reader: Reader, *, min_size: int = MIN_NETWORK_LEADS, category: str | None = None,
@@ -35,22 +38,36 @@ def _summary(n: dict[str, Any], top: list[dict[str, Any]]) -> dict[str, Any]:
         "id": n["id"], "size": n["leads"], "indicators": n["indicators"], "members": n["members"],
         "member_codes": sorted(n["member_codes"]), "categories": sorted(n["categories"]),
         "agents": sorted(n["agents"]), "first_seen": to_native(n["first_seen"]),
+        "cohesion": n.get("cohesion"), "oversized": bool(n.get("oversized")),
         "last_seen": to_native(n["last_seen"]), "updated_at": to_native(n["updated_at"]),
         "cursor": network_cursor(n["leads"], n["id"]),
         "top_indicators": sorted(top, key=lambda i: (-i["degree"], i["key"])),
     }
 
 
-async def network_graph(reader: Reader, network_id: str, *, limit: int = 500) -> dict[str, Any] | None:
+async def network_graph(reader: Reader, network_id: str, *, limit: int = 500,
+                        cap: int = NETWORK_DEGREE_CAP) -> dict[str, Any] | None:
     """Nodes (leads, linking indicators, agents) and edges (NAMES, OPERATED_BY) of one network, most recent leads
-    first, at most `limit` nodes; None when there is no such network for this principal."""
-    total = await repo.network_size(reader.graph, reader.principal, network_id)
-    reader.record("network.read", subject=network_id, found=total is not None)
-    if total is None:
+    first, at most `limit` nodes, with its cohesion, each drawn lead's membership explanation and the hubs its
+    leads name; None when there is no such network for this principal."""
+    header = await repo.network_header(reader.graph, reader.principal, network_id)
+    reader.record("network.read", subject=network_id, found=header is not None)
+    if header is None:
         return None
     limit = max(1, min(limit, 5000))
     rows = await repo.network_leads(reader.graph, reader.principal, network_id, limit)
-    return draw_network(map(_native, rows), limit=limit, total=total)
+    drawing = draw_network(map(_native, rows), limit=limit, total=header["leads"])
+    drawn = {node["id"] for node in drawing["nodes"] if node["kind"] == "lead"}
+    membership = await repo.network_membership(reader.graph, reader.principal, network_id, limit, cap, TYPE_WEIGHTS)
+    hubs = await repo.network_hubs(reader.graph, reader.principal, network_id, cap, MAX_HUBS)
+    return {**drawing, "size": header["leads"], "cohesion": header["cohesion"], "oversized": header["oversized"],
+            "membership": [_explained(row) for row in membership if row["lead"] in drawn], "hubs": hubs}
+
+
+def _explained(row: dict[str, Any]) -> dict[str, Any]:
+    shared = sorted(row["shared"], key=lambda s: (-s["weight"] * s["shared_with"], s["key"]))
+    strength = sum(s["weight"] * s["shared_with"] for s in shared)
+    return {"lead": row["lead"], "shared": shared, "agents": sorted(row["agents"]), "strength": round(strength, 4)}
 
 
 async def neighbourhood(reader: Reader, indicator_key: str, *, depth: int = 2, limit: int = 200,
@@ -95,8 +112,9 @@ async def _explore(graph: Graph, principal: Principal, key: str, depth: int, lim
 async def network_of(graph: Graph, principal: Principal, indicator_keys: Sequence[str]) -> dict[str, dict[str, Any]]:
     """The visible network of each indicator that is in one (part of a check, which audits the read)."""
     rows = await repo.network_of(graph, principal, list(indicator_keys))
-    return {row["key"]: {"id": n["id"], "size": n["leads"], "members": n["members"],
-                         "categories": sorted(n["categories"])} for row in rows for n in [row["network"]]}
+    return {row["key"]: {"id": n["id"], "size": n["leads"], "members": n["members"], "cohesion": n.get("cohesion"),
+                         "oversized": bool(n.get("oversized")), "categories": sorted(n["categories"])}
+            for row in rows for n in [row["network"]]}
 
 
 def _native(row: dict[str, Any]) -> dict[str, Any]:

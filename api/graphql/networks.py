@@ -18,6 +18,11 @@ from ingest.pseudonym import require_identified
 from networks import reads
 
 
+COHESION = ("Share (0–1) of its leads' link weight that stays inside the network: near 1, one separate gang; "
+            "low, a community cut out of a larger web")
+OVERSIZED = "Larger than a gang plausibly is and not cohesive: read it as a web of gangs, not one"
+
+
 @strawberry.type
 class TopIndicator:
     type: IndicatorType
@@ -25,7 +30,8 @@ class TopIndicator:
     degree: int = strawberry.field(description="How many of the network's leads name it")
 
 
-@strawberry.type(description="An agent network (graph label :Network): leads linked by shared identifiers or a declared agent/gang label.")
+@strawberry.type(description="An agent network (graph label :Network): a community (GDS Leiden) of leads linked by "
+                             "weighted shared identifiers and declared agent/gang labels, within a connected component.")
 class Network:
     id: str
     size: int = strawberry.field(description="Leads in the network")
@@ -39,6 +45,8 @@ class Network:
     last_seen: datetime | None
     top_indicators: list[TopIndicator]
     cursor: str
+    cohesion: float | None = strawberry.field(description=COHESION)
+    oversized: bool = strawberry.field(description=OVERSIZED)
 
 
 @strawberry.type(description="The agent network an identifier belongs to, in brief (the whole one is `network(id)`).")
@@ -48,6 +56,8 @@ class NetworkSummary:
     members: int
     categories: list[Category]
     category_labels: list[str]
+    cohesion: float | None = strawberry.field(default=None, description=COHESION)
+    oversized: bool = strawberry.field(default=False, description=OVERSIZED)
 
 
 @strawberry.type(description="A node to draw: a lead, an indicator (masked) or an agent label.")
@@ -69,11 +79,43 @@ class DrawingEdge:
     type: DrawingEdgeType
 
 
+@strawberry.type(description="One identifier a lead shares with other leads of its network, and how strongly it links.")
+class SharedIdentifier:
+    type: IndicatorType
+    masked: str
+    shared_with: int = strawberry.field(description="Other leads of the network (that you may see) naming it")
+    leads: list[str] = strawberry.field(description="Those leads' ids (at most 20)")
+    weight: float = strawberry.field(description="Link weight per pair: type weight (device, bank card > phone) "
+                                                 "/ ln(1 + leads naming it anywhere)")
+
+
+@strawberry.type(description="Why a lead is in its network.")
+class Membership:
+    lead: str
+    strength: float = strawberry.field(description="Sum of its shared identifiers' weight × leads shared with")
+    shared: list[SharedIdentifier]
+    agents: list[str] = strawberry.field(description="Agent labels it declares together with other members")
+
+
+@strawberry.type(description="An identifier named by too many leads to link them (a hub): shown, never a member.")
+class Hub:
+    type: IndicatorType
+    masked: str
+    degree: int = strawberry.field(description="Leads naming it across the alliance (its degree centrality)")
+    here: int = strawberry.field(description="This network's leads (that you may see) naming it")
+
+
 @strawberry.type(description="Nodes and edges of a network for drawing; `truncated` when the limit cut it short.")
 class NetworkDrawing:
     nodes: list[DrawingNode]
     edges: list[DrawingEdge]
     truncated: bool
+    size: int | None = strawberry.field(default=None, description="Leads in the network (`network` only)")
+    cohesion: float | None = strawberry.field(default=None, description=COHESION)
+    oversized: bool | None = strawberry.field(default=None, description=OVERSIZED)
+    membership: list[Membership] | None = strawberry.field(
+        default=None, description="Why each drawn lead is in the network (`network` only)")
+    hubs: list[Hub] | None = strawberry.field(default=None, description="Hub identifiers its leads name (`network` only)")
 
 
 def network_summary(row: dict[str, Any] | None) -> NetworkSummary | None:
@@ -81,7 +123,8 @@ def network_summary(row: dict[str, Any] | None) -> NetworkSummary | None:
         return None
     categories = sorted(row.get("categories") or [])
     return NetworkSummary(id=row["id"], size=row.get("leads") or row.get("size") or 0, members=row.get("members") or 0,
-                          categories=all_by_value(Category, categories), category_labels=[category_label(c) for c in categories])
+                          categories=all_by_value(Category, categories), category_labels=[category_label(c) for c in categories],
+                          cohesion=row.get("cohesion"), oversized=bool(row.get("oversized")))
 
 
 def _node(node: dict[str, Any]) -> DrawingNode:
@@ -92,10 +135,22 @@ def _node(node: dict[str, Any]) -> DrawingNode:
 
 
 def _drawing(result: dict[str, Any]) -> NetworkDrawing:
+    membership = result.get("membership")
     return NetworkDrawing(nodes=[_node(node) for node in result["nodes"]],
                           edges=[DrawingEdge(source=e["source"], target=e["target"], type=DrawingEdgeType(e["type"]))
                                  for e in result["edges"]],
-                          truncated=result["truncated"])
+                          truncated=result["truncated"], size=result.get("size"), cohesion=result.get("cohesion"),
+                          oversized=result.get("oversized"),
+                          membership=None if membership is None else [_membership(m) for m in membership],
+                          hubs=None if result.get("hubs") is None else [
+                              Hub(type=IndicatorType(h["type"]), masked=h["masked"], degree=h["degree"], here=h["here"])
+                              for h in result["hubs"]])
+
+
+def _membership(m: dict[str, Any]) -> Membership:
+    return Membership(lead=m["lead"], strength=m["strength"], agents=m["agents"], shared=[
+        SharedIdentifier(type=IndicatorType(s["type"]), masked=s["masked"], shared_with=s["shared_with"],
+                         leads=s["leads"], weight=round(s["weight"], 4)) for s in m["shared"]])
 
 
 def _network(r: dict[str, Any]) -> Network:
@@ -105,7 +160,7 @@ def _network(r: dict[str, Any]) -> Network:
         agents=r["agents"], first_seen=r["first_seen"], last_seen=r["last_seen"],
         top_indicators=[TopIndicator(type=IndicatorType(t["type"]), masked=t["masked"], degree=t["degree"])
                         for t in r["top_indicators"]],
-        cursor=r["cursor"])
+        cursor=r["cursor"], cohesion=r.get("cohesion"), oversized=r.get("oversized", False))
 
 
 @strawberry.type

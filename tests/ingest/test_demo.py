@@ -191,7 +191,7 @@ def test_planted_networks_share_identifiers(batch):
     assert any(name.endswith("中介") for name in agents) and any("维权" in name for name in agents)
     for i in range(stats.planted_networks):
         net = demo.network(7, i)
-        assert 5 <= len(net.phones) <= 40 and 2 <= len(net.devices) <= 6
+        assert 5 <= len(net.phones) <= 40 and 2 <= len(net.devices) <= 7  # one may be borrowed from the gang before
     singletons = sum(len(rs) == 1 for rs in by_device.values())
     assert singletons > 0.8 * len(by_device)  # most other rows are independent actors with fresh identifiers
 

@@ -1,6 +1,7 @@
 package org.fenghuo.launcher;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.neo4j.configuration.GraphDatabaseSettings;
 import org.neo4j.configuration.connectors.BoltConnector;
@@ -24,7 +25,9 @@ final class EmbeddedDbms {
             .setConfig(BoltConnector.listen_address, new SocketAddress("127.0.0.1", port))
             .setConfig(BoltConnector.advertised_address, new SocketAddress("127.0.0.1", port))
             .setConfig(GraphDatabaseSettings.pagecache_memory, pageCacheBytes)
-            .setConfig(GraphDatabaseSettings.auth_enabled, false);
+            .setConfig(GraphDatabaseSettings.auth_enabled, false)
+            .setConfig(GraphDatabaseSettings.plugin_dir, pluginDir())
+            .setConfig(GraphDatabaseSettings.procedure_unrestricted, List.of("gds.*"));
         if (txMemoryBytes > 0) {
             builder.setConfig(GraphDatabaseSettings.memory_transaction_global_max_size, txMemoryBytes);
         }
@@ -34,6 +37,16 @@ final class EmbeddedDbms {
             Map.of(),
             result -> String.valueOf(result.next().get("version")));
         return new EmbeddedDbms(service, version);
+    }
+
+    /** Graph Data Science's jars, copied by Maven beside the launcher jar (target/plugins). */
+    private static Path pluginDir() {
+        try {
+            Path jar = Path.of(EmbeddedDbms.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            return jar.getParent().resolve("plugins").toAbsolutePath();
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException("cannot locate the launcher jar to find its plugins", e);
+        }
     }
 
     String version() {

@@ -1,0 +1,245 @@
+"""Agent networks as communities, in Neo4j Graph Data Science: the Cypher that projects the weighted lead graph,
+runs weakly connected components and Leiden on it, and writes each lead's community back.
+
+The weighted lead graph is never stored: a Cypher aggregation projection (`gds.graph.project` as an aggregating
+function) builds it in GDS's memory from (:Lead)-[:NAMES]->(:Indicator)<-[:NAMES]-(:Lead) paths, for the leads of
+the given components only (or all of them). A pair of leads weighs the sum, over the linking identifiers they
+share, of the identifier type's weight divided by ln(1 + the identifier's lead count) — a shared device or bank card
+counts more than a shared phone, and an identifier named by many leads counts less (benign, retracted and over-cap
+identifiers still link nothing: `graph.networks.linking`). Two leads that declare the same agent gain
+`$agent_weight` when they were filed in the same batch, or when they also share an identifier: an agent label alone
+never joins leads across batches. Which weights and why is networks/communities.py; this module only runs queries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from neo4j.exceptions import ClientError
+
+from graph.database import Graph
+from graph.networks import ELIGIBLE, linking
+
+# A linking identifier's weight for one pair of leads sharing it.
+PAIR_WEIGHT = """(CASE i.type WHEN 'device' THEN $w.device WHEN 'imei' THEN $w.device WHEN 'oaid' THEN $w.device
+  WHEN 'bank_card' THEN $w.bank_card WHEN 'phone' THEN $w.phone WHEN 'id_number' THEN $w.id_number
+  ELSE $w.other END) / log(1.0 + coalesce(i.lead_count, 2))"""
+
+
+def _pairs(scope: str) -> str:
+    """Weighted lead pairs (each pair once, a.id < b.id) within `scope`, a predicate on `l` / `o`."""
+    return f"""
+CALL () {{
+  MATCH (l:Lead) WHERE {scope.format(x="l")} AND {ELIGIBLE.format(x="l")}
+  MATCH (l)-[:NAMES]->(i:Indicator)<-[:NAMES]-(o:Lead)
+  WHERE l.id < o.id AND {linking()} AND {scope.format(x="o")} AND {ELIGIBLE.format(x="o")}
+  RETURN l AS a, o AS b, {PAIR_WEIGHT} AS w, l.batch_id = o.batch_id AS same_batch, false AS agent
+  UNION ALL
+  MATCH (l:Lead) WHERE {scope.format(x="l")} AND {ELIGIBLE.format(x="l")}
+  MATCH (l)-[:OPERATED_BY]->(:Agent)<-[:OPERATED_BY]-(o:Lead)
+  WHERE l.id < o.id AND {scope.format(x="o")} AND {ELIGIBLE.format(x="o")}
+  RETURN l AS a, o AS b, 0.0 AS w, l.batch_id = o.batch_id AS same_batch, true AS agent
+}}
+WITH a, b, sum(w) AS shared, max(same_batch) AS same_batch, max(agent) AS agent
+WITH a, b, shared + CASE WHEN agent AND (same_batch OR shared > 0) THEN $agent_weight ELSE 0.0 END AS weight
+WHERE weight > 0
+"""
+
+
+_IN_COMPONENTS = "{x}.component_id IN $components"
+_IN_LEADS = "{x}.id IN $leads"
+_EVERY = "{x}.component_id IS NOT NULL"
+
+# Nodes without any edge are projected too (as sources with a null target), so WCC and Leiden see every lead.
+_PROJECT = """
+CALL () {{
+  {pairs}
+  RETURN a AS source, b AS target, weight
+  UNION ALL
+  MATCH (l:Lead) WHERE {scope_l} AND {eligible_l}
+  RETURN l AS source, null AS target, null AS weight
+}}
+WITH gds.graph.project($name, source, target,
+       {{relationshipProperties: {{weight: coalesce(weight, 0.0)}}}},
+       {{undirectedRelationshipTypes: ['*']}}) AS g
+RETURN g.graphName AS name, g.nodeCount AS nodes, g.relationshipCount AS relationships
+"""
+
+
+def _project(scope: str) -> str:
+    return _PROJECT.format(pairs=_pairs(scope), scope_l=scope.format(x="l"), eligible_l=ELIGIBLE.format(x="l"))
+
+
+PROJECT_COMPONENTS = _project(_IN_COMPONENTS)
+PROJECT_ALL = _project(_EVERY)
+PROJECT_LEADS = _project(_IN_LEADS)
+
+GDS_VERSION = "RETURN gds.version() AS version"
+
+DROP_GRAPH = "CALL gds.graph.drop($name, false) YIELD graphName RETURN graphName"
+
+WCC = "CALL gds.wcc.stream($name) YIELD nodeId, componentId RETURN gds.util.asNode(nodeId).id AS lead, componentId AS component"
+LEIDEN = """
+CALL gds.leiden.stream($name, {relationshipWeightProperty: 'weight', gamma: $gamma, randomSeed: 19,
+                               concurrency: 1, maxLevels: 10})
+YIELD nodeId, communityId
+RETURN gds.util.asNode(nodeId).id AS lead, communityId AS community
+"""
+
+# The weighted edges themselves (for cohesion): each undirected pair comes back in both directions.
+EDGES = """
+CALL gds.graph.relationshipProperty.stream($name, 'weight') YIELD sourceNodeId, targetNodeId, propertyValue
+WHERE sourceNodeId < targetNodeId
+RETURN gds.util.asNode(sourceNodeId).id AS a, gds.util.asNode(targetNodeId).id AS b, propertyValue AS weight
+"""
+
+
+# -- writing communities ------------------------------------------------------------------------------------
+
+SCOPE_LEADS = """
+UNWIND $components AS cid MATCH (l:Lead {component_id: cid}) RETURN l.id AS id, l.network_id AS network_id
+"""
+ALL_SCOPE_LEADS = """
+MATCH (l:Lead) WHERE l.component_id IS NOT NULL OR l.network_id IS NOT NULL
+RETURN l.id AS id, l.network_id AS network_id, l.component_id IS NOT NULL AS in_component
+"""
+ALL_NETWORK_IDS = """
+CALL () {
+  MATCH (l:Lead) WHERE l.network_id IS NOT NULL RETURN DISTINCT l.network_id AS id
+  UNION MATCH (n:Network) RETURN n.id AS id
+}
+RETURN id
+"""
+# Leads that left every component (retracted, RED, or alone now) leave their network too.
+CLEAR_ORPHANS = """
+UNWIND $ids AS nid MATCH (l:Lead {network_id: nid}) WHERE l.component_id IS NULL SET l.network_id = null
+"""
+
+# A lead's network is also its linking indicators' and its agents' (an identifier shared by leads of two networks
+# takes the network of the lead written last: `network_of` in a check names one of them).
+ASSIGN = f"""
+UNWIND $rows AS row
+MATCH (l:Lead {{id: row.lead}})
+SET l.network_id = row.network
+WITH l, row
+CALL (l, row) {{ MATCH (l)-[:NAMES]->(i:Indicator) WHERE {linking()} SET i.network_id = row.network }}
+CALL (l, row) {{ MATCH (l)-[:OPERATED_BY]->(a:Agent) SET a.network_id = row.network }}
+"""
+
+CLEAR_STALE_LINKS = f"""
+CALL () {{
+  MATCH (i:Indicator) WHERE i.network_id IN $ids
+    AND (NOT {linking()} OR NOT EXISTS {{ MATCH (i)<-[:NAMES]-(l:Lead) WHERE l.network_id = i.network_id }})
+  SET i.network_id = null
+}}
+CALL () {{
+  MATCH (a:Agent) WHERE a.network_id IN $ids
+    AND NOT EXISTS {{ MATCH (a)<-[:OPERATED_BY]-(l:Lead) WHERE l.network_id = a.network_id }}
+  SET a.network_id = null
+}}
+"""
+
+# Summaries; `$facts` maps a network id to {cohesion, oversized} computed from the weighted graph.
+REFRESH_SUMMARIES = """
+UNWIND $ids AS nid
+CALL (nid) {
+  MATCH (l:Lead {network_id: nid})
+  RETURN count(l) AS leads, collect(DISTINCT l.member_code) AS member_codes, collect(DISTINCT l.tlp) AS tlps,
+         collect(DISTINCT CASE WHEN l.attributed THEN l.member_code END) AS attributed_codes,
+         collect(DISTINCT l.category) AS categories, min(l.observed_at) AS first_seen, max(l.observed_at) AS last_seen,
+         min(l.component_id) AS component
+}
+WITH * WHERE leads >= $min_leads
+CALL (nid) { MATCH (:Lead {network_id: nid})-[:OPERATED_BY]->(a:Agent) RETURN collect(DISTINCT a.label) AS agents }
+CALL (nid) {
+  MATCH (i:Indicator {network_id: nid})<-[:NAMES]-(l:Lead {network_id: nid})
+  WITH i, count(l) AS degree ORDER BY degree DESC, i.key
+  RETURN count(i) AS indicators, collect(i.key)[..$top] AS top_keys, collect(degree)[..$top] AS top_degrees
+}
+MERGE (n:Network {id: nid})
+SET n.leads = leads, n.indicators = indicators, n.members = size(member_codes), n.member_codes = member_codes,
+    n.attributed_codes = attributed_codes, n.categories = categories, n.agents = agents, n.tlps = tlps,
+    n.top_keys = top_keys, n.top_degrees = top_degrees, n.first_seen = first_seen, n.last_seen = last_seen,
+    n.component_id = component, n.cohesion = $facts[nid].cohesion, n.oversized = $facts[nid].oversized,
+    n.updated_at = datetime()
+"""
+
+DROP_EMPTY = """
+UNWIND $ids AS nid MATCH (n:Network {id: nid}) WHERE COUNT { (:Lead {network_id: nid}) } < $min_leads
+DETACH DELETE n
+"""
+
+
+async def scope_leads(graph: Graph, components: list[str]) -> list[dict[str, Any]]:
+    return await graph.read(SCOPE_LEADS, {"components": components})
+
+
+async def all_scope_leads(graph: Graph) -> list[dict[str, Any]]:
+    return await graph.read(ALL_SCOPE_LEADS)
+
+
+async def all_network_ids(graph: Graph) -> set[str]:
+    return {row["id"] for row in await graph.read(ALL_NETWORK_IDS)}
+
+
+async def clear_orphans(graph: Graph, ids: list[str]) -> None:
+    await graph.write(CLEAR_ORPHANS, {"ids": ids})
+
+
+async def assign(graph: Graph, rows: list[dict[str, Any]], cap: int) -> None:
+    await graph.write(ASSIGN, {"rows": rows, "cap": cap})
+
+
+async def clear_stale_links(graph: Graph, ids: list[str], cap: int) -> None:
+    await graph.write(CLEAR_STALE_LINKS, {"ids": ids, "cap": cap})
+
+
+async def refresh_summaries(graph: Graph, ids: list[str], facts: dict[str, dict[str, Any]], min_leads: int,
+                            top: int) -> None:
+    await graph.write(REFRESH_SUMMARIES, {"ids": ids, "facts": facts, "min_leads": min_leads, "top": top})
+
+
+async def drop_empty(graph: Graph, ids: list[str], min_leads: int) -> None:
+    await graph.write(DROP_EMPTY, {"ids": ids, "min_leads": min_leads})
+
+
+async def gds_version(graph: Graph) -> str:
+    return (await graph.read(GDS_VERSION))[0]["version"]
+
+
+async def project(graph: Graph, name: str, components: list[str] | None, weights: dict[str, float],
+                  agent_weight: float, cap: int) -> dict[str, Any]:
+    query, params = (PROJECT_ALL, {}) if components is None else (PROJECT_COMPONENTS, {"components": components})
+    rows = await graph.write(query, {"name": name, "w": weights, "agent_weight": agent_weight, "cap": cap, **params})
+    return rows[0]
+
+
+async def project_leads(graph: Graph, name: str, leads: list[str], weights: dict[str, float],
+                        agent_weight: float, cap: int) -> dict[str, Any]:
+    """The weighted graph of just these leads (the size guard re-splits one oversized community)."""
+    rows = await graph.write(PROJECT_LEADS, {"name": name, "leads": leads, "w": weights, "agent_weight": agent_weight,
+                                             "cap": cap})
+    return rows[0]
+
+
+async def drop(graph: Graph, name: str) -> None:
+    await graph.write(DROP_GRAPH, {"name": name})
+
+
+async def wcc(graph: Graph, name: str) -> dict[str, int]:
+    return {row["lead"]: row["component"] for row in await graph.read(WCC, {"name": name})}
+
+
+async def leiden(graph: Graph, name: str, gamma: float) -> dict[str, int]:
+    """Each lead's community; empty when GDS 2.13 finds no partition at all (at a high `gamma` on a small graph
+    it fails with a NullPointerException on its dendrogram instead of returning singletons)."""
+    try:
+        return {row["lead"]: row["community"] for row in await graph.read(LEIDEN, {"name": name, "gamma": gamma})}
+    except ClientError as error:
+        if "dendrogramManager" not in str(error):
+            raise
+        return {}
+
+
+async def edges(graph: Graph, name: str) -> list[tuple[str, str, float]]:
+    return [(row["a"], row["b"], row["weight"]) for row in await graph.read(EDGES, {"name": name})]

@@ -1,0 +1,183 @@
+"""Networks as communities: Leiden over the weighted lead graph, within each weakly connected component, in GDS.
+
+Components (networks/linking.py, kept current batch by batch in networks/flows.py) say which leads could belong
+together at all; a component can still chain thousands of leads through identifiers each named by a few dozen
+leads. Within the components a change touched, this module
+- projects the weighted lead graph (graph/communities.py: type weight / ln(1 + lead count) per shared linking
+  identifier, plus `AGENT_WEIGHT` for a shared declared agent in the same batch or alongside shared evidence),
+- runs GDS WCC and Leiden (seeded, so a recomputation over the same graph finds the same communities),
+- applies the size guard: a community larger than `MAX_NETWORK_LEADS` is re-split by Leiden at rising
+  resolution; the split is taken when its parts are cohesive (separate gangs), the community stays whole when they
+  are not (one knit gang), and it is flagged `oversized` when no gang-sized split exists,
+- keeps network ids stable (`plan_recompute`: each old id goes to the new community sharing most leads with it),
+- writes each lead's network and the summary with its cohesion: the share of its members' link weight that
+  stays inside it (1.0: nothing links it to the rest of its component).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter, defaultdict
+from math import comb
+from typing import Any, Hashable, Iterable
+
+from graph import communities as repo
+from graph.database import Graph
+from networks.linking import MIN_NETWORK_LEADS, Component, plan_recompute
+
+TYPE_WEIGHTS = {"device": 1.0, "bank_card": 1.0, "id_number": 0.8, "phone": 0.5, "other": 0.4}
+AGENT_WEIGHT = 1.0
+GAMMA = 0.1  # Leiden's resolution over the whole lead graph: low, so a gang stays whole (bench/networks.py)
+MAX_NETWORK_LEADS = 400  # a planted or real gang rarely files more; larger communities are re-split or flagged
+COHESIVE = 0.9  # parts keeping this share of their link weight inside are separate gangs
+SPLIT_GAMMAS = (0.5, 1.0, 2.0, 4.0)
+WRITE_CHUNK = 2000
+TOP_INDICATORS = 5
+
+
+class GdsMissing(RuntimeError):
+    """The configured Neo4j has no Graph Data Science: networks cannot be computed."""
+
+
+async def require_gds(graph: Graph) -> str:
+    """GDS's version, or a clear error naming the fix when the configured Neo4j lacks the plugin."""
+    try:
+        return await repo.gds_version(graph)
+    except Exception as error:  # the driver reports an unknown function as a ClientError
+        if "gds.version" not in str(error) and "Unknown function" not in str(error):
+            raise
+        raise GdsMissing(
+            "the configured Neo4j has no Graph Data Science plugin (gds.version() is unknown): agent networks need "
+            "GDS 2.13 — with Docker set NEO4J_PLUGINS='[\"graph-data-science\"]' (see docker-compose.yml), on a "
+            "server put the GDS 2.13 jar in plugins/ and set dbms.security.procedures.unrestricted=gds.*, or unset "
+            "FENGHUO_NEO4J_URI to use the embedded Neo4j, which loads GDS itself") from error
+
+
+def cohesion(groups: dict[str, list[str]], edges: Iterable[tuple[str, str, float]]) -> dict[str, float]:
+    """Per group: weight of links inside it / weight of all links of its members (1.0 when it has no links)."""
+    where = {lead: key for key, leads in groups.items() for lead in leads}
+    inside, total = defaultdict(float), defaultdict(float)
+    for a, b, weight in edges:
+        ga, gb = where.get(a), where.get(b)
+        for g in {ga, gb} - {None}:
+            total[g] += weight
+        if ga is not None and ga == gb:
+            inside[ga] += weight
+    return {key: (inside[key] / total[key] if total[key] else 1.0) for key in groups}
+
+
+def pair_scores(truth: list[Hashable], found: list[Hashable]) -> dict[str, float]:
+    """Pairwise precision/recall of `found` against `truth` (two labelings of the same items, one label per item)
+    and their adjusted Rand index: how the benchmark scores recovery and how tests compare two partitions."""
+    cells = Counter(zip(truth, found))
+    together = sum(comb(n, 2) for n in cells.values())
+    found_pairs = sum(comb(n, 2) for n in Counter(found).values())
+    truth_pairs = sum(comb(n, 2) for n in Counter(truth).values())
+    total = comb(len(truth), 2)
+    expected = found_pairs * truth_pairs / total if total else 0.0
+    top = (found_pairs + truth_pairs) / 2 - expected
+    return {"precision": together / found_pairs if found_pairs else 1.0,
+            "recall": together / truth_pairs if truth_pairs else 1.0,
+            "ari": (together - expected) / top if top else 1.0}
+
+
+async def detect(graph: Graph, components: list[str] | None,
+                 cap: int) -> tuple[dict[str, list[str]], dict[str, float], set[str]]:
+    """Communities (key → lead ids) of the given components (None: all), each one's cohesion, and the keys of
+    those left larger than the size guard (no gang-sized split of them exists)."""
+    name = f"fenghuo-networks-{uuid.uuid4().hex}"
+    projected = await repo.project(graph, name, components, TYPE_WEIGHTS, AGENT_WEIGHT, cap)
+    if not projected.get("nodes"):  # no lead in any component: GDS creates no graph at all
+        await repo.drop(graph, name)
+        return {}, {}, set()
+    try:
+        wcc = await repo.wcc(graph, name)
+        leiden = await repo.leiden(graph, name, GAMMA)
+        edges = await repo.edges(graph, name)
+    finally:
+        await repo.drop(graph, name)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for lead, community in leiden.items():
+        groups[f"{wcc[lead]}:{community}"].append(lead)  # Leiden never crosses components; the key says so too
+    groups = {key: leads for key, leads in groups.items() if len(leads) >= MIN_NETWORK_LEADS}
+    oversized = set()
+    for key in [k for k, leads in groups.items() if len(leads) > MAX_NETWORK_LEADS]:
+        parts = await _split(graph, groups[key], edges, cap)
+        if parts is None:
+            oversized.add(key)
+        elif len(parts) > 1:
+            del groups[key]
+            groups.update({f"{key}/{n}": leads for n, leads in enumerate(parts)})
+    return groups, cohesion(groups, edges), oversized
+
+
+async def _split(graph: Graph, leads: list[str], edges: list[tuple[str, str, float]], cap: int) -> list[list[str]] | None:
+    """The size guard: Leiden again over one oversized community alone, at rising resolution. A split is taken
+    when its parts are gang-sized, hold most of the leads and are cohesive themselves (separate gangs); parts
+    that are not cohesive mean one tightly knit gang, kept whole. None: no gang-sized split exists (oversized)."""
+    name = f"fenghuo-networks-{uuid.uuid4().hex}"
+    await repo.project_leads(graph, name, leads, TYPE_WEIGHTS, AGENT_WEIGHT, cap)
+    inside = set(leads)
+    own = [e for e in edges if e[0] in inside and e[1] in inside]
+    try:
+        for gamma in SPLIT_GAMMAS:
+            found: dict[int, list[str]] = defaultdict(list)
+            for lead, community in (await repo.leiden(graph, name, gamma)).items():
+                found[community].append(lead)
+            parts = [p for p in found.values() if len(p) >= MIN_NETWORK_LEADS]
+            kept = sum(map(len, parts))
+            if parts and max(map(len, parts)) <= MAX_NETWORK_LEADS and 2 * kept >= len(leads):
+                scores = cohesion(dict(enumerate(parts)), own)
+                knit = sum(scores[n] * len(p) for n, p in enumerate(parts)) / kept
+                return parts if knit >= COHESIVE else [leads]
+        return None
+    finally:
+        await repo.drop(graph, name)
+
+
+async def update(graph: Graph, components: set[str] | None, old_networks: set[str], cap: int) -> dict[str, Any]:
+    """Recompute the networks within `components` (None: everywhere), replacing `old_networks` and the networks
+    their leads carry now; ids move to the new community sharing most leads with them."""
+    await require_gds(graph)
+    if components is None:
+        rows = await repo.all_scope_leads(graph)
+        old_networks = old_networks | await repo.all_network_ids(graph)
+    else:
+        rows = []
+        for ids in _chunks(sorted(components), 500):
+            rows += await repo.scope_leads(graph, ids)
+    current = {row["id"]: row["network_id"] for row in rows}
+    old = old_networks | {n for n in current.values() if n}
+    for ids in _chunks(sorted(old), 500):
+        await repo.clear_orphans(graph, ids)
+    if components is not None and not components:
+        groups, scores, oversized = {}, {}, set()
+    else:
+        groups, scores, oversized = await detect(graph, None if components is None else sorted(components), cap)
+    desired = plan_recompute([Component(frozenset(leads), frozenset()) for leads in groups.values()], current)
+    desired.update({lead: None for lead in current if lead not in desired})
+    rows = [{"lead": lead, "network": net} for lead, net in sorted(desired.items()) if net != current.get(lead)]
+    for chunk in _chunks(rows, WRITE_CHUNK):
+        await repo.assign(graph, chunk, cap)
+    networks = {net for net in desired.values() if net}
+    facts = _facts(groups, scores, oversized, desired)
+    for ids in _chunks(sorted(old | networks), 500):
+        await repo.clear_stale_links(graph, ids, cap)
+    for ids in _chunks(sorted(networks), 200):
+        await repo.refresh_summaries(graph, ids, {n: facts[n] for n in ids}, MIN_NETWORK_LEADS, TOP_INDICATORS)
+    for ids in _chunks(sorted(old | networks), 500):
+        await repo.drop_empty(graph, ids, MIN_NETWORK_LEADS)
+    return {"networks": len(networks), "changed": len(rows), "oversized": sum(f["oversized"] for f in facts.values()),
+            "ids": networks}
+
+
+def _facts(groups: dict[str, list[str]], scores: dict[str, float], oversized: set[str],
+           desired: dict[str, str | None]) -> dict[str, Any]:
+    facts = {}
+    for key, leads in groups.items():
+        facts[desired[leads[0]]] = {"cohesion": round(scores[key], 4), "oversized": key in oversized}
+    return facts
+
+
+def _chunks(items: list[Any], size: int) -> Iterable[list[Any]]:
+    return (items[n:n + size] for n in range(0, len(items), size))

@@ -1,0 +1,126 @@
+"""Networks as communities (GDS Leiden within components) against the real Neo4j with GDS loaded: two gangs
+joined by one shared phone stay two networks, an agent label joins leads across batches only with shared
+evidence, `network(id)` explains membership, shows hubs and cohesion, and the size guard holds."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from graph.database import Graph
+from ingest import demo
+from ingest.pipeline import BatchRunner
+from networks import communities
+from networks.communities import cohesion, require_gds
+from networks.flows import rebuild_networks
+from tests.networks.test_networks import (  # noqa: F401 (runner is a fixture)
+    OPERATOR, component_groups, file, groups, lead, list_networks, network_graph, network_ids_of, runner, with_cap,
+)
+
+
+def gang(prefix: str, device: int, first_phone: int, size: int = 5) -> list[dict[str, str]]:
+    return [lead(f"{prefix}{n}", phones=(first_phone + n,), device=device) for n in range(size)]
+
+
+async def test_gds_is_loaded(graph: Graph) -> None:
+    assert (await require_gds(graph)).startswith("2.13")
+
+
+async def test_two_gangs_bridged_by_one_shared_phone_are_two_networks_in_one_component(
+        runner: BatchRunner, graph: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(communities, "MAX_NETWORK_LEADS", 6)  # ten leads: more than a gang is, here
+    a, b = gang("A", 1, 10), gang("B", 2, 30)
+    a[0]["phone"] += ";13800139999"
+    b[0]["phone"] += ";13800139999"
+    await file(runner, "ACME", *a)
+    await file(runner, "BETA", *b)
+    assert await component_groups(graph) == {frozenset(f"{p}{n}" for p in "AB" for n in range(5))}
+    assert await groups(graph) == {frozenset(f"A{n}" for n in range(5)), frozenset(f"B{n}" for n in range(5))}
+    listed = await list_networks(graph, OPERATOR)
+    assert sorted(n["size"] for n in listed) == [5, 5]
+    assert all(0.5 < n["cohesion"] < 1.0 and not n["oversized"] for n in listed)  # one phone links them outward
+
+
+async def test_network_explains_membership_and_shows_hubs_apart_from_members(runner: BatchRunner, graph: Graph) -> None:
+    with_cap(runner, 6)
+    members = gang("A", 1, 10)
+    for row in members[:2]:
+        row["phone"] += ";13800130100"
+    others = [lead(f"X{n}", phones=(100, 200 + n), device=50 + n) for n in range(5)]
+    await file(runner, "ACME", *members, *others)
+    [network_id] = {n for n in await network_ids_of(graph, "A0", "A1", "A2")}
+    drawing = await network_graph(graph, OPERATOR, network_id, cap=6)
+    refs = {row["id"]: row["ref"] for row in await graph.read("MATCH (l:Lead) RETURN l.id AS id, l.reference AS ref")}
+    assert drawing["size"] == 5 and drawing["cohesion"] == 1.0
+    explained = {refs[m["lead"]]: m for m in drawing["membership"]}
+    assert set(explained) == {f"A{n}" for n in range(5)}
+    [device] = explained["A0"]["shared"]
+    assert (device["type"], device["shared_with"]) == ("imei", 4)
+    assert {refs[lead_id] for lead_id in device["leads"]} == {"A1", "A2", "A3", "A4"}
+    assert explained["A0"]["strength"] == pytest.approx(4 * device["weight"], abs=1e-3)
+    [hub] = drawing["hubs"]
+    assert (hub["type"], hub["degree"], hub["here"]) == ("phone", 7, 2)
+    assert hub["key"] not in {node["id"] for node in drawing["nodes"]}
+
+
+async def test_an_agent_label_joins_leads_across_batches_only_where_they_share_evidence(
+        runner: BatchRunner, graph: Graph) -> None:
+    agent = "鑫鼎中介"
+    await file(runner, "ACME", lead("P1", phones=(1,), agent=agent), lead("P2", phones=(2,), agent=agent))
+    assert await groups(graph) == {frozenset({"P1", "P2"})}  # same batch: the label alone links them
+    await file(runner, "ACME", lead("P3", phones=(3,), agent=agent))
+    assert await groups(graph) == {frozenset({"P1", "P2"})}
+    assert await network_ids_of(graph, "P3") == [None]
+    await file(runner, "ACME", lead("P4", phones=(4,), device=7, agent=agent), lead("Q", phones=(5,), device=7))
+    await file(runner, "ACME", lead("P5", phones=(1, 6), agent=agent))  # shares P1's phone and the label
+    network = await groups(graph)
+    assert frozenset({"P1", "P2", "P5"}) in network and frozenset({"P4", "Q"}) in network
+    assert await network_ids_of(graph, "P3") == [None]
+
+
+async def test_the_size_guard_keeps_a_knit_gang_whole_and_splits_separate_gangs(
+        runner: BatchRunner, graph: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b = gang("A", 1, 10), gang("B", 2, 30)
+    a[0]["phone"] += ";13800139999"
+    b[0]["phone"] += ";13800139999"
+    await file(runner, "ACME", *gang("K", 3, 50, size=8), *a, *b)
+    monkeypatch.setattr(communities, "MAX_NETWORK_LEADS", 7)
+    await rebuild_networks(graph)
+    assert sorted(n["size"] for n in await list_networks(graph, OPERATOR)) == [5, 5, 8]  # the clique is one gang
+    assert await groups(graph) >= {frozenset(f"A{n}" for n in range(5)), frozenset(f"B{n}" for n in range(5))}
+
+
+async def test_recomputation_keeps_network_ids(runner: BatchRunner, graph: Graph) -> None:
+    await file(runner, "ACME", *gang("A", 1, 10), *gang("B", 2, 30))
+    before = {ref: net for ref, net in zip("AB", await network_ids_of(graph, "A0", "B0"))}
+    await graph.write("MATCH (n:Network) DETACH DELETE n")  # even with the summaries gone
+    await rebuild_networks(graph)
+    assert dict(zip("AB", await network_ids_of(graph, "A0", "B0"))) == before
+    assert {n["id"] for n in await list_networks(graph, OPERATOR)} == set(before.values())
+
+
+def test_cohesion_is_the_share_of_link_weight_kept_inside() -> None:
+    groups_ = {"g": ["a", "b"], "h": ["c", "d"]}
+    edges = [("a", "b", 3.0), ("c", "d", 1.0), ("b", "c", 1.0), ("d", "x", 2.0)]
+    assert cohesion(groups_, edges) == {"g": 0.75, "h": 0.25}
+    assert cohesion({"lone": ["z"]}, edges) == {"lone": 1.0}
+
+
+def test_generated_batches_carry_ground_truth_with_gang_names_distinct_across_seeds(tmp_path: Path) -> None:
+    names = {}
+    for seed in (7, 99):
+        out = tmp_path / f"s{seed}.csv"
+        demo.generate(out, 3000, seed=seed, truth=demo.truth_path(out))
+        with open(out, encoding="utf-8-sig", newline="") as fh:
+            refs = [row["编号"] for row in csv.DictReader(fh)]
+        with open(demo.truth_path(out), encoding="utf-8", newline="") as fh:
+            truth = list(csv.DictReader(fh))
+        assert [row["编号"] for row in truth] == refs
+        names[seed] = {row["gang"] for row in truth} - {""}
+        assert len(names[seed]) >= 3
+    assert not names[7] & names[99]
+    shared = [i for i in range(1, 200) if set(demo.network(7, i).devices + demo.network(7, i).cards)
+              & set(demo.network(7, i - 1).devices + demo.network(7, i - 1).cards)]
+    assert 0 < len(shared) < 80  # a little shared infrastructure, not a web
