@@ -22,3 +22,9 @@ def test_every_migration_statement_is_idempotent_ddl() -> None:
     for migration in load_migrations():
         for statement in migration.statements:
             assert "IF NOT EXISTS" in statement, (migration.version, statement)
+
+
+def test_every_migration_has_its_own_version() -> None:
+    """Two files with one version would leave the second unapplied on every database that has the first."""
+    versions = [m.version for m in load_migrations()]
+    assert len(versions) == len(set(versions)), sorted(versions)
