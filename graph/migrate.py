@@ -38,6 +38,8 @@ def load_migrations(directory: Path = MIGRATIONS_DIR) -> list[Migration]:
         match = _FILE.match(path.name)
         if not match:
             raise ValueError(f"migration file {path.name} must be named NNNN_name.cypher")
+        if any(m.version == int(match[1]) for m in migrations):
+            raise ValueError(f"migration file {path.name} reuses version {match[1]}: give it the next free number")
         text = path.read_text(encoding="utf-8")
         body = "\n".join(line for line in text.splitlines() if not line.strip().startswith("//"))
         statements = tuple(s.strip() for s in body.split(";") if s.strip())
