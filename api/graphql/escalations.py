@@ -12,6 +12,7 @@ from typing import Any
 import strawberry
 
 from api.graphql.context import Info
+from api.graphql.enums import IdentifierKind
 from api.graphql.permissions import require
 from core.errors import BadInput, NotFound
 from escalation import cases, flows, jurisdictions, reads, scheduled, webhook
@@ -107,7 +108,7 @@ class EscalationResult:
 
 @strawberry.input
 class RawIdentifierInput:
-    type: str = strawberry.field(description="phone, id_number, bank_card, … (as in `normalize`)")
+    type: IdentifierKind
     value: str
 
 
@@ -188,7 +189,7 @@ def _request(data: EscalateInput) -> flows.EscalationRequest:
     return flows.EscalationRequest(
         title=data.title, category=data.category, reason=data.reason, evidence=data.evidence,
         lead_ids=data.lead_ids, network_id=data.network_id,
-        identifiers=[flows.RawIdentifier(i.type, i.value) for i in data.identifiers], attachments=attachments,
+        identifiers=[flows.RawIdentifier(i.type.value, i.value) for i in data.identifiers], attachments=attachments,
         jurisdiction=data.jurisdiction)
 
 

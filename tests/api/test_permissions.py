@@ -47,7 +47,7 @@ OPERATIONS: dict[str, tuple[str, set[str] | None]] = {
     "indicatorNeighbourhood": ('{ indicatorNeighbourhood(type: PHONE, value: "13800138000") { truncated } }',
                                {"analyst", "operator"}),
     # escalation to police (issue 13)
-    "escalate": ('mutation { escalate(input: {title: "t", category: "中介", reason: "r", identifiers: [{type: "phone", value: "13510001234"}]}) { joinedExistingCase } }',
+    "escalate": ('mutation { escalate(input: {title: "t", category: "中介", reason: "r", identifiers: [{type: PHONE, value: "13510001234"}]}) { joinedExistingCase } }',
                  {"analyst"}),
     "escalations": ("{ escalations { id } }", {"analyst", "uploader", "operator", "police_liaison"}),
     "escalation": ('{ escalation(id: "nope") { id } }', {"analyst", "uploader", "operator", "police_liaison"}),

@@ -16,7 +16,7 @@ SHENZHEN_PHONE = "13510001234"
 
 async def test_an_escalation_is_routed_by_the_main_phone_and_gets_a_readable_case_number(api: httpx.AsyncClient, graph: Graph) -> None:
     analyst = await issue_key(graph, "ACME", "analyst")
-    result = escalated(await escalate(api, analyst, identifiers=[{"type": "phone", "value": SHENZHEN_PHONE}]))
+    result = escalated(await escalate(api, analyst, identifiers=[{"type": "PHONE", "value": SHENZHEN_PHONE}]))
     e = result["escalation"]
     assert re.fullmatch(r"FH-440300-\d{4}-000001", e["caseNumber"])
     assert (e["routingRule"], e["jurisdiction"], e["status"], e["statusLabel"]) == (
@@ -29,13 +29,13 @@ async def test_an_escalation_is_routed_by_the_main_phone_and_gets_a_readable_cas
 
 async def test_overlapping_escalations_to_one_jurisdiction_join_one_case_with_contributions_kept_apart(api: httpx.AsyncClient, graph: Graph) -> None:
     acme, beta = await issue_key(graph, "ACME", "analyst"), await issue_key(graph, "BETA", "analyst")
-    first = escalated(await escalate(api, acme, identifiers=[{"type": "phone", "value": SHENZHEN_PHONE}],
+    first = escalated(await escalate(api, acme, identifiers=[{"type": "PHONE", "value": SHENZHEN_PHONE}],
                                      reason="ACME 的理由"))["escalation"]
     second = escalated(await escalate(api, beta, category="跑分", reason="BETA 的理由",
-                                      identifiers=[{"type": "phone", "value": "135-1000-1234"},
-                                                   {"type": "bank_card", "value": "6222021234567890123"}]))
+                                      identifiers=[{"type": "PHONE", "value": "135-1000-1234"},
+                                                   {"type": "BANK_CARD", "value": "6222021234567890123"}]))
     assert second["joinedExistingCase"] and second["escalation"]["caseNumber"] == first["caseNumber"]
-    other = escalated(await escalate(api, beta, identifiers=[{"type": "phone", "value": "13510009999"}]))
+    other = escalated(await escalate(api, beta, identifiers=[{"type": "PHONE", "value": "13510009999"}]))
     assert not other["joinedExistingCase"] and other["escalation"]["caseNumber"].endswith("-000002")
 
     case = await graph.read("MATCH (c:Case {id: $id}) RETURN c.contributions AS n, c.categories AS categories",
@@ -49,7 +49,7 @@ async def test_overlapping_escalations_to_one_jurisdiction_join_one_case_with_co
 async def test_a_liaisons_status_change_reaches_the_member_over_graphql(api: httpx.AsyncClient, graph: Graph) -> None:
     analyst = await issue_key(graph, "ACME", "analyst")
     liaison = await issue_key(graph, "SZPSB", "police_liaison", jurisdictions=["440300"])
-    e = escalated(await escalate(api, analyst, identifiers=[{"type": "phone", "value": SHENZHEN_PHONE}]))["escalation"]
+    e = escalated(await escalate(api, analyst, identifiers=[{"type": "PHONE", "value": SHENZHEN_PHONE}]))["escalation"]
     update = """mutation($id: String!, $s: CaseStatus!, $note: String!, $n: String) {
       updateCaseStatus(caseId: $id, status: $s, note: $note, policeCaseNumber: $n) { status statusLabel policeCaseNumber } }"""
     refused = await gql(api, update, liaison, id=e["caseId"], s="FILED", note="立案")
@@ -71,9 +71,9 @@ async def test_explicit_id_and_home_rules_are_recorded_on_the_case(api: httpx.As
     await add_member(graph, "HOME", jurisdiction="330100")
     analyst = await issue_key(graph, "HOME", "analyst")
     explicit = escalated(await escalate(api, analyst, jurisdiction="310000",
-                                        identifiers=[{"type": "phone", "value": SHENZHEN_PHONE}]))["escalation"]
-    by_id = escalated(await escalate(api, analyst, identifiers=[{"type": "id_number", "value": "420602198001010033"}]))["escalation"]
-    home = escalated(await escalate(api, analyst, identifiers=[{"type": "bank_card", "value": "6222021234567890123"}]))["escalation"]
+                                        identifiers=[{"type": "PHONE", "value": SHENZHEN_PHONE}]))["escalation"]
+    by_id = escalated(await escalate(api, analyst, identifiers=[{"type": "ID_NUMBER", "value": "420602198001010033"}]))["escalation"]
+    home = escalated(await escalate(api, analyst, identifiers=[{"type": "BANK_CARD", "value": "6222021234567890123"}]))["escalation"]
     assert [(x["routingRule"], x["jurisdiction"]["code"]) for x in (explicit, by_id, home)] == [
         ("EXPLICIT", "310000"), ("ID_REGION", "420600"), ("MEMBER_HOME", "330100")]
     assert "420602" in by_id["routingBasis"] and "420602198001010033" not in by_id["routingBasis"]
@@ -81,10 +81,10 @@ async def test_explicit_id_and_home_rules_are_recorded_on_the_case(api: httpx.As
 
 async def test_bad_input_is_refused_with_what_is_accepted_and_changes_nothing(api: httpx.AsyncClient, graph: Graph) -> None:
     analyst = await issue_key(graph, "ACME", "analyst")
-    phone = [{"type": "phone", "value": SHENZHEN_PHONE}]
+    phone = [{"type": "PHONE", "value": SHENZHEN_PHONE}]
     cases = [
         ({"category": "黑产", "identifiers": phone}, "LOAN_INTERMEDIARY (贷款中介)"),
-        ({"identifiers": [{"type": "phone", "value": "1.38001E+10"}]}, "identifier 1 (phone)"),
+        ({"identifiers": [{"type": "PHONE", "value": "1.38001E+10"}]}, "identifier 1 (phone)"),
         ({"identifiers": []}, "leadIds, networkId or identifiers"),
         ({"identifiers": phone, "leadIds": ["no-such-lead"]}, "no lead no-such-lead"),
         ({"identifiers": phone, "attachments": [{"filename": "a.exe", "contentType": "application/x-msdownload",
@@ -103,6 +103,6 @@ async def test_bad_input_is_refused_with_what_is_accepted_and_changes_nothing(ap
 async def test_only_member_analysts_escalate_and_only_liaisons_change_status(api: httpx.AsyncClient, graph: Graph) -> None:
     uploader = await issue_key(graph, "ACME", "uploader")
     operator = await issue_key(graph, "HUB", "operator")
-    assert error_codes(await escalate(api, uploader, identifiers=[{"type": "phone", "value": SHENZHEN_PHONE}])) == ["FORBIDDEN"]
+    assert error_codes(await escalate(api, uploader, identifiers=[{"type": "PHONE", "value": SHENZHEN_PHONE}])) == ["FORBIDDEN"]
     body = await gql(api, 'mutation { updateCaseStatus(caseId: "x", status: ACKNOWLEDGED, note: "n") { status } }', operator)
     assert error_codes(body) == ["FORBIDDEN"]

@@ -27,15 +27,15 @@ NOTE = "已受理，请贵司联系经侦支队张警官"
 
 async def _escalated_network(api: httpx.AsyncClient, graph: Graph) -> tuple[str, dict]:
     uploader, analyst = await issue_key(graph, "ACME", "uploader"), await issue_key(graph, "ACME", "analyst")
-    leads = [{"category": category, "identifiers": [{"type": "phone", "value": phone},
-                                                                    {"type": "device", "value": "867530021234560"}]}
+    leads = [{"category": category, "identifiers": [{"type": "PHONE", "value": phone},
+                                                                    {"type": "DEVICE", "value": "867530021234560"}]}
              for phone, category in (("13510000001", "中介"), ("13510000002", "中介"), ("13510000003", "跑分"))]
     # Filing waits for network assignment; on a loaded 2-core machine that can outlast the shared client's 30 s.
     async with httpx.AsyncClient(base_url=api.base_url, timeout=180) as patient:
         assert (await gql(patient, SUBMIT, uploader, leads=leads))["data"]["submitLeads"]["batch"]["accepted"] == 3
     network = (await gql(api, "{ agentNetworks { id } }", analyst))["data"]["agentNetworks"][0]["id"]
     e = escalated(await escalate(api, analyst, title="深圳宝安“老王”贷款中介团伙", networkId=network,
-                                 identifiers=[{"type": "phone", "value": "13510000001"}]))["escalation"]
+                                 identifiers=[{"type": "PHONE", "value": "13510000001"}]))["escalation"]
     await daily_digest(graph, datetime.now(CHINA).date())
     return analyst, e
 

@@ -30,7 +30,7 @@ async def test_signing_in_sets_a_strict_http_only_cookie_and_bad_keys_are_refuse
 async def test_a_status_form_without_the_sessions_csrf_token_changes_nothing(api: httpx.AsyncClient, graph: Graph) -> None:
     analyst = await issue_key(graph, "ACME", "analyst")
     key = await issue_key(graph, "SZPSB", "police_liaison", jurisdictions=["440300"])
-    e = escalated(await escalate(api, analyst, identifiers=[{"type": "phone", "value": "13510001234"}]))["escalation"]
+    e = escalated(await escalate(api, analyst, identifiers=[{"type": "PHONE", "value": "13510001234"}]))["escalation"]
     async with httpx.AsyncClient(base_url=str(api.base_url)) as browser:
         await sign_in(browser, key)
         page = await browser.get(f"/police/cases/{e['caseId']}")

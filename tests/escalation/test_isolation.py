@@ -21,8 +21,8 @@ async def _two_cases(api: httpx.AsyncClient, graph: Graph) -> tuple[dict, dict]:
     analyst = await issue_key(graph, "ACME", "analyst")
     pdf = {"filename": "证据.pdf", "contentType": "application/pdf", "contentBase64": "JVBERi0xLjQKJSVFT0YK"}
     shanghai = escalated(await escalate(api, analyst, jurisdiction="310000", title="上海案件",
-                                        identifiers=[{"type": "phone", "value": SHANGHAI_RAW}], attachments=[pdf]))
-    shenzhen = escalated(await escalate(api, analyst, title="深圳案件", identifiers=[{"type": "phone", "value": SHENZHEN_RAW}]))
+                                        identifiers=[{"type": "PHONE", "value": SHANGHAI_RAW}], attachments=[pdf]))
+    shenzhen = escalated(await escalate(api, analyst, title="深圳案件", identifiers=[{"type": "PHONE", "value": SHENZHEN_RAW}]))
     return shanghai["escalation"], shenzhen["escalation"]
 
 

@@ -33,16 +33,16 @@ async def _case_with_leads(api: httpx.AsyncClient, graph: Graph) -> dict:
     uploader = await issue_key(graph, "ACME", "uploader")
     analyst = await issue_key(graph, "ACME", "analyst")
     leads = [{"category": "中介", "agent": "=HYPERLINK(\"http://x\")", "identifiers": [
-        {"type": "phone", "value": phone}, {"type": "device", "value": "867530021234560"}]}
+        {"type": "PHONE", "value": phone}, {"type": "DEVICE", "value": "867530021234560"}]}
         for phone in ("13510000001", "13510000002")]
-    leads.append({"category": "跑分", "identifiers": [{"type": "phone", "value": "13510000001"},
-                                                     {"type": "bank_card", "value": "6222021234567890123"}]})
+    leads.append({"category": "跑分", "identifiers": [{"type": "PHONE", "value": "13510000001"},
+                                                     {"type": "BANK_CARD", "value": "6222021234567890123"}]})
     async with httpx.AsyncClient(base_url=api.base_url, timeout=180) as patient:  # network assignment under load
         assert (await gql(patient, SUBMIT, uploader, leads=leads))["data"]["submitLeads"]["batch"]["accepted"] == 3
     lead_ids = [r["id"] for r in await graph.read("MATCH (l:Lead) RETURN l.id AS id ORDER BY l.seq")]
     txt = {"filename": "聊天记录.txt", "contentType": "text/plain", "contentBase64": base64.b64encode("中介：包过".encode()).decode()}
     return escalated(await escalate(api, analyst, title="深圳宝安贷款中介团伙", leadIds=lead_ids, evidence="客户录音三段",
-                                    identifiers=[{"type": "phone", "value": "13510000001"}], attachments=[txt]))["escalation"]
+                                    identifiers=[{"type": "PHONE", "value": "13510000001"}], attachments=[txt]))["escalation"]
 
 
 async def test_the_package_holds_every_file_signed_and_readable(api: httpx.AsyncClient, graph: Graph, desk, tmp_path: Path) -> None:

@@ -52,8 +52,8 @@ async def test_a_status_change_is_posted_signed_to_the_members_webhook(api: http
     bad = await gql(api, 'mutation { setEscalationWebhook(url: "ftp://x") }', analyst)
     assert error_codes(bad) == ["BAD_USER_INPUT"]
     secret = (await gql(api, "mutation($u: String!) { setEscalationWebhook(url: $u) }", analyst, u=receiver))["data"]["setEscalationWebhook"]
-    e = escalated(await escalate(api, analyst, identifiers=[{"type": "phone", "value": "13510001234"}]))["escalation"]
-    escalated(await escalate(api, other, identifiers=[{"type": "phone", "value": "13510001234"}]))  # BETA joins, no hook
+    e = escalated(await escalate(api, analyst, identifiers=[{"type": "PHONE", "value": "13510001234"}]))["escalation"]
+    escalated(await escalate(api, other, identifiers=[{"type": "PHONE", "value": "13510001234"}]))  # BETA joins, no hook
     done = await gql(api, 'mutation($id: String!) { updateCaseStatus(caseId: $id, status: ACKNOWLEDGED, note: "已受理，联系人张警官") { status } }',
                      liaison, id=e["caseId"])
     assert done["data"]["updateCaseStatus"]["status"] == "ACKNOWLEDGED"
@@ -71,7 +71,7 @@ async def test_the_daily_digest_lists_new_and_changed_cases_per_jurisdiction(api
     szx = await issue_key(graph, "SZPSB", "police_liaison", jurisdictions=["440300"])
     sha = await issue_key(graph, "SHPSB", "police_liaison", jurisdictions=["310000"])
     operator = await issue_key(graph, "HUB", "operator")
-    e = escalated(await escalate(api, analyst, title="今日新案", identifiers=[{"type": "phone", "value": "13510001234"}]))["escalation"]
+    e = escalated(await escalate(api, analyst, title="今日新案", identifiers=[{"type": "PHONE", "value": "13510001234"}]))["escalation"]
     today = datetime.now(CHINA).date()
     first = await daily_digest(graph, today)
     again = await daily_digest(graph, today)
