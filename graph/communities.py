@@ -18,7 +18,7 @@ from typing import Any
 from neo4j.exceptions import ClientError
 
 from graph.database import Graph
-from graph.networks import ELIGIBLE, linking
+from graph.networks import eligible, linking
 
 # A linking identifier's weight for one pair of leads sharing it.
 PAIR_WEIGHT = """(CASE i.type WHEN 'device' THEN $w.device WHEN 'imei' THEN $w.device WHEN 'oaid' THEN $w.device
@@ -30,14 +30,14 @@ def _pairs(scope: str) -> str:
     """Weighted lead pairs (each pair once, a.id < b.id) within `scope`, a predicate on `l` / `o`."""
     return f"""
 CALL () {{
-  MATCH (l:Lead) WHERE {scope.format(x="l")} AND {ELIGIBLE.format(x="l")}
+  MATCH (l:Lead) WHERE {scope.format(x="l")} AND {eligible("l")}
   MATCH (l)-[:NAMES]->(i:Indicator)<-[:NAMES]-(o:Lead)
-  WHERE l.id < o.id AND {linking()} AND {scope.format(x="o")} AND {ELIGIBLE.format(x="o")}
+  WHERE l.id < o.id AND {linking()} AND {scope.format(x="o")} AND {eligible("o")}
   RETURN l AS a, o AS b, {PAIR_WEIGHT} AS w, l.batch_id = o.batch_id AS same_batch, false AS agent
   UNION ALL
-  MATCH (l:Lead) WHERE {scope.format(x="l")} AND {ELIGIBLE.format(x="l")}
+  MATCH (l:Lead) WHERE {scope.format(x="l")} AND {eligible("l")}
   MATCH (l)-[:OPERATED_BY]->(:Agent)<-[:OPERATED_BY]-(o:Lead)
-  WHERE l.id < o.id AND {scope.format(x="o")} AND {ELIGIBLE.format(x="o")}
+  WHERE l.id < o.id AND {scope.format(x="o")} AND {eligible("o")}
   RETURN l AS a, o AS b, 0.0 AS w, l.batch_id = o.batch_id AS same_batch, true AS agent
 }}
 WITH a, b, sum(w) AS shared, max(same_batch) AS same_batch, max(agent) AS agent
@@ -67,7 +67,7 @@ RETURN g.graphName AS name, g.nodeCount AS nodes, g.relationshipCount AS relatio
 
 
 def _project(scope: str) -> str:
-    return _PROJECT.format(pairs=_pairs(scope), scope_l=scope.format(x="l"), eligible_l=ELIGIBLE.format(x="l"))
+    return _PROJECT.format(pairs=_pairs(scope), scope_l=scope.format(x="l"), eligible_l=eligible("l"))
 
 
 PROJECT_COMPONENTS = _project(_IN_COMPONENTS)

@@ -20,10 +20,13 @@ def linking(i: str = "i") -> str:
             f" AND coalesce({i}.lead_count, 0) <= $cap)")
 
 
-# A lead that takes part in networks (`{x}`: its variable): active, not RED, of a committed batch.
-ELIGIBLE = ("({x}.status = 'active' AND {x}.tlp <> 'RED'"
-            " AND EXISTS {{ MATCH (b:Batch {{id: {x}.batch_id}}) USING INDEX b:Batch(id) WHERE b.status = 'committed' }})")
-_ELIGIBLE = ELIGIBLE.format(x="l")
+def eligible(x: str = "l") -> str:
+    """A lead that takes part in networks: active, not RED, of a committed batch."""
+    return (f"({x}.status = 'active' AND {x}.tlp <> 'RED'"
+            f" AND EXISTS {{ MATCH (b:Batch {{id: {x}.batch_id}}) USING INDEX b:Batch(id) WHERE b.status = 'committed' }})")
+
+
+_ELIGIBLE = eligible("l")
 _LINKS = f"""l.id AS id, l.component_id AS component_id, {_ELIGIBLE} AS eligible,
        [(l)-[:NAMES]->(i:Indicator) WHERE {linking()} | i.key] AS indicators,
        [(l)-[:OPERATED_BY]->(a:Agent) | a.id] AS agents"""
