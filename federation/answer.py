@@ -56,7 +56,7 @@ async def handle_check(graph: Graph, audit: AuditLog, federation: Federation, al
                        method: str, path: str, headers: dict[str, str], body: bytes, request_id: str) -> Reply:
     claimed = headers.get("x-fenghuo-node", "")[:128] or "?"
     try:
-        principal, signed = await _authenticate(graph, federation, method, path, headers, body)
+        principal, signed = await authenticate(graph, federation, method, path, headers, body)
         request = _parse(body, alliance_key)
         # The nonce is stored while the graph is read: the answer waits for both, and is not sent on a replay.
         _, answer = await asyncio.gather(_remember_nonce(graph, federation, signed),
@@ -75,7 +75,7 @@ async def handle_check(graph: Graph, audit: AuditLog, federation: Federation, al
     return Reply(200, raw, sign_response(federation.identity, 200, signed.nonce, raw))
 
 
-async def _authenticate(graph: Graph, federation: Federation, method: str, path: str, headers: dict[str, str],
+async def authenticate(graph: Graph, federation: Federation, method: str, path: str, headers: dict[str, str],
                         body: bytes) -> tuple[Principal, SignedRequest]:
     try:
         signed = read_request_headers(headers)

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from audit.log import AuditLog
 from audit.reader import Reader
 from core.errors import BadInput, NotFound
-from federation.answer import Refused, Reply, _authenticate
+from federation.answer import Refused, Reply, authenticate
 from federation.client import describe_transport_error
 from federation.node import Federation
 from federation.peers import target
@@ -166,7 +166,7 @@ async def answer_collision(graph: Graph, audit: AuditLog, federation: Federation
     """Blind a peer's blinded lead list and send our own list's setup; record who asked, N against M."""
     claimed = headers.get("x-fenghuo-node", "")[:128] or "?"
     try:
-        principal, nonce = await _authenticate(graph, federation, method, path, headers, body)
+        principal, signed = await authenticate(graph, federation, method, path, headers, body)
         request = _parse(CollideRequest, body)
         if request.key_version != alliance_key.version:
             raise Refused(409, "KEY_VERSION_MISMATCH", f"the collision uses alliance key v{request.key_version}; "
@@ -181,7 +181,7 @@ async def answer_collision(graph: Graph, audit: AuditLog, federation: Federation
         f"collision={request.collision_id} peer={principal.name} category={request.category} "
         f"theirs={asked} against ours={len(theirs)}"))
     raw = answer.model_dump_json().encode()
-    return Reply(200, raw, sign_response(federation.identity, 200, nonce, raw))
+    return Reply(200, raw, sign_response(federation.identity, 200, signed.nonce, raw))
 
 
 def _blind(request: CollideRequest, ours: list[str]) -> tuple[CollideAnswer, int]:
@@ -205,7 +205,7 @@ async def record_result(graph: Graph, audit: AuditLog, federation: Federation, *
     """The asking node tells us the overlap it found: recorded as N against M with the matched count."""
     claimed = headers.get("x-fenghuo-node", "")[:128] or "?"
     try:
-        principal, nonce = await _authenticate(graph, federation, method, path, headers, body)
+        principal, signed = await authenticate(graph, federation, method, path, headers, body)
         result = _parse(CollideResult, body)
     except Refused as refused:
         return _refusal(audit, claimed, request_id, "leads.collide.refused", refused)
@@ -213,7 +213,7 @@ async def record_result(graph: Graph, audit: AuditLog, federation: Federation, *
         f"collision={result.collision_id} peer={principal.name} category={result.category} theirs={result.asked} "
         f"against ours={result.theirs} matched={len(result.matched)}"))
     raw = json.dumps({"recorded": True, "collision_id": result.collision_id}).encode()
-    return Reply(200, raw, sign_response(federation.identity, 200, nonce, raw))
+    return Reply(200, raw, sign_response(federation.identity, 200, signed.nonce, raw))
 
 
 def _parse(model: type[BaseModel], body: bytes) -> Any:

@@ -25,6 +25,7 @@ from api.graphql.permissions import require
 from api.graphql.peers import PeerMutation, PeerQuery
 from api.graphql.psi import PsiMutation  # lead collision (issue 15)
 from api.graphql.validated import ValidatedDocuments
+from api.metrics import OperationMetrics
 from core.settings import Settings
 
 
@@ -75,6 +76,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     if not settings.graphql_introspection:
         extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     extensions.append(ValidatedDocuments)
+    extensions.append(OperationMetrics)  # GraphQL operation counts and latencies for GET /metrics
     return FenghuoSchema(
         query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(auto_camel_case=True),
     )
