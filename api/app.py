@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from api import batches_http, federation_http, psi_http, well_known
+from api import batches_http, checks_http, federation_http, psi_http, well_known
 from api.graphql.endpoint import GRAPHIQL_ASSETS_PATH, GRAPHIQL_DIR, graphql_app
 from api.health import healthz
 from api.metrics import RequestMetrics
@@ -60,6 +60,7 @@ def create_app(settings: Settings, target: Target, *, scheduler: bool = False) -
         Route("/healthz", healthz, methods=["GET"]),
         Route("/graphql", graphql_app(settings), methods=["GET", "POST"]),
         *batches_http.routes,
+        *checks_http.routes,  # bulk checks, JSON and NDJSON (issue 14)
         Mount(GRAPHIQL_ASSETS_PATH, StaticFiles(directory=GRAPHIQL_DIR), name="graphiql-assets"),
         *police_routes.routes,  # the police liaison inbox (escalation)
         *well_known.routes,
