@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
@@ -19,10 +20,11 @@ from api.metrics import routes as metrics_routes
 from api.middleware import GuardMiddleware
 from api.police import routes as police_routes
 from api.runtime import Runtime, open_runtime
-from core.settings import Settings
+from core.settings import Settings, get_settings
 from escalation.desk import Desk
 from federation.node import start_federation
-from graph.database import Target
+from graph.database import Target, resolve_target
+from ingest.worker import die_with_parent
 from jobs.process import build_scheduler
 from jobs.scheduler import Scheduler
 from psi.setup import PrivateSetup
@@ -70,6 +72,18 @@ def create_app(settings: Settings, target: Target, *, scheduler: bool = False) -
     ]
     middleware = [Middleware(RequestMetrics), Middleware(GuardMiddleware, settings=settings)]
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+
+
+def worker_app() -> Starlette:
+    """One process of `fenghuo serve --workers N` (uvicorn's factory): settings from the environment the supervisor
+    passed on, Neo4j as the supervisor found or started it. It dies with the supervisor. Each worker runs a scheduler
+    that waits for the lease, so exactly one schedules and another takes over if that worker dies."""
+    die_with_parent(os.getppid())
+    settings = get_settings()
+    target = resolve_target(settings)
+    if target is None:
+        raise RuntimeError("no Neo4j to talk to: the supervisor should have started the embedded one")
+    return create_app(settings, target, scheduler=settings.serve_scheduler)
 
 
 # -- scheduled jobs in this process (issue 11) ---------------------------------------------------------------
