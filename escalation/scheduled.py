@@ -1,7 +1,8 @@
 """Timed jobs of escalation: the daily digest per jurisdiction of new and changed cases.
 
-`daily_digest` is a plain async function a scheduler registers (APScheduler: once a day, shortly after
-midnight China time); the CLI (`fenghuo escalations digest`) and the operators' GraphQL mutation call it too.
+`daily_digest` is a plain async function; the default housekeeping job `housekeeping-escalation-digest`
+(jobs/housekeeping.py) runs it once a day, shortly after midnight China time, for the day before; the CLI
+(`fenghuo escalations digest`) and the operators' GraphQL mutation call it too.
 Running it twice for one day rewrites that day's digests: nothing is duplicated.
 """
 

@@ -1,4 +1,5 @@
-"""Housekeeping jobs, installed by default: retention, network upkeep, the abandoned-batch sweeper, the audit checkpoint.
+"""Housekeeping jobs, installed by default: retention, network upkeep, the abandoned-batch sweeper, the audit
+checkpoint, the daily escalation digest.
 
 - retention: a lead older than its category's τ (ingest/categories.py `lifetime_days`) is expired — check/scoring.py
   already gives it no weight and reports the identifier `expired`; this job counts those, and purges leads older
@@ -10,6 +11,8 @@
   that is gone; it is marked failed (invisible, its leads removed) so a re-upload starts clean.
 - audit checkpoint: verifies the newest FENGHUO_AUDIT_CHECKPOINT_BLOCKS blocks of the audit chain; a break sets
   the `fenghuo_audit_chain_broken` metric and logs an error (and fails the run, so lastRun says so).
+- escalation digest: shortly after midnight China time, the digest of the day before per jurisdiction
+  (escalation/scheduled.py `daily_digest`; re-running a day rewrites its digests, nothing is duplicated).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from core.principal import cli_principal
 from audit import chain
 from audit.log import AuditLog
 from core.settings import Settings
+from escalation.scheduled import CHINA, daily_digest
 from graph import batches as batches_repo
 from graph import housekeeping as repo
 from graph.database import Graph
@@ -45,6 +49,7 @@ BUILTIN_JOBS: tuple[tuple[str, JobKind, dict[str, Any], dict[str, Any]], ...] = 
     ("housekeeping-network-rebuild", JobKind.NETWORK_UPKEEP, {"cron": "45 3 * * *"}, {"rebuild": True}),
     ("housekeeping-batch-sweeper", JobKind.BATCH_SWEEPER, {"interval_seconds": 1800}, {}),
     ("housekeeping-audit-checkpoint", JobKind.AUDIT_CHECKPOINT, {"interval_seconds": 900}, {}),
+    ("housekeeping-escalation-digest", JobKind.ESCALATION_DIGEST, {"cron": "10 0 * * *"}, {}),
 )
 
 
@@ -60,6 +65,8 @@ async def run(kind: JobKind, graph: Graph, audit: AuditLog, settings: Settings, 
         return await sweep_batches(graph, audit, settings)
     if kind is JobKind.AUDIT_CHECKPOINT:
         return await audit_checkpoint(graph, settings)
+    if kind is JobKind.ESCALATION_DIGEST:
+        return await escalation_digest(graph)
     raise SourceFailed(f"{kind.value} is not a housekeeping job", retry=False)
 
 
@@ -109,6 +116,13 @@ async def audit_checkpoint(graph: Graph, settings: Settings) -> dict[str, Any]:
         log.error("audit checkpoint: the audit chain is BROKEN at %s; run `fenghuo audit verify`", broken)
         raise SourceFailed(f"the audit chain is broken at {broken}: investigate with `fenghuo audit verify`", retry=False)
     return {"rows": len(blocks), "verified_blocks": len(blocks)}
+
+
+async def escalation_digest(graph: Graph, now: datetime | None = None) -> dict[str, Any]:
+    """Yesterday's digests (China time), one per jurisdiction with new or changed cases."""
+    day = (now or datetime.now(CHINA)).astimezone(CHINA).date() - timedelta(days=1)
+    stored = await daily_digest(graph, day)
+    return {"rows": len(stored), "day": day.isoformat(), "digests": len(stored)}
 
 
 def verify_blocks(head: dict[str, Any] | None, blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> chain.Break | None:

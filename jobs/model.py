@@ -33,6 +33,7 @@ class JobKind(str, Enum):
     NETWORK_UPKEEP = "network_upkeep"
     BATCH_SWEEPER = "batch_sweeper"
     AUDIT_CHECKPOINT = "audit_checkpoint"
+    ESCALATION_DIGEST = "escalation_digest"
 
     @property
     def ingests(self) -> bool:

@@ -1,8 +1,11 @@
 """A TAXII 2.1 collection (`taxii2-client`), paged with an `added_after` cursor kept per job.
 
-Config: `collection_url` (…/api-root/collections/<id>/), `page_size` (1000), `max_objects_per_batch` (50,000),
+Config: `collection_url` (…/api-root/collections/<id>/), `page_size` (10,000), `max_objects_per_batch` (50,000),
 `timeout_seconds` (30), `auth` (none, basic, bearer) with `username` for basic. Secrets: `password` or `token`.
 
+`page_size` is what the job asks for; a server answers at most its own maximum (medallion: `max_page_size`),
+so the default asks for large pages: every page is a round trip, and a batch has fixed costs (aggregates,
+network upkeep), so a run files ONE batch of up to `max_objects_per_batch` objects however many pages it took.
 Each run pages from the cursor until a batch's worth of objects is collected, files them as one STIX bundle
 through the pipeline (ingest/formats/stix_reader.py maps them, as STIX_MAPPING.md says), then moves the cursor to
 the server's `X-TAXII-Date-Added-Last` and goes on. Indicators and observed-data are keyed by `id|modified`: a
@@ -29,6 +32,7 @@ from jobs.connectors.http_feed import _positive, http_status_message, validate_u
 
 LEAD_TYPES = ("indicator", "observed-data")
 AUTH_KINDS = ("none", "basic", "bearer")
+PAGE_SIZE = 10_000  # asked for; the server caps it at its own maximum
 
 
 class TaxiiCollection:
@@ -42,7 +46,7 @@ class TaxiiCollection:
             raise BadInput(f"auth {auth!r} is not accepted; accepted: {', '.join(AUTH_KINDS)}", field="auth")
         clean = {
             "collection_url": url if url.endswith("/") else url + "/", "auth": auth,
-            "page_size": int(_positive(config.get("page_size", 1000), "page_size")),
+            "page_size": int(_positive(config.get("page_size", PAGE_SIZE), "page_size")),
             "max_objects_per_batch": int(_positive(config.get("max_objects_per_batch", 50_000), "max_objects_per_batch")),
             "timeout_seconds": _positive(config.get("timeout_seconds", 30), "timeout_seconds"),
         }
@@ -97,7 +101,7 @@ def fetch(config: dict[str, Any], secrets: dict[str, str], added_after: str | No
     objects: list[dict[str, Any]] = []
     last_added, more = None, False
     try:
-        for envelope in as_pages(collection.get_objects, per_request=config.get("page_size", 1000), **filters):
+        for envelope in as_pages(collection.get_objects, per_request=config.get("page_size", PAGE_SIZE), **filters):
             if not isinstance(envelope, dict):
                 raise SourceFailed("the TAXII server answered something that is not a TAXII envelope", retry=False)
             page = envelope.get("objects") or []

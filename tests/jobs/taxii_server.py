@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ import httpx
 
 from tests.conftest import free_port
 
+REPO = Path(__file__).resolve().parents[2]
 API_ROOT = "fenghuo"
 COLLECTION = "5f3c5b3e-0000-4000-8000-00000000c011"
 USER, PASSWORD = "taxii-user", "taxii-pass-123"
@@ -46,12 +48,14 @@ def store(objects: list[dict[str, Any]], *, start: datetime | None = None) -> di
 
 
 class Medallion:
-    def __init__(self, data_file: Path, workdir: Path, *, page_size: int = 100) -> None:
+    def __init__(self, data_file: Path, workdir: Path, *, page_size: int = 100,
+                 backend: tuple[str, str] = ("medallion.backends.memory_backend", "MemoryBackend")) -> None:
+        """`page_size` is the server's max_page_size (medallion's default is 100); `backend` (module, class) a
+        medallion backend importable from the repository root."""
         self.port = free_port()
         self.config = workdir / f"medallion-{self.port}.json"
         self.config.write_text(json.dumps({
-            "backend": {"module": "medallion.backends.memory_backend", "module_class": "MemoryBackend",
-                        "filename": str(data_file)},
+            "backend": {"module": backend[0], "module_class": backend[1], "filename": str(data_file)},
             "users": {USER: PASSWORD}, "taxii": {"max_page_size": page_size},
         }))
         self.process: subprocess.Popen[bytes] | None = None
@@ -66,7 +70,8 @@ class Medallion:
     def __enter__(self) -> "Medallion":
         self.process = subprocess.Popen(
             [sys.executable, "-m", "medallion.scripts.run", "--host", "127.0.0.1", "--port", str(self.port), str(self.config)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

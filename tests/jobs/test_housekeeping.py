@@ -10,6 +10,7 @@ from graph.database import Graph
 from ingest.pipeline import BatchRunner, UploadRequest
 from jobs import housekeeping, metrics
 from jobs.model import JobKind
+from escalation.scheduled import CHINA
 from jobs.service import install_builtin_jobs
 from tests.jobs.conftest import MEMBER, JobsEnv
 from tests.jobs.test_drop_folder import LEADS
@@ -83,3 +84,20 @@ async def test_housekeeping_jobs_are_installed_once_and_run_through_the_runner(j
     run = await jobs_env.run(job)
 
     assert job["kind"] == JobKind.BATCH_SWEEPER.value and run["status"] == "succeeded"
+
+
+async def test_the_daily_escalation_digest_is_installed_and_its_run_stores_yesterdays_digest(jobs_env: JobsEnv) -> None:
+    await install_builtin_jobs(jobs_env.graph)
+    job = await jobs_env.job("housekeeping-escalation-digest")
+    yesterday = datetime.now(CHINA) - timedelta(days=1)
+    await jobs_env.graph.write(
+        "CREATE (:Case {id: 'case-1', number: 'FH-1', jurisdiction_code: '440300', province_code: '440000', status: 'NEW',"
+        " title: '昨日新案', created_at: $at, updated_at: $at})", {"at": yesterday})
+
+    run = await jobs_env.run(job)
+
+    stored = await jobs_env.graph.read("MATCH (d:EscalationDigest) RETURN d.id AS id, d.new_cases AS new ORDER BY id")
+    day = yesterday.date().isoformat()
+    assert (job["kind"], job["cron"], job["builtin"]) == (JobKind.ESCALATION_DIGEST.value, "10 0 * * *", True)
+    assert (run["status"], run["rows"]) == ("succeeded", 2), run
+    assert stored == [{"id": f"440000-{day}", "new": 1}, {"id": f"440300-{day}", "new": 1}]
