@@ -145,10 +145,6 @@ class PrivateSetup:
         reads it and re-reads that batch's indicators only)."""
         self._wake.set()
 
-    def touched(self) -> None:
-        """Ask for a catch-up now (this process recorded a change in the feed)."""
-        self._wake.set()
-
     async def keep_fresh(self, ready: asyncio.Event, every: float = FULL_SECONDS, watch: float = WATCH_SECONDS) -> None:
         """Once migrations ran: build, then catch up with the change feed every `watch` seconds (at once when
         woken) and compare in full every `every` seconds."""
