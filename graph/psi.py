@@ -57,8 +57,9 @@ async def batch_matchability(graph: Graph, principal: Principal, batch_id: str) 
 
 async def keys_matchability(graph: Graph, principal: Principal, keys: list[str]) -> dict[str, bool]:
     found: dict[str, bool] = {}
+    params = visibility.params(principal)
     for start in range(0, len(keys), 5000):
-        rows = await graph.read_values(KEYS_MATCHABILITY, {"keys": keys[start:start + 5000], **visibility.params(principal)})
+        rows = await graph.read_values(KEYS_MATCHABILITY, {"keys": keys[start:start + 5000], **params})
         found.update((row["key"], row["matchable"]) for row in rows)
     return found
 
