@@ -40,7 +40,7 @@ FPR = 1e-6
 MAX_CLIENT_INPUTS = 10_000
 MAX_SEGMENT_KEYS = 65_536  # a removal re-encrypts at most this many keys (~7-25 s here)
 WATCH_SECONDS = 1.0  # how often the refresher reads the change feed (and at once after a batch of this process)
-FULL_SECONDS = 600.0  # the safety net: a full comparison with the graph this often
+FULL_SECONDS = 1800.0  # the safety net: a full comparison this often (it reads every key); below feed.KEEP_MS
 FEED_SLACK_MS = 30_000  # the feed is re-read this far back, so an entry committed late is not skipped
 
 # Built from what a member may match: a member-like principal of no member (never sees RED, never owns a lead).
