@@ -19,7 +19,8 @@ In one run, on an embedded Neo4j 5.26 of its own (a temp dir):
 4. the false-positive rate over `--fpr-probes` identifiers never filed;
 5. the batch is uploaded; the refresh the service runs after it (`catch_up`: read the change feed, re-read the
    batch's indicators, encrypt new keys) against a full rebuild (every key encrypted again) in the same run, and
-   against the previous refresh (a full comparison reading every matchable key, no encryption);
+   against the previous refresh (a full comparison reading every matchable key, no encryption); then one lead is
+   retracted and the catch-up after it timed (the staleness of a retraction);
 6. peak RSS of this process (the hub's setup plus the client's copy) and the load average beside the figures.
 """
 
@@ -107,6 +108,33 @@ async def seed(graph, key, count: int) -> float:
             rows.append({"key": indicator_key(key, normalized), "masked": mask(normalized)})
         await graph.write(SEED_INDICATORS, {"rows": rows, "member": MEMBERS[0]})
     return time.perf_counter() - began
+
+
+# A lead of the large file whose identifiers no other lead names: retracting it removes them from the setup.
+LONE_LEAD = """
+MATCH (l:Lead {member_code: $member, status: 'active', tlp: 'AMBER'})-[:NAMES]->(i:Indicator)
+WITH l, collect(i.lead_count) AS counts WHERE all(c IN counts WHERE c = 1)
+RETURN l.id AS id LIMIT 1
+"""
+
+
+async def retraction(graph, audit, setup) -> str:
+    """Retract one lead (leads.retraction.retract, as `retractLeads` runs it) and time the catch-up that follows:
+    the staleness of a retraction, which re-encrypts the segments that held its identifiers."""
+    from core.principal import Principal, Role
+    from leads.retraction import retract
+
+    try:
+        rows = await graph.read(LONE_LEAD, {"member": MEMBERS[0]})
+        who = Principal(id="key:bench_a", member_code=MEMBERS[0], roles=frozenset({Role.UPLOADER}))
+        began = time.perf_counter()
+        await retract(graph, audit, who, lead_ids=[rows[0]["id"]], reason="bench: filed in error")
+        written = time.perf_counter() - began
+        report = await setup.catch_up()
+    except Exception as error:  # a figure missing, not the run
+        return f"not measured ({type(error).__name__}: {error})"
+    return (f"1 lead retracted in {written:.2f} s, then the catch-up: -{report.removed} keys, {report.rebuilt_keys:,} "
+            f"re-encrypted (the segments that held them) in {report.seconds:.2f} s")
 
 
 async def upload(runner, code: str, path: Path) -> tuple[str, float]:
@@ -222,10 +250,12 @@ async def run(args: argparse.Namespace, target, work: Path) -> None:
     batch_id, seconds = await upload(runner, MEMBERS[1], small)
     say(f"batch                {args.batch:,} rows of {MEMBERS[1]} in {seconds:.1f} s (committed, aggregated)")
     delta = await setup.catch_up()
+    removal = await retraction(graph, audit, setup)
     again = await setup.rebuild()
     say(f"refresh after batch  {delta.changes} feed entry, {delta.read_keys:,} indicators re-read in {delta.read_seconds:.2f} s, "
         f"+{delta.added:,} -{delta.removed:,} keys, {delta.rebuilt_keys:,} encrypted: {delta.seconds:.2f} s, "
         f"{delta.segments} segments | {load()}")
+    say(f"retraction           {removal} | {load()}")
     say(f"full rebuild         {again.rebuilt_keys:,} keys in {again.seconds:.1f} s (same run, after the batch) | "
         f"refresh ÷ rebuild {delta.seconds / again.seconds:.3f}× (target ≤ 0.1×) | the previous refresh (full comparison, "
         f"no key changed) took {previous.seconds:.2f} s = {previous.seconds / again.seconds:.3f}× | {load()}")

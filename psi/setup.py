@@ -10,8 +10,8 @@ one elliptic-curve multiplication per key (~0.1-0.4 ms here), so the setup is ne
 - `refresh` compares the whole matchable set with the segments: the first build, and a safety net every
   `FULL_SECONDS` (a change whose feed entry was lost, e.g. a process that died between its write and the entry);
 - new segments merge LSM-style (with the one before while it is no larger) up to `MAX_SEGMENT_KEYS`, so a
-  client intersects against few segments (each costs it ~0.1 s per 1,000 identifiers) and a removal
-  re-encrypts at most one segment of that size.
+  client intersects against few segments (each costs it ~0.1-0.2 s per 1,000 identifiers) and a removed key
+  re-encrypts only the one segment (of at most that size) that held it.
 
 Every client fetches every segment, so fetching reveals nothing; a request reveals only how many identifiers it
 holds (each blinded with the client's own secret). The server key lives in this process only: a restart
@@ -38,7 +38,7 @@ log = logging.getLogger(__name__)
 # The total false-positive probability of one check of MAX_CLIENT_INPUTS identifiers against one segment.
 FPR = 1e-6
 MAX_CLIENT_INPUTS = 10_000
-MAX_SEGMENT_KEYS = 65_536  # a removal re-encrypts at most this many keys (~7-25 s here)
+MAX_SEGMENT_KEYS = 65_536  # a removed key re-encrypts its segment: at most this many keys (~7-22 s here)
 WATCH_SECONDS = 1.0  # how often the refresher reads the change feed (and at once after a batch of this process)
 FULL_SECONDS = 1800.0  # the safety net: a full comparison this often (it reads every key); below feed.KEEP_MS
 FEED_SLACK_MS = 30_000  # the feed is re-read this far back, so an entry committed late is not skipped
