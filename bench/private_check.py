@@ -84,19 +84,21 @@ def split(path: Path, rows: int) -> list[Path]:
     return parts
 
 
+# MERGE: the generator's random numbers may already be filed (then the indicator just gains an aggregate).
 SEED_INDICATORS = """
 UNWIND $rows AS row
 MATCH (m:Member {code: $member})
-CREATE (i:Indicator {key: row.key, type: 'phone', key_version: 1, masked: row.masked, status: 'active', benign: false,
-                     lead_count: 1, first_seen: datetime(), last_seen: datetime()})
-CREATE (m)-[:REPORTED {tlp: 'AMBER', category: 'LOAN_INTERMEDIARY', leads: 1, max_confidence: 0.8,
-                       max_confidence_at: datetime(), last_confidence: 0.8, last_seen: datetime(),
-                       first_seen: datetime(), attributed: false}]->(i)
+MERGE (i:Indicator {key: row.key})
+ON CREATE SET i.type = 'phone', i.key_version = 1, i.masked = row.masked, i.status = 'active', i.benign = false,
+              i.lead_count = 1, i.first_seen = datetime(), i.last_seen = datetime()
+MERGE (m)-[r:REPORTED {tlp: 'AMBER', category: 'LOAN_INTERMEDIARY'}]->(i)
+ON CREATE SET r.leads = 1, r.max_confidence = 0.8, r.max_confidence_at = datetime(), r.last_confidence = 0.8,
+              r.last_seen = datetime(), r.first_seen = datetime(), r.attributed = false
 """
 
 
 async def seed(graph, key, count: int) -> float:
-    """The labelled shortcut: phone indicators in a block the generator never uses (198…), written directly."""
+    """The labelled shortcut: phone indicators of the 198… block, written directly (not through the pipeline)."""
     from ingest.identifiers import normalize
     from ingest.pseudonym import indicator_key, mask
 
