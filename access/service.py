@@ -14,6 +14,7 @@ from core.principal import Principal, Role
 from audit.log import AuditLog
 from audit.reader import Reader
 from core.errors import BadInput, NotFound, Unauthenticated
+from graph import matchability
 from graph import members as repo
 from graph.database import Graph
 from ingest.pseudonym import AllianceKey, Identified, mask, require_identified
@@ -75,6 +76,7 @@ async def _register_hotline(graph: Graph, audit: AuditLog, actor: Principal, all
     )
     if masked is None:
         raise NotFound(f"no member with code {code}")
+    await matchability.keys_changed(graph, [key], "member.hotline")  # a benign number stops matching privately
     if audit_it:
         audit.record(actor, "member.hotline", subject=[code, key])
     return masked

@@ -45,7 +45,7 @@ def create_app(settings: Settings, target: Target, *, scheduler: bool = False) -
             migrator = asyncio.create_task(runtime.keep_migrating())
             runtime.audit.start()
             jobs_task = asyncio.create_task(_schedule_when_migrated(runtime)) if scheduler else None
-            # private checks (issue 15): the setup refreshes after every aggregated batch and every 30 s
+            # private checks (issue 15): the setup follows the change feed (every 1 s, at once after a batch here)
             runtime.private_setup = PrivateSetup(runtime.graph)
             runtime.batches.after_aggregation.append(runtime.private_setup.after_batch)
             refresher = asyncio.create_task(runtime.private_setup.keep_fresh(runtime.migrated))

@@ -23,11 +23,20 @@ MATCH (l)-[:NAMES]->(i:Indicator) WHERE NOT coalesce(i.benign, false)
 RETURN DISTINCT i.key AS key
 """
 
-# Changes anywhere (another process's batch, a dispute opened or ruled) show here: the refresher polls it cheaply.
-WATERMARK = """
-CALL () { MATCH (b:Batch {status: 'committed'}) RETURN max(b.committed_at) AS batches, count(b) AS committed }
-CALL () { MATCH (d:Dispute) RETURN max(coalesce(d.resolved_at, d.created_at)) AS disputes, count(d) AS opened }
-RETURN toString(batches) + '|' + toString(committed) + '|' + toString(disputes) + '|' + toString(opened) AS mark
+# The indicators one batch's leads name (retracted leads too: their indicators may have lost an aggregate),
+# each with whether it is privately matchable now: what a refresh after that batch reads, and nothing more.
+BATCH_MATCHABILITY = f"""
+MATCH (l:Lead) WHERE l.batch_id = $batch_id AND l.seq >= 0
+MATCH (l)-[:NAMES]->(i:Indicator)
+WITH DISTINCT i
+RETURN i.key AS key, {visibility.privately_matchable("i")} AS matchable
+"""
+
+# The same for named indicators (a retraction, a dispute ruling, a purge): a key no longer in the graph is not matchable.
+KEYS_MATCHABILITY = f"""
+UNWIND $keys AS key
+OPTIONAL MATCH (i:Indicator {{key: key}})
+RETURN key, i IS NOT NULL AND coalesce({visibility.privately_matchable("i")}, false) AS matchable
 """
 
 MASKED = """
@@ -41,9 +50,18 @@ async def matchable_keys(graph: Graph, principal: Principal) -> list[str]:
     return [row["key"] for row in await graph.read_values(MATCHABLE_KEYS, visibility.params(principal))]
 
 
-async def watermark(graph: Graph) -> str:
-    rows = await graph.read_values(WATERMARK)
-    return str(rows[0]["mark"]) if rows else ""
+async def batch_matchability(graph: Graph, principal: Principal, batch_id: str) -> dict[str, bool]:
+    rows = await graph.read_values(BATCH_MATCHABILITY, {"batch_id": batch_id, **visibility.params(principal)})
+    return {row["key"]: row["matchable"] for row in rows}
+
+
+async def keys_matchability(graph: Graph, principal: Principal, keys: list[str]) -> dict[str, bool]:
+    found: dict[str, bool] = {}
+    params = visibility.params(principal)
+    for start in range(0, len(keys), 5000):
+        rows = await graph.read_values(KEYS_MATCHABILITY, {"keys": keys[start:start + 5000], **params})
+        found.update((row["key"], row["matchable"]) for row in rows)
+    return found
 
 
 async def lead_list_keys(graph: Graph, principal: Principal, category: str, *, own: bool) -> list[str]:

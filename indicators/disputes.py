@@ -11,6 +11,7 @@ from audit.reader import Reader
 from core.errors import BadInput, NotFound
 from core.principal import Principal
 from graph import disputes as repo
+from graph import matchability
 from graph.database import Graph
 from ingest.pseudonym import AllianceKey, require_identified
 from networks.flows import refresh_networks
@@ -45,6 +46,9 @@ async def resolve(graph: Graph, audit: AuditLog, principal: Principal, *, disput
     row = await repo.resolve_dispute(graph, dispute_id, uphold=uphold, principal_id=principal.id, note=note)
     if row is None:
         raise NotFound(f"no open dispute {dispute_id}")
+    # Private checks (issue 15): an upheld indicator stops matching within seconds.
+    await matchability.keys_changed(graph, [row["indicator_key"]], "dispute.resolve")
+
     if uphold and row.get("network_id"):
         await refresh_networks(graph, [row["network_id"]])  # a retracted indicator links nothing any more
     audit.record(principal, "dispute.uphold" if uphold else "dispute.reject", subject=[dispute_id, row["indicator_key"]],

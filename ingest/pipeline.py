@@ -25,6 +25,7 @@ from audit.log import AuditLog
 from core.errors import BadInput
 from graph import batches as batches_repo
 from graph import leads as repo
+from graph import matchability
 from graph.database import Graph, GraphUnavailable
 from ingest import worker
 from ingest.columns import ColumnError, map_header
@@ -241,6 +242,7 @@ class BatchRunner:
             step_end = min(start + AGGREGATE_SPAN, end)
             await repo.aggregate_chunk(self.graph, batch_id, start=start, end=step_end)
             start = step_end
+        await matchability.batch_aggregated(self.graph, batch_id)  # private-check setups re-read its indicators
         for hook in self.after_aggregation:
             await hook(self.graph, batch_id)
 

@@ -30,6 +30,7 @@ from core.settings import Settings
 from escalation.scheduled import CHINA, daily_digest
 from graph import batches as batches_repo
 from graph import housekeeping as repo
+from graph import matchability
 from graph.database import Graph
 from graph.disputes import rebuild_aggregates
 from graph.leads import delete_leads_of
@@ -90,6 +91,9 @@ async def retention(graph: Graph, audit: AuditLog, settings: Settings, now: date
     indicators = await repo.purge_orphan_indicators(graph, sorted({k for keys in touched.values() for k in keys}))
     if networks:
         await refresh_networks(graph, networks)
+    # Private checks (issue 15): purged and re-aggregated indicators are re-read by the setups within seconds.
+    await matchability.keys_changed(graph, {k for keys in touched.values() for k in keys}, "housekeeping.retention")
+
     if purged:
         audit.record(SYSTEM, "housekeeping.retention", outcome="purged",
                      detail=f"leads={purged} indicators={indicators} grace_days={settings.retention_grace_days}")

@@ -6,6 +6,7 @@ from audit.log import AuditLog
 from core.errors import BadInput
 from core.principal import Principal
 from graph import disputes as repo
+from graph import matchability
 from graph.database import Graph
 from indicators.disputes import reason_text
 from networks.flows import refresh_networks
@@ -23,6 +24,9 @@ async def retract(graph: Graph, audit: AuditLog, principal: Principal, *, lead_i
     retracted, keys, networks = await repo.retract_leads(graph, principal.member_code, list(dict.fromkeys(lead_ids)),
                                                          reason_text(reason))
     await repo.rebuild_aggregates(graph, principal.member_code, keys)
+    # Private checks (issue 15): the setups re-read these indicators within seconds.
+    await matchability.keys_changed(graph, keys, "lead.retract")
+
     if networks:
         await refresh_networks(graph, networks)
     audit.record(principal, "lead.retract", subject=retracted, request_id=request_id, detail=f"requested={len(lead_ids)}")

@@ -2,10 +2,16 @@
 
 The setup is a list of immutable segments, each an `openmined.psi` ServerSetup (the indicator keys raised to the
 hub's secret exponent, packed in a Golomb-compressed set) served with an ETag so clients cache it. Building costs
-one elliptic-curve multiplication per key (~0.4 ms here), so the setup is never rebuilt whole per request:
-`refresh` reads the matchable keys, puts new ones in a new segment, rebuilds only the segments that lost a key
-(retraction, dispute ruling, benign flag), and merges the newest segments LSM-style (a segment is merged with
-the one before it once it is as large), so a client intersects against O(log n) segments.
+one elliptic-curve multiplication per key (~0.1-0.4 ms here), so the setup is never rebuilt whole per request:
+- `catch_up` reads the matchability-change feed (graph/matchability.py: batches aggregated, retractions, dispute
+  rulings, benign flags, purges, from any process), re-reads only the indicators those changes name, puts new
+  keys in a new segment and rebuilds only the segments that lost a key; the refresher runs it every
+  `WATCH_SECONDS` and at once after a batch this process aggregates;
+- `refresh` compares the whole matchable set with the segments: the first build, and a safety net every
+  `FULL_SECONDS` (a change whose feed entry was lost, e.g. a process that died between its write and the entry);
+- new segments merge LSM-style (with the one before while it is no larger) up to `MAX_SEGMENT_KEYS`, so a
+  client intersects against few segments (each costs it ~0.1-0.2 s per 1,000 identifiers) and a removed key
+  re-encrypts only the one segment (of at most that size) that held it.
 
 Every client fetches every segment, so fetching reveals nothing; a request reveals only how many identifiers it
 holds (each blinded with the client's own secret). The server key lives in this process only: a restart
@@ -23,6 +29,7 @@ import private_set_intersection.python as psi
 from google.protobuf.message import DecodeError
 
 from core.principal import Principal, Role
+from graph import matchability as feed
 from graph import psi as repo
 from graph.database import Graph, GraphUnavailable
 
@@ -31,8 +38,10 @@ log = logging.getLogger(__name__)
 # The total false-positive probability of one check of MAX_CLIENT_INPUTS identifiers against one segment.
 FPR = 1e-6
 MAX_CLIENT_INPUTS = 10_000
-REFRESH_SECONDS = 30.0  # a full comparison with the graph at least this often (retractions, benign flags)
-WATCH_SECONDS = 2.0  # how often the refresher looks for committed batches and disputes of any process
+MAX_SEGMENT_KEYS = 65_536  # a removed key re-encrypts its segment: at most this many keys (~7-22 s here)
+WATCH_SECONDS = 1.0  # how often the refresher reads the change feed (and at once after a batch of this process)
+FULL_SECONDS = 1800.0  # the safety net: a full comparison this often (it reads every key); below feed.KEEP_MS
+FEED_SLACK_MS = 30_000  # the feed is re-read this far back, so an entry committed late is not skipped
 
 # Built from what a member may match: a member-like principal of no member (never sees RED, never owns a lead).
 SETUP_PRINCIPAL = Principal(id="psi:setup", member_code="psi:setup", roles=frozenset({Role.ANALYST}), name="private setup")
@@ -62,20 +71,27 @@ class RefreshReport:
     rebuilt_keys: int  # keys encrypted by this refresh (the cost)
     seconds: float
     segments: int
-    read_seconds: float = 0.0  # of `seconds`: reading the matchable keys from Neo4j
+    read_seconds: float = 0.0  # of `seconds`: reading the feed and the changed (or, in full, all) keys from Neo4j
+    read_keys: int = 0  # indicators read from Neo4j (all matchable ones for a full comparison)
+    changes: int = 0  # feed entries applied (0 for a full comparison)
 
 
 class PrivateSetup:
     """One process's setup: its server key, its segments, and the time of the graph state they reflect."""
 
-    def __init__(self, graph: Graph, *, fpr: float = FPR, max_client_inputs: int = MAX_CLIENT_INPUTS) -> None:
+    def __init__(self, graph: Graph, *, fpr: float = FPR, max_client_inputs: int = MAX_CLIENT_INPUTS,
+                 max_segment_keys: int = MAX_SEGMENT_KEYS) -> None:
         self.graph = graph
         self.fpr = fpr
         self.max_client_inputs = max_client_inputs
+        self.max_segment_keys = max_segment_keys
         self.server = psi.server.CreateWithNewKey(True)
         self.key_id = hashlib.sha256(b"fenghuo-psi|" + self.server.GetPrivateKeyBytes()).hexdigest()[:16]
         self.segments: list[Segment] = []
-        self.as_of: float | None = None  # when the graph was read for the current segments
+        self.as_of: float | None = None  # when the graph (or the change feed) was last read for the segments
+        self._keys: set[str] = set()  # every key in a segment
+        self._cursor_ms: int | None = None  # the feed is read from here (Neo4j's clock), less FEED_SLACK_MS
+        self._applied: dict[str, int] = {}  # feed entries already applied, by id (their `at`), within the slack
         self._serial = 0
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -89,6 +105,10 @@ class PrivateSetup:
                 "as_of": self.as_of, "age_seconds": self.age_seconds(),
                 "segments": [{"id": s.id, "etag": s.etag, "size": len(s.keys), "bytes": len(s.message),
                               "built_at": s.built_at} for s in self.segments]}
+
+    def keys(self) -> frozenset[str]:
+        """Every key the segments hold (for tests and the benchmark's false-positive count)."""
+        return frozenset(self._keys)
 
     def segment(self, segment_id: str) -> Segment | None:
         return next((s for s in self.segments if s.id == segment_id), None)
@@ -121,28 +141,27 @@ class PrivateSetup:
     # -- refreshing ----------------------------------------------------------------------------------------
 
     async def after_batch(self, graph: Graph, batch_id: str) -> None:
-        """The BatchRunner.after_aggregation hook: refresh soon (the refresher loop does the work)."""
+        """The BatchRunner.after_aggregation hook: catch up now (the batch's feed entry is written; the refresher
+        reads it and re-reads that batch's indicators only)."""
         self._wake.set()
 
-    def touched(self) -> None:
-        """Ask for a refresh now (a retraction, dispute ruling or benign flag changed what is matchable)."""
-        self._wake.set()
-
-    async def keep_fresh(self, ready: asyncio.Event, every: float = REFRESH_SECONDS, watch: float = WATCH_SECONDS) -> None:
-        """Refresh after each batch this process aggregates, when the graph's watermark moves (batches committed
-        or disputes opened or ruled by any process), and at least every `every` seconds; once migrations ran."""
+    async def keep_fresh(self, ready: asyncio.Event, every: float = FULL_SECONDS, watch: float = WATCH_SECONDS) -> None:
+        """Once migrations ran: build, then catch up with the change feed every `watch` seconds (at once when
+        woken) and compare in full every `every` seconds."""
         await ready.wait()
-        mark, last = None, 0.0
+        last_full: float | None = None
         while True:
+            self._wake.clear()
             try:
-                seen = await repo.watermark(self.graph)
-                if self._wake.is_set() or seen != mark or time.monotonic() - last >= every:
-                    self._wake.clear()
-                    mark, last = seen, time.monotonic()
-                    report = await self.refresh()
-                    if report.rebuilt_keys:
-                        log.info("private-check setup refreshed: +%d -%d keys, %d encrypted in %.1fs, %d segments",
-                                 report.added, report.removed, report.rebuilt_keys, report.seconds, report.segments)
+                full = last_full is None or time.monotonic() - last_full >= every
+                report = await (self.refresh() if full else self.catch_up())
+                if full:
+                    last_full = time.monotonic()
+                    await feed.prune(self.graph, await feed.now_ms(self.graph) - feed.KEEP_MS)
+                if report.rebuilt_keys or report.removed:
+                    log.info("private-check setup %s: +%d -%d keys, %d encrypted in %.1fs, %d segments",
+                             "rebuilt" if full else "caught up", report.added, report.removed, report.rebuilt_keys,
+                             report.seconds, report.segments)
             except GraphUnavailable:
                 log.warning("Neo4j unavailable; the private-check setup refreshes later")
             except Exception as error:  # keep serving the last setup; its age says how stale it is
@@ -153,32 +172,76 @@ class PrivateSetup:
                 pass
 
     async def refresh(self) -> RefreshReport:
-        """Bring the segments in line with the graph, encrypting only new keys and segments that lost keys."""
+        """Compare the whole matchable set with the segments: encrypt new keys, rebuild segments that lost keys."""
         async with self._lock:
             started, as_of = time.perf_counter(), time.time()
+            cursor = await feed.now_ms(self.graph)
+            # Entries visible now record changes committed before the keys are read: the read reflects them.
+            seen = await feed.changes_since(self.graph, cursor - FEED_SLACK_MS)
             current = set(await repo.matchable_keys(self.graph, SETUP_PRINCIPAL))
-            read_seconds = time.perf_counter() - started
-            indexed = set().union(*(s.keys for s in self.segments)) if self.segments else set()
-            added, removed = current - indexed, indexed - current
-            plan = _plan(self.segments, added, removed)
-            rebuilt = 0
-            if plan is not None:
-                segments, pending = plan
-                built = {}
-                for index, keys in pending.items():
-                    built[index] = await asyncio.to_thread(self._build, keys)
-                    rebuilt += len(keys)
-                fresh = [built[i] if i in built else segment for i, segment in enumerate(segments)]
-                self.segments = [segment for segment in fresh if segment is not None]
+            read = time.perf_counter() - started
+            report = await self._apply(current - self._keys, self._keys - current, started, read, len(current))
+            self._advance(seen, max(self._cursor_ms or cursor, cursor))
             self.as_of = as_of
-            return RefreshReport(len(added), len(removed), rebuilt, round(time.perf_counter() - started, 3),
-                                 len(self.segments), round(read_seconds, 3))
+            return report
+
+    async def catch_up(self) -> RefreshReport:
+        """Apply the change feed since the last read: re-read only the indicators its entries name."""
+        if self._cursor_ms is None:
+            return await self.refresh()
+        async with self._lock:
+            started, as_of = time.perf_counter(), time.time()
+            entries = await feed.changes_since(self.graph, self._cursor_ms - FEED_SLACK_MS)
+            fresh = [entry for entry in entries if entry["id"] not in self._applied]
+            state = await self._matchability(fresh)
+            read = time.perf_counter() - started
+            added = {key for key, matchable in state.items() if matchable and key not in self._keys}
+            removed = {key for key, matchable in state.items() if not matchable and key in self._keys}
+            report = await self._apply(added, removed, started, read, len(state), changes=len(fresh))
+            self._advance(fresh, max([self._cursor_ms, *(entry["at"] for entry in entries)]))
+            self.as_of = as_of
+            return report
+
+    def _advance(self, applied: list[dict], cursor: int) -> None:
+        """Remember the entries applied (re-read within the slack, they are skipped) and move the cursor."""
+        self._applied.update((entry["id"], entry["at"]) for entry in applied)
+        self._cursor_ms = cursor
+        horizon = cursor - 2 * FEED_SLACK_MS
+        self._applied = {id: at for id, at in self._applied.items() if at >= horizon}
 
     async def rebuild(self) -> RefreshReport:
         """A full rebuild (every key encrypted again): the benchmark's baseline; never needed in service."""
         async with self._lock:
-            self.segments = []
+            self.segments, self._keys = [], set()
         return await self.refresh()
+
+    async def _matchability(self, entries: list[dict]) -> dict[str, bool]:
+        """Whether each indicator the entries name (a batch's through its leads) is privately matchable now."""
+        state: dict[str, bool] = {}
+        for entry in entries:
+            if entry["batch_id"]:
+                state.update(await repo.batch_matchability(self.graph, SETUP_PRINCIPAL, entry["batch_id"]))
+        named = sorted({key for entry in entries for key in entry["keys"]} - state.keys())
+        if named:
+            state.update(await repo.keys_matchability(self.graph, SETUP_PRINCIPAL, named))
+        return state
+
+    async def _apply(self, added: set[str], removed: set[str], started: float, read: float, read_keys: int,
+                     changes: int = 0) -> RefreshReport:
+        plan = _plan(self.segments, added, removed, self.max_segment_keys)
+        rebuilt = 0
+        if plan is not None:
+            segments, pending = plan
+            built = {}
+            for index, keys in pending.items():
+                built[index] = await asyncio.to_thread(self._build, keys)
+                rebuilt += len(keys)
+            fresh = [built[i] if i in built else segment for i, segment in enumerate(segments)]
+            self.segments = [segment for segment in fresh if segment is not None]
+            self._keys.difference_update(removed)
+            self._keys.update(added)
+        return RefreshReport(len(added), len(removed), rebuilt, round(time.perf_counter() - started, 3),
+                             len(self.segments), round(read, 3), read_keys, changes)
 
     def _build(self, keys: frozenset[str]) -> Segment | None:
         if not keys:
@@ -190,17 +253,20 @@ class PrivateSetup:
                        round(time.perf_counter() - started, 3))
 
 
-def _plan(segments: list[Segment], added: set[str], removed: set[str]) -> tuple[list, dict[int, frozenset[str]]] | None:
+def _plan(segments: list[Segment], added: set[str], removed: set[str],
+          cap: int) -> tuple[list, dict[int, frozenset[str]]] | None:
     """The new segment list (old Segments kept, or placeholders) and the key sets to build, or None if unchanged.
 
-    Segments that lost keys are rebuilt without them; the added keys form a new last segment, merged into the
-    one before it while it is at least as large (so sizes halve along the list: O(log n) segments)."""
+    Segments that lost keys are rebuilt without them; the added keys form new last segments of at most `cap`
+    keys, each merged into the one before it while that is no larger and the sum fits `cap` (so sizes halve
+    along the list's tail: few segments, none larger than `cap`)."""
     if not added and not removed:
         return None
     slots: list[Segment | frozenset[str]] = [s.keys - removed if s.keys & removed else s for s in segments]
-    if added:
-        slots.append(frozenset(added))
-        while len(slots) >= 2 and _size(slots[-1]) >= _size(slots[-2]):
+    fresh = sorted(added)
+    for start in range(0, len(fresh), cap):
+        slots.append(frozenset(fresh[start:start + cap]))
+        while len(slots) >= 2 and _size(slots[-2]) <= _size(slots[-1]) and _size(slots[-2]) + _size(slots[-1]) <= cap:
             last = slots.pop()
             slots[-1] = _keys(slots[-1]) | _keys(last)
     ordered = [s for s in slots if not (isinstance(s, frozenset) and not s)]

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import AsyncIterator
 
 import private_set_intersection.python as psi
 import pytest
 
+from access import service
 from audit.log import AuditLog
-from core.principal import Principal, Role
+from core.principal import Principal, Role, cli_principal
+from core.settings import Settings
+from indicators import disputes
+from jobs import housekeeping
 from graph.database import Graph
 from ingest.pipeline import BatchRunner
 from ingest.pseudonym import identify
@@ -97,3 +102,94 @@ async def test_a_merge_keeps_segments_few(graph: Graph, runner: BatchRunner) -> 
         await setup.refresh()
     sizes = [len(s.keys) for s in setup.segments]
     assert sum(sizes) == 12 and sizes == sorted(sizes, reverse=True) and len(set(sizes)) == len(sizes)
+
+
+# -- targeted refreshes from the change feed (graph/matchability.py): no full read, no waiting for the full pass --
+
+async def lead_of(graph: Graph, number: str) -> str:
+    rows = await graph.read("MATCH (l:Lead)-[:NAMES]->(i:Indicator {key: $key}) RETURN l.id AS id",
+                            {"key": identify(TEST_KEY, "phone", number).key})  # type: ignore[union-attr]
+    return rows[0]["id"]
+
+
+async def test_the_refresh_after_a_batch_reads_only_the_indicators_that_batch_names(graph: Graph, runner: BatchRunner) -> None:
+    setup = PrivateSetup(graph)
+    first = await file(runner, 12)
+    await setup.refresh()
+    second = await file(runner, 4)
+    report = await setup.catch_up()
+    assert (report.changes, report.read_keys, report.added, report.rebuilt_keys) == (1, 4, 4, 4)
+    assert matched(setup, first + second) == set(first + second)
+    again = await setup.catch_up()  # the entry is re-read within the slack, never applied twice
+    assert (again.changes, again.read_keys, again.rebuilt_keys) == (0, 0, 0)
+
+
+async def test_a_retracted_lead_stops_matching_at_the_next_catch_up(graph: Graph, runner: BatchRunner) -> None:
+    setup = PrivateSetup(graph)
+    numbers = await file(runner, 6)
+    await setup.refresh()
+    audit = AuditLog(graph)
+    await retract(graph, audit, BETA, lead_ids=[await lead_of(graph, numbers[0])], reason="filed in error")
+    await audit.close()
+    report = await setup.catch_up()
+    assert (report.changes, report.read_keys, report.removed) == (1, 1, 1)
+    assert matched(setup, numbers) == set(numbers[1:])
+    late = await file(runner, 1)  # and a new lead matches at the next catch-up
+    await setup.catch_up()
+    assert matched(setup, numbers + late) == set(numbers[1:] + late)
+
+
+async def test_an_upheld_dispute_stops_matching_and_a_rejected_one_does_not(graph: Graph, runner: BatchRunner) -> None:
+    setup = PrivateSetup(graph)
+    numbers = await file(runner, 3)
+    await setup.refresh()
+    audit = AuditLog(graph)
+    analyst = Principal(id="key:beta-analyst", member_code="BETA", roles=frozenset({Role.ANALYST}))
+    operator = Principal(id="key:ops", member_code="OPS", roles=frozenset({Role.OPERATOR}))
+    for number, uphold in ((numbers[0], True), (numbers[1], False)):
+        opened = await disputes.dispute(graph, audit, analyst, TEST_KEY, type="phone", value=number, reason="complaint")
+        await disputes.resolve(graph, audit, operator, dispute_id=opened["id"], uphold=uphold, note=None)
+    await audit.close()
+    report = await setup.catch_up()
+    assert (report.changes, report.read_keys, report.removed) == (2, 2, 1)
+    assert matched(setup, numbers) == set(numbers[1:])
+
+
+async def test_a_registered_hotline_stops_matching(graph: Graph, runner: BatchRunner) -> None:
+    setup = PrivateSetup(graph)
+    numbers = [f"400{n:07d}" for n in range(8196150, 8196152)]
+    leads = [{"category": "LOAN_INTERMEDIARY", "phone": p, "tlp": "AMBER", "confidence": "0.8"} for p in numbers]
+    await runner.submit_leads(BETA, leads, idempotency_key=None)
+    await setup.refresh()
+    assert matched(setup, numbers) == set(numbers)
+    audit = AuditLog(graph)
+    await service.register_hotline(graph, audit, cli_principal("test"), TEST_KEY, code="BETA", number=numbers[0])
+    await audit.close()
+    assert (await setup.catch_up()).removed == 1
+    assert matched(setup, numbers) == {numbers[1]}
+
+
+async def test_purged_leads_stop_matching(graph: Graph, runner: BatchRunner, settings: Settings) -> None:
+    setup = PrivateSetup(graph)
+    numbers = await file(runner, 3)
+    await setup.refresh()
+    audit = AuditLog(graph)
+    later = datetime.now(timezone.utc) + timedelta(days=20 * 365)  # every lead is past retention then
+    assert (await housekeeping.retention(graph, audit, settings, now=later))["purged_leads"] == 3
+    await audit.close()
+    report = await setup.catch_up()
+    assert (report.read_keys, report.removed) == (3, 3)
+    assert matched(setup, numbers) == set()
+
+
+async def test_no_segment_grows_past_the_cap_so_a_removal_reencrypts_at_most_that(graph: Graph, runner: BatchRunner) -> None:
+    setup = PrivateSetup(graph, max_segment_keys=5)
+    numbers = await file(runner, 12)
+    await setup.refresh()
+    assert [len(s.keys) for s in setup.segments] == [5, 5, 2]
+    audit = AuditLog(graph)
+    await retract(graph, audit, BETA, lead_ids=[await lead_of(graph, numbers[0])], reason="filed in error")
+    await audit.close()
+    report = await setup.catch_up()
+    assert (report.removed, report.rebuilt_keys) == (1, 4)
+    assert matched(setup, numbers) == set(numbers[1:])
