@@ -8,8 +8,8 @@ In one run, on one Neo4j 5.26 with GDS (an embedded one of its own in a temp dir
    row is). Default: `--rows` rows (seed 7) of one member. `--issue-case`: the case issue 16 was filed on — the demo
    alliance (DEMO_A/B/C, 1,500 rows each, as `fenghuo serve` seeds it), then DEMO_A uploading
    `fenghuo demo generate --rows R --seed S` for (R, S) = (100k, 7 = the default), (60k, 99), (20k, 7), (20k, 8);
-2. each file goes through the product (`BatchRunner.submit_file`, wait=True), followed by the network assignment
-   the after-aggregation hook runs (`assign_networks`, timed on its own), then a full recomputation
+2. each file goes through the product (`BatchRunner.submit_file`, wait=True; without the after-aggregation hook, so
+   each network step is timed on its own), then the full recomputation the scheduler runs
    (`networks.flows.rebuild_networks`: components, then GDS WCC + Leiden) is timed;
 3. a `--batch`-row batch of a second member (same gangs, seed 7) goes through the product, and its incremental
    update (`assign_networks`) is timed: the target is ≤ 0.2× the full recomputation;
@@ -156,10 +156,8 @@ async def bench(args: argparse.Namespace, target: Any, work: Path) -> None:
             refs = generate(path, spec)
             batch_id, seconds = await upload(runner, code, path)
             truth.update({(batch_id, ref): gang for ref, gang in refs.items()})
-            began, load = time.perf_counter(), os.getloadavg()[0]
-            step = await assign_networks(graph, batch_id)
-            say(f"ingest {code} {path.name:28} {spec['rows']:>7,} rows in {seconds:6.1f} s, then the hook's network "
-                f"assignment {time.perf_counter() - began:5.1f} s (load {load:.1f}): {step}")
+            say(f"ingest {code} {path.name:28} {spec['rows']:>7,} rows in {seconds:6.1f} s "
+                f"(load {os.getloadavg()[0]:.1f})")
         began, load = time.perf_counter(), os.getloadavg()[0]
         full = await rebuild_networks(graph)
         full_s = time.perf_counter() - began
