@@ -33,7 +33,7 @@ from networks.linking import MIN_NETWORK_LEADS, Component, plan_recompute
 
 TYPE_WEIGHTS = {"device": 1.0, "bank_card": 1.0, "id_number": 0.8, "phone": 0.5, "other": 0.4}
 AGENT_WEIGHT = 1.0
-RESOLUTION = 1e-5  # Leiden's gamma per unit of the projected graph's doubled total weight (bench/networks.py)
+RESOLUTION = 5e-6  # Leiden's gamma per unit of the projected graph's doubled total weight (bench/networks.py)
 MIN_GAMMA = 0.1  # on small graphs (tests, a young alliance) the gamma that served up to 100k rows
 MAX_NETWORK_LEADS = 400  # a planted or real gang rarely files more; larger communities are re-split or flagged
 COHESIVE = 0.9  # parts keeping this share of their link weight inside are separate gangs
