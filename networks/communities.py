@@ -5,7 +5,13 @@ together at all; a component can still chain thousands of leads through identifi
 leads. Within the components a change touched, this module
 - projects the weighted lead graph (graph/communities.py: type weight / ln(1 + lead count) per shared linking
   identifier, plus `AGENT_WEIGHT` for a shared declared agent in the same batch or alongside shared evidence),
-- runs GDS WCC and Leiden (seeded, so a recomputation over the same graph finds the same communities),
+- runs GDS WCC and Leiden (seeded, so a recomputation over the same graph finds the same communities) at a
+  resolution proportional to the projected graph's total link weight (`RESOLUTION`): modularity at a fixed
+  resolution merges any two groups joined by a little evidence once the graph is large enough (its resolution
+  limit), so a fixed one found gangs at 20k rows and chained them into ~900-lead communities at 200k. Scaled, two
+  groups merge when the weight linking them exceeds `RESOLUTION` × the product of their total link weights, the
+  same test whether one component or all of them are projected (incremental and full runs agree); on a small
+  graph the gamma is never below `MIN_GAMMA`,
 - applies the size guard: a community larger than `MAX_NETWORK_LEADS` is re-split by Leiden at rising
   resolution; the split is taken when its parts are cohesive (separate gangs), the community stays whole when they
   are not (one knit gang), and it is flagged `oversized` when no gang-sized split exists,
@@ -27,7 +33,8 @@ from networks.linking import MIN_NETWORK_LEADS, Component, plan_recompute
 
 TYPE_WEIGHTS = {"device": 1.0, "bank_card": 1.0, "id_number": 0.8, "phone": 0.5, "other": 0.4}
 AGENT_WEIGHT = 1.0
-GAMMA = 0.1  # Leiden's resolution over the whole lead graph: low, so a gang stays whole (bench/networks.py)
+RESOLUTION = 5e-6  # Leiden's gamma per unit of the projected graph's doubled total weight (bench/networks.py)
+MIN_GAMMA = 0.1  # on small graphs (tests, a young alliance) the gamma that served up to 100k rows
 MAX_NETWORK_LEADS = 400  # a planted or real gang rarely files more; larger communities are re-split or flagged
 COHESIVE = 0.9  # parts keeping this share of their link weight inside are separate gangs
 SPLIT_GAMMAS = (0.5, 1.0, 2.0, 4.0)
@@ -66,6 +73,12 @@ def cohesion(groups: dict[str, list[str]], edges: Iterable[tuple[str, str, float
     return {key: (inside[key] / total[key] if total[key] else 1.0) for key in groups}
 
 
+def gamma(edges: Iterable[tuple[str, str, float]], resolution: float = RESOLUTION) -> float:
+    """Leiden's gamma for a projected graph: `resolution` × twice its total link weight (the modularity's 2m, which
+    GDS divides gamma by), at least `MIN_GAMMA`."""
+    return max(MIN_GAMMA, resolution * 2 * sum(weight for _, _, weight in edges))
+
+
 def pair_scores(truth: list[Hashable], found: list[Hashable]) -> dict[str, float]:
     """Pairwise precision/recall of `found` against `truth` (two labelings of the same items, one label per item)
     and their adjusted Rand index: how the benchmark scores recovery and how tests compare two partitions."""
@@ -92,8 +105,8 @@ async def detect(graph: Graph, components: list[str] | None,
         return {}, {}, set()
     try:
         wcc = await repo.wcc(graph, name)
-        leiden = await repo.leiden(graph, name, GAMMA)
         edges = await repo.edges(graph, name)
+        leiden = await repo.leiden(graph, name, gamma(edges))
     finally:
         await repo.drop(graph, name)
     groups: dict[str, list[str]] = defaultdict(list)

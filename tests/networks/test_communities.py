@@ -108,6 +108,14 @@ def test_cohesion_is_the_share_of_link_weight_kept_inside() -> None:
     assert cohesion({"lone": ["z"]}, edges) == {"lone": 1.0}
 
 
+def test_leidens_resolution_grows_with_the_projected_graphs_weight_above_a_floor() -> None:
+    small = [("a", "b", 0.5), ("b", "c", 0.25)]
+    assert communities.gamma(small) == communities.MIN_GAMMA
+    large = [(f"a{n}", f"b{n}", 0.5) for n in range(1_000_000)]  # total weight 500,000
+    assert communities.gamma(large, resolution=1e-5) == pytest.approx(10.0)
+    assert communities.gamma(large + large, resolution=1e-5) == pytest.approx(20.0)  # twice the graph, twice gamma
+
+
 def test_generated_batches_carry_ground_truth_with_gang_names_distinct_across_seeds(tmp_path: Path) -> None:
     names = {}
     for seed in (7, 99):
