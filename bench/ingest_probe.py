@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import collections
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -205,11 +206,12 @@ class Profile:
         return own.most_common(n), inclusive.most_common(n), total
 
 
-_PROJECT = ("/api/", "/ingest/", "/graph/", "/core/", "/audit/", "/networks/", "/check/", "/access/", "/jobs/")
+# py-spy names a frame "function (path:line)", the path shortened to its importable form ("ingest/rows.py").
+_PROJECT = re.compile(r"\((?:.*/)?(?:api|ingest|graph|core|audit|networks|check|access|jobs|psi)/[^/]")
 
 
 def _is_project(frame: str) -> bool:
-    return any(part in frame for part in _PROJECT) and "site-packages" not in frame
+    return bool(_PROJECT.search(frame)) and "site-packages" not in frame
 
 
 def _short(frame: str) -> str:
