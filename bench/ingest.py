@@ -203,6 +203,9 @@ def end_to_end(label: str, server: Server, path: Path, rows: int, profile_to: Pa
     result = EndToEnd(label, batch["rows_total"], file_mb, batch, upload_s, first_rows, committed or ready, ready,
                       progress, sampler.usage, seen, load_before, load(), profile)
     report_end_to_end(result)
+    # Agent networks are folded in after checks_ready by the server (a hook); the next phase waits for them.
+    networks_s = on_graph(server.bolt_uri, lambda g: networks_assigned(g, batch_id)) + time.perf_counter() - began
+    say(f"networks assigned    {networks_s - ready:,.1f} s after checks_ready (the after-aggregation hook; not in the rate)")
     if seen["leads"] != batch["accepted"]:
         raise RuntimeError(f"the {label} batch is not fully in Neo4j: {seen} vs {batch}")
     return result
@@ -267,6 +270,19 @@ def on_graph(uri: str, step: Any) -> Any:
 async def counts(graph: Any) -> dict[str, int]:
     return await graph_counts(graph, {"leads": "Lead", "indicators": "Indicator"},
                               {"names": "NAMES", "reported": "REPORTED", "co_occurs": "CO_OCCURS"})
+
+
+async def networks_assigned(graph: Any, batch_id: str, timeout: float = 1800) -> float:
+    """Wait until the server's network hook marked the batch (Batch.networks_assigned_at); returns 0 (the caller
+    adds the time it waited)."""
+    began = time.perf_counter()
+    while time.perf_counter() - began < timeout:
+        rows = await graph.read("MATCH (b:Batch {id: $id}) RETURN b.networks_assigned_at IS NOT NULL AS done",
+                                {"id": batch_id})
+        if rows and rows[0]["done"]:
+            break
+        await asyncio.sleep(0.5)
+    return 0.0
 
 
 async def wipe(graph: Any) -> float:
