@@ -403,6 +403,12 @@ def summary(args: argparse.Namespace, server: Server, small: EndToEnd, large: En
     say(f"end to end           {large.rate:,.0f} rows/s, {large.lead_rate:,.0f} lead rows/s ({large.ready_s:,.1f} s file → checks_ready)")
     say(f"bare UNWIND … MERGE  {base.rate:,.0f} lead rows/s ({base.seconds:,.1f} s; pre-normalizing {base.prepared.seconds:,.1f} s more, not counted)")
     say(f"ratio e2e ÷ bare     {ratio:.2f}   target ≥ {TARGET_RATIO}   {verdict(ratio >= TARGET_RATIO)}")
+    first = large.first_rows_s or large.committed_s
+    say(f"where e2e time goes  upload {large.upload_s:.1f} s, worker start + first chunk {first - large.upload_s:.1f} s, "
+        f"writing + commit {large.committed_s - first:.1f} s, aggregation {large.ready_s - large.committed_s:.1f} s")
+    e2e_jvm, bare_jvm = large.usage.cpu["jvm"] / large.batch["accepted"], base.usage.cpu["jvm"] / base.leads
+    say(f"JVM CPU / 1,000 rows e2e {e2e_jvm * 1000:.2f} s, bare {bare_jvm * 1000:.2f} s → bare ÷ e2e {bare_jvm / e2e_jvm:.2f} "
+        f"(the ratio's load-insensitive view: the Neo4j work per lead row the product adds)")
     if ceiling is not None:
         offline_rate = base.leads / ceiling.seconds
         say(f"offline ceiling      {offline_rate:,.0f} lead rows/s (neo4j-admin import, {ceiling.seconds:,.1f} s with JVM start; "
