@@ -195,7 +195,7 @@ def end_to_end(label: str, server: Server, path: Path, rows: int, profile_to: Pa
                 if batch["checks_ready"]:
                     ready = now
                     break
-                time.sleep(0.25)
+                time.sleep(0.5)  # the API answers each poll: keep them rare beside the work measured
         finally:
             if profile:
                 profile.__exit__(None, None, None)
@@ -418,7 +418,7 @@ def summary(args: argparse.Namespace, server: Server, small: EndToEnd, large: En
         say("offline ceiling      not measured" + (" (--no-offline)" if args.no_offline else " (the import failed, see above)"))
     for name, part in (("API process", "api"), ("batch worker", "worker"), ("Neo4j JVM", "jvm")):
         a, b = getattr(small.usage, part).peak, getattr(large.usage, part).peak
-        say(f"RSS peak {name:<12}small {mb(a)} | large {mb(b)}   flat {verdict(flat(a, b))}")
+        say(f"RSS peak {name:<13}small {mb(a)} | large {mb(b)}   flat {verdict(flat(a, b))}")
     say(f"(flat = large ≤ {FLAT_FACTOR} × small + {FLAT_SLACK_MB} MB; rates are wall-clock on {os.cpu_count()} shared CPUs; "
         f"server start with the demo seed took {server.started_s:.0f} s)")
     say("=" * 110)
