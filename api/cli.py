@@ -140,11 +140,13 @@ def neo4j_build() -> None:
 def neo4j_start() -> None:
     """Start the embedded Neo4j in the background (it keeps running until `fenghuo neo4j stop`)."""
     settings = get_settings()
+    embedded = _embedded(settings)
     try:
-        state = _embedded(settings).start(detached=True)
+        state = embedded.start(detached=True)
     except EmbeddedNeo4jError as error:
         raise _fail(str(error))
-    typer.echo(f"Neo4j {state.version} running on {state.uri} (pid {state.pid}), data in {settings.data_dir}")
+    typer.echo(f"Neo4j {state.version} running on {state.uri} (pid {state.pid}), data in {settings.data_dir}, "
+               f"heap {human(embedded.sizing.heap)}, page cache {human(embedded.sizing.page_cache)}")
 
 
 @neo4j_app.command("stop")
