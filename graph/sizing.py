@@ -169,7 +169,9 @@ def choose(heap: str = "auto", page_cache: str = "auto", memory: Memory | None =
             f", raised to the {human(PAGE_CACHE_MIN)} minimum" if chosen_cache != rest else "")
     else:
         chosen_cache, page_cache_rule = parse_size(page_cache), "set by FENGHUO_NEO4J_PAGE_CACHE"
-    return Sizing(chosen_heap, chosen_cache, memory, python_reserve, os_reserve, heap_rule, page_cache_rule)
+    # Whole MiB, as the JVM and the launcher are given them (so a running JVM's sizes compare equal).
+    return Sizing(chosen_heap // MIB * MIB, chosen_cache // MIB * MIB, memory, python_reserve, os_reserve,
+                  heap_rule, page_cache_rule)
 
 
 def _clamped(recommended: int, chosen: int) -> str:

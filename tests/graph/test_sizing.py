@@ -32,21 +32,22 @@ def test_a_24_gib_machine_keeps_one_gib_for_python_and_sizes_neo4j_from_the_rest
     sizing = choose(memory=Memory(24 * GIB, None))
     os_reserve, heap, page_cache = neo4j_recommendation(23 * GIB)
     assert sizing.python_reserve == GIB
-    assert (sizing.os_reserve, sizing.heap, sizing.page_cache) == (os_reserve, heap, page_cache)
-    assert sizing.heap + sizing.page_cache + sizing.os_reserve + sizing.python_reserve == 24 * GIB
+    assert sizing.os_reserve == os_reserve
+    assert (sizing.heap, sizing.page_cache) == (heap // MIB * MIB, page_cache // MIB * MIB)  # whole MiB
+    assert 24 * GIB - 2 * MIB <= sizing.heap + sizing.page_cache + sizing.os_reserve + sizing.python_reserve <= 24 * GIB
 
 
 def test_a_cgroup_limit_below_the_machine_memory_is_what_counts() -> None:
     limited, small = choose(memory=Memory(64 * GIB, 4 * GIB)), choose(memory=Memory(4 * GIB, None))
     assert (limited.heap, limited.page_cache, limited.os_reserve) == (small.heap, small.page_cache, small.os_reserve)
-    assert limited.heap + limited.page_cache + limited.os_reserve + limited.python_reserve == 4 * GIB
+    assert 4 * GIB - 2 * MIB <= limited.heap + limited.page_cache + limited.os_reserve + limited.python_reserve <= 4 * GIB
     assert "cgroup limit 4.0 GiB" in limited.describe()
 
 
 def test_the_heap_is_capped_and_the_excess_goes_to_the_page_cache() -> None:
     sizing = choose(memory=Memory(128 * GIB, None))
     assert sizing.heap == HEAP_MAX
-    assert sizing.page_cache == 127 * GIB - sizing.os_reserve - HEAP_MAX
+    assert sizing.page_cache == (127 * GIB - sizing.os_reserve - HEAP_MAX) // MIB * MIB
     assert "capped at 8.0 GiB" in sizing.heap_rule
 
 
@@ -61,7 +62,7 @@ def test_an_explicit_size_wins_and_the_other_is_derived_around_it() -> None:
     memory = Memory(16 * GIB, None)
     sizing = choose("2g", "auto", memory)
     assert sizing.heap == 2 * GIB and sizing.heap_rule == "set by FENGHUO_NEO4J_HEAP"
-    assert sizing.page_cache == 15 * GIB - sizing.os_reserve - 2 * GIB
+    assert sizing.page_cache == (15 * GIB - sizing.os_reserve - 2 * GIB) // MIB * MIB
     both = choose("1g", "300m", memory)
     assert (both.heap_arg, both.page_cache_arg) == ("1024m", "300m")
 
@@ -106,3 +107,19 @@ def test_cgroup_max_and_v1_unlimited_mean_no_limit(tmp_path: Path) -> None:
 
 def test_no_cgroup_files_mean_no_limit(tmp_path: Path) -> None:
     assert cgroup_limit(tmp_path / "none", tmp_path / "none-self") is None
+
+
+def test_status_compares_the_running_jvms_sizes_with_what_the_settings_choose_now() -> None:
+    from graph.embedded import RunningNeo4j
+    from graph.neo4j_status import Neo4jStatus
+
+    sizing = choose(memory=Memory(24 * GIB, None))
+    running = RunningNeo4j(pid=1, port=7687, uri="bolt://127.0.0.1:7687", version="5.26.30", home="/d/neo4j",
+                           detached=False)
+    same = Neo4jStatus(sizing, Path("/d"), 0, 7687, running, parse_size(sizing.heap_arg),
+                       parse_size(sizing.page_cache_arg), "5.26.30 community", None).lines()
+    assert not any("started with" in line for line in same)
+    assert "GDS                not loaded" in same and "running            yes, pid 1 (owned by serve), bolt://127.0.0.1:7687" in same
+    older = Neo4jStatus(sizing, Path("/d"), 0, 7687, running, 768 * MIB, 256 * MIB, "5.26.30 community", "2.13.9").lines()
+    assert "  started with     heap 768 MiB, page cache 256 MiB (settings or memory changed since; a restart applies the sizes above)" in older
+    assert "GDS                2.13.9 loaded" in older
