@@ -26,7 +26,9 @@ from api.logs import configure_logging
 from core.settings import Settings, get_settings
 from graph.database import Graph, Target, resolve_target
 from graph.embedded import EmbeddedNeo4j, EmbeddedNeo4jError, launcher_classpath, read_state, stop_detached
+from graph.sizing import human
 from graph.migrate import migrate as apply_migrations
+from graph.neo4j_status import collect as neo4j_status_of
 from ingest.identifiers import INPUT_TYPES, Invalid, normalize as normalize_value
 from ingest.pseudonym import mask
 
@@ -104,7 +106,9 @@ def serve(
             state = embedded.start(supervise=True)
         except EmbeddedNeo4jError as error:
             raise _fail(str(error))
-        typer.echo(f"Neo4j {state.version} (embedded) on {state.uri}, data in {settings.data_dir}")
+        typer.echo(f"Neo4j {state.version} (embedded) on {state.uri}, data in {settings.data_dir}, "
+                   f"heap {human(embedded.sizing.heap)}, page cache {human(embedded.sizing.page_cache)} "
+                   "(`fenghuo neo4j status` says why)")
     target = _require_target(settings)
     if settings.embedded and settings.demo_seed:
         operator, analyst = run_admin(lambda g, a, p, k: _seed_demo(g, a, p, k, settings), settings)
@@ -151,11 +155,13 @@ def neo4j_build() -> None:
 def neo4j_start() -> None:
     """Start the embedded Neo4j in the background (it keeps running until `fenghuo neo4j stop`)."""
     settings = get_settings()
+    embedded = _embedded(settings)
     try:
-        state = _embedded(settings).start(detached=True)
+        state = embedded.start(detached=True)
     except EmbeddedNeo4jError as error:
         raise _fail(str(error))
-    typer.echo(f"Neo4j {state.version} running on {state.uri} (pid {state.pid}), data in {settings.data_dir}")
+    typer.echo(f"Neo4j {state.version} running on {state.uri} (pid {state.pid}), data in {settings.data_dir}, "
+               f"heap {human(embedded.sizing.heap)}, page cache {human(embedded.sizing.page_cache)}")
 
 
 @neo4j_app.command("stop")
@@ -167,13 +173,16 @@ def neo4j_stop() -> None:
 
 @neo4j_app.command("status")
 def neo4j_status() -> None:
-    """Show whether an embedded Neo4j is running for this data directory."""
+    """The embedded Neo4j: memory chosen and why, data dir, store size, whether it runs, port, version, GDS."""
     settings = get_settings()
-    state = read_state(settings.data_dir)
-    if state is None:
-        typer.echo(f"no embedded Neo4j is running for {settings.data_dir}")
+    if not settings.embedded:
+        typer.echo(f"FENGHUO_NEO4J_URI is set: fenghuo uses the Neo4j at {settings.neo4j_uri} and does not start or size it")
+        return
+    status = neo4j_status_of(settings)
+    for line in status.lines():
+        typer.echo(line)
+    if status.running is None:
         raise typer.Exit(3)
-    typer.echo(f"Neo4j {state.version} on {state.uri} (pid {state.pid}, {'detached' if state.detached else 'owned by serve'})")
 
 
 @app.command()

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+_MEMORY_SIZE = re.compile(r"^\s*[1-9]\d*\s*[kmgKMG]?[bB]?\s*$")
 
 
 def _default_data_dir() -> Path:
@@ -26,8 +30,10 @@ class Settings(BaseSettings):
     neo4j_password: SecretStr | None = None
     neo4j_database: str = "neo4j"
     neo4j_bolt_port: int = Field(17687, description="Bolt port of the embedded Neo4j")
-    neo4j_heap: str = "768m"
-    neo4j_page_cache: str = "256m"
+    # "auto" sizes the embedded Neo4j from the machine's (or the cgroup's) memory as Neo4j's own memory
+    # recommendation does (graph/sizing.py); a size such as 4g or 512m sets it.
+    neo4j_heap: str = Field("auto", description="embedded Neo4j JVM heap: auto or a size such as 4g")
+    neo4j_page_cache: str = Field("auto", description="embedded Neo4j page cache: auto or a size such as 6g")
     neo4j_start_timeout: float = 180.0
 
     data_dir: Path = Field(default_factory=_default_data_dir)
@@ -104,6 +110,13 @@ class Settings(BaseSettings):
     retention_grace_days: int = Field(90, ge=0, description="days an expired lead is still reported as expired before it is purged")
     abandoned_batch_hours: float = Field(6.0, gt=0, description="a batch processing this long without progress is swept")
     audit_checkpoint_blocks: int = Field(200, ge=1, description="newest audit blocks verified by the checkpoint job")
+
+    @field_validator("neo4j_heap", "neo4j_page_cache")
+    @classmethod
+    def _memory_size(cls, value: str) -> str:
+        if value.strip().lower() != "auto" and not _MEMORY_SIZE.match(value):
+            raise ValueError(f"{value!r} is not a memory size: use 'auto' or a number with k, m or g, such as 512m or 4g")
+        return value.strip()
 
     @property
     def embedded(self) -> bool:

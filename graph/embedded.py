@@ -24,6 +24,8 @@ from pathlib import Path
 
 import psutil
 
+from graph import sizing
+
 log = logging.getLogger(__name__)
 
 LAUNCHER_SOURCE = Path(__file__).parent / "launcher"
@@ -122,15 +124,16 @@ class EmbeddedNeo4j:
         port: int,
         *,
         cache_dir: Path,
-        heap: str = "768m",
-        page_cache: str = "256m",
+        heap: str = "auto",
+        page_cache: str = "auto",
         start_timeout: float = 180.0,
     ) -> None:
         self.data_dir = data_dir
         self.port = port
         self.cache_dir = cache_dir
-        self.heap = heap
-        self.page_cache = page_cache
+        self.sizing = sizing.choose(heap, page_cache)  # "auto": from the machine's memory (graph/sizing.py)
+        self.heap = self.sizing.heap_arg
+        self.page_cache = self.sizing.page_cache_arg
         self.start_timeout = start_timeout
         self.process: subprocess.Popen[bytes] | None = None
         self.version = ""
@@ -161,6 +164,7 @@ class EmbeddedNeo4j:
             raise EmbeddedNeo4jError(
                 f"port {self.port} on 127.0.0.1 is taken by another program; set FENGHUO_NEO4J_BOLT_PORT"
             )
+        log.info("embedded Neo4j memory: %s", self.sizing.describe())
         self._spawn(detached)
         state = RunningNeo4j(self.process.pid, self.port, self.uri, self.version, str(self.home), detached)
         (self.data_dir / STATE_FILE).write_text(json.dumps(asdict(state)))

@@ -93,7 +93,10 @@ def test_a_second_run_keeps_the_data(tmp_path: Path) -> None:
         applied = _graphql(url, "{ health { migrationsApplied } }")
         assert applied["data"]["health"]["migrationsApplied"] is True
     finally:
-        _stop(first)
+        output = _stop(first)
+    # the memory chosen for Neo4j is logged once at start, with why
+    assert output.count("embedded Neo4j memory: heap 512 MiB (set by FENGHUO_NEO4J_HEAP), "
+                        "page cache 64 MiB (set by FENGHUO_NEO4J_PAGE_CACHE); machine memory") == 1, output
     store = data_dir / "neo4j" / "data" / "databases" / "neo4j"
     assert store.is_dir()
     second = _serve(data_dir, bolt, http)

@@ -35,6 +35,40 @@ PARENT = textwrap.dedent("""
 """)
 
 
+# A parent script that notes each time it runs, and runs one batch worker over a small file.
+NOTING_MAIN = textwrap.dedent("""
+    import sys
+    with open(sys.argv[1], "a") as notes:
+        notes.write(__name__ + "\\n")
+    if __name__ == "__main__":
+        from datetime import datetime, timezone
+        from ingest import worker
+        from tests.support import TEST_KEY
+        job = worker.Job(batch_id="b1", path=sys.argv[2], filename="leads.csv", format=None, column_mapping=None,
+                         key_version=TEST_KEY.version, key_secret=TEST_KEY.secret, benign_keys=frozenset(),
+                         now=datetime.now(timezone.utc), extra_aliases={})
+        process, messages = worker.start(job)
+        kinds = []
+        while not kinds or kinds[-1] not in ("done", "error"):
+            kinds.append(messages.get(timeout=120)[0])
+        process.join(10)
+        print(kinds[-1], kinds.count("chunk"), sys.modules["__main__"].__file__ == __file__)
+""")
+
+
+def test_the_batch_worker_does_not_rerun_the_parents_main_script(tmp_path: Path) -> None:
+    """Under `fenghuo serve` the main script imports the whole API; the worker must not pay for it again."""
+    path, notes, script = tmp_path / "leads.csv", tmp_path / "notes.txt", tmp_path / "parent_main.py"
+    demo.generate(path, 300, seed=3)
+    script.write_text(NOTING_MAIN)
+    done = subprocess.run([sys.executable, str(script), str(notes), str(path)], cwd=repo_root(), capture_output=True,
+                          text=True, timeout=180, env={**os.environ, "PYTHONPATH": str(repo_root())})
+    assert done.returncode == 0, done.stderr
+    outcome, chunks, restored = done.stdout.split()
+    assert (outcome, restored) == ("done", "True") and int(chunks) >= 1  # the worker ran; __main__ is restored
+    assert notes.read_text().split() == ["__main__"]  # never again as __mp_main__ in the worker
+
+
 def _descendants(pid: int) -> list[psutil.Process]:
     try:
         return psutil.Process(pid).children(recursive=True)

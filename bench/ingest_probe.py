@@ -1,0 +1,224 @@
+"""What bench/ingest.py measures around a `fenghuo serve` process tree: RSS and CPU of the API process, its batch
+worker(s) and the Neo4j JVM (sampled from outside, as `ps` would), the JVM's CPU by thread group, and an optional
+py-spy profile of the API process and its worker."""
+
+from __future__ import annotations
+
+import collections
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+LAUNCHER_MAIN = "org.fenghuo.launcher.Launcher"
+
+
+@dataclass
+class Series:
+    samples: list[int] = field(default_factory=list)
+
+    def add(self, value: int) -> None:
+        if value:
+            self.samples.append(value)
+
+    @property
+    def peak(self) -> int:
+        return max(self.samples, default=0)
+
+    @property
+    def median(self) -> int:
+        return int(statistics.median(self.samples)) if self.samples else 0
+
+
+@dataclass
+class Usage:
+    api: Series = field(default_factory=Series)
+    worker: Series = field(default_factory=Series)
+    jvm: Series = field(default_factory=Series)
+    cpu: dict[str, float] = field(default_factory=dict)  # api / worker / jvm CPU seconds over the window
+
+
+class ProcessTree:
+    """The API process of `fenghuo serve` (pid), its spawned batch workers, and the JVM it started."""
+
+    def __init__(self, api_pid: int, jvm_pid: int | None) -> None:
+        self.api = psutil.Process(api_pid)
+        self.jvm = psutil.Process(jvm_pid) if jvm_pid else None
+
+    def workers(self) -> list[psutil.Process]:
+        found = []
+        for child in self.api.children(recursive=True):
+            try:
+                cmdline = " ".join(child.cmdline())
+            except psutil.Error:
+                continue
+            if "multiprocessing" in cmdline and "resource_tracker" not in cmdline and LAUNCHER_MAIN not in cmdline:
+                found.append(child)
+        return found
+
+
+def _cpu(process: psutil.Process | None) -> float:
+    try:
+        t = process.cpu_times() if process else None
+    except psutil.Error:
+        return 0.0
+    return (t.user + t.system) if t else 0.0
+
+
+def _rss(process: psutil.Process | None) -> int:
+    try:
+        return process.memory_info().rss if process else 0
+    except psutil.Error:
+        return 0
+
+
+class Sampler(threading.Thread):
+    """Every `interval` s: RSS of each part of the tree; CPU seconds of each part between enter and exit
+    (a worker's CPU is its last sample: it exits at the end of the batch)."""
+
+    def __init__(self, tree: ProcessTree, interval: float = 0.25) -> None:
+        super().__init__(name="rss-sampler", daemon=True)
+        self.tree, self.interval, self.usage = tree, interval, Usage()
+        self._stop_event = threading.Event()
+        self._worker_cpu: dict[int, float] = {}
+
+    def __enter__(self) -> "Sampler":
+        self._api0, self._jvm0 = _cpu(self.tree.api), _cpu(self.tree.jvm)
+        self._threads0 = jvm_thread_cpu(self.tree.jvm.pid) if self.tree.jvm else {}
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop_event.set()
+        self.join(5)
+        self.sample()
+        u = self.usage
+        u.cpu = {"api": _cpu(self.tree.api) - self._api0, "worker": sum(self._worker_cpu.values()),
+                 "jvm": _cpu(self.tree.jvm) - self._jvm0}
+        if self.tree.jvm:
+            for tid, (kind, seconds) in jvm_thread_cpu(self.tree.jvm.pid).items():
+                before = self._threads0.get(tid, (kind, 0.0))[1]
+                u.cpu[f"jvm {kind}"] = u.cpu.get(f"jvm {kind}", 0.0) + seconds - before
+
+    def run(self) -> None:
+        while not self._stop_event.is_set():
+            self.sample()
+            self._stop_event.wait(self.interval)
+
+    def sample(self) -> None:
+        self.usage.api.add(_rss(self.tree.api))
+        self.usage.jvm.add(_rss(self.tree.jvm))
+        total = 0
+        for worker in self.tree.workers():
+            total += _rss(worker)
+            cpu = _cpu(worker)
+            if cpu:
+                self._worker_cpu[worker.pid] = cpu
+        self.usage.worker.add(total)
+
+
+def jvm_thread_cpu(pid: int) -> dict[int, tuple[str, float]]:
+    """Per-thread CPU seconds of the JVM by thread id, with the thread's group (Linux /proc; {} elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    threads: dict[int, tuple[str, float]] = {}
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return threads
+    for tid in tids:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                name = f.read().strip().lower()
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if name.startswith(("c1 compil", "c2 compil")):
+            kind = "JIT"
+        elif "gc" in name or name.startswith("g1 "):
+            kind = "GC"
+        elif name.startswith("neo4j.bolt"):
+            kind = "queries"
+        else:
+            kind = "other"
+        threads[int(tid)] = (kind, (int(fields[11]) + int(fields[12])) / tick)
+    return threads
+
+
+class Profile:
+    """py-spy (the `[bench]` extra) recording the API process and its subprocesses in raw (collapsed) form."""
+
+    def __init__(self, pid: int, out: Path, rate: int = 50) -> None:
+        self.pid, self.out, self.rate = pid, out, rate
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def available() -> str | None:
+        beside = Path(sys.executable).with_name("py-spy")  # the venv's, from the [bench] extra
+        return str(beside) if beside.exists() else shutil.which("py-spy")
+
+    def __enter__(self) -> "Profile":
+        tool = self.available()
+        if tool:
+            self.process = subprocess.Popen(
+                [tool, "record", "--pid", str(self.pid), "--subprocesses", "--rate", str(self.rate), "--nonblocking",
+                 "--format", "raw", "--output", str(self.out)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def top(self, n: int = 15) -> tuple[list[tuple[str, int]], list[tuple[str, int]], int]:
+        """(self time by function, inclusive time by project function, total samples) from the recording."""
+        own: collections.Counter[str] = collections.Counter()
+        inclusive: collections.Counter[str] = collections.Counter()
+        total = 0
+        try:
+            lines = self.out.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return [], [], 0
+        for line in lines:
+            stack, _, count = line.rpartition(" ")
+            if not count.isdigit():
+                continue
+            samples = int(count)
+            frames = [f for f in stack.split(";") if f]
+            total += samples
+            if frames:
+                own[_short(frames[-1])] += samples
+            for frame in {_short(f) for f in frames if _is_project(f)}:
+                inclusive[frame] += samples
+        return own.most_common(n), inclusive.most_common(n), total
+
+
+# py-spy names a frame "function (path:line)", the path shortened to its importable form ("ingest/rows.py").
+_PROJECT = re.compile(r"\((?:.*/)?(?:api|ingest|graph|core|audit|networks|check|access|jobs|psi)/[^/]")
+
+
+def _is_project(frame: str) -> bool:
+    return bool(_PROJECT.search(frame)) and "site-packages" not in frame
+
+
+def _short(frame: str) -> str:
+    """'fn (path/to/file.py:12)' → 'fn (file.py)'; py-spy's process/thread frames are kept as they are."""
+    name, _, where = frame.partition(" (")
+    if not where:
+        return frame
+    path = where.rstrip(")").rsplit(":", 1)[0]
+    parts = Path(path).parts
+    return f"{name} ({'/'.join(parts[-2:])})"
