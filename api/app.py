@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
@@ -11,7 +12,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from api import batches_http, federation_http, psi_http, well_known
+from api import batches_http, checks_http, federation_http, psi_http, well_known
 from api.graphql.endpoint import GRAPHIQL_ASSETS_PATH, GRAPHIQL_DIR, graphql_app
 from api.health import healthz
 from api.metrics import RequestMetrics
@@ -19,10 +20,11 @@ from api.metrics import routes as metrics_routes
 from api.middleware import GuardMiddleware
 from api.police import routes as police_routes
 from api.runtime import Runtime, open_runtime
-from core.settings import Settings
+from core.settings import Settings, get_settings
 from escalation.desk import Desk
 from federation.node import start_federation
-from graph.database import Target
+from graph.database import Target, resolve_target
+from ingest.worker import die_with_parent
 from jobs.process import build_scheduler
 from jobs.scheduler import Scheduler
 from psi.setup import PrivateSetup
@@ -60,6 +62,7 @@ def create_app(settings: Settings, target: Target, *, scheduler: bool = False) -
         Route("/healthz", healthz, methods=["GET"]),
         Route("/graphql", graphql_app(settings), methods=["GET", "POST"]),
         *batches_http.routes,
+        *checks_http.routes,  # bulk checks, JSON and NDJSON (issue 14)
         Mount(GRAPHIQL_ASSETS_PATH, StaticFiles(directory=GRAPHIQL_DIR), name="graphiql-assets"),
         *police_routes.routes,  # the police liaison inbox (escalation)
         *well_known.routes,
@@ -69,6 +72,18 @@ def create_app(settings: Settings, target: Target, *, scheduler: bool = False) -
     ]
     middleware = [Middleware(RequestMetrics), Middleware(GuardMiddleware, settings=settings)]
     return Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+
+
+def worker_app() -> Starlette:
+    """One process of `fenghuo serve --workers N` (uvicorn's factory): settings from the environment the supervisor
+    passed on, Neo4j as the supervisor found or started it. It dies with the supervisor. Each worker runs a scheduler
+    that waits for the lease, so exactly one schedules and another takes over if that worker dies."""
+    die_with_parent(os.getppid())
+    settings = get_settings()
+    target = resolve_target(settings)
+    if target is None:
+        raise RuntimeError("no Neo4j to talk to: the supervisor should have started the embedded one")
+    return create_app(settings, target, scheduler=settings.serve_scheduler)
 
 
 # -- scheduled jobs in this process (issue 11) ---------------------------------------------------------------

@@ -12,6 +12,7 @@ from typing import Iterator
 
 import typer
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from api import client_cli, psi_cli
 from api.demo_cli import demo_app
@@ -90,6 +91,8 @@ def serve(
     host: str = typer.Option(None, help="address to listen on (default 127.0.0.1)"),
     port: int = typer.Option(None, help="port to listen on (default 8000)"),
     no_scheduler: bool = typer.Option(False, "--no-scheduler", help="run no job scheduler here (a separate `fenghuo scheduler` does)"),
+    workers: int = typer.Option(None, "--workers", min=1, max=64,
+                                help="API processes sharing the port (default FENGHUO_WORKERS, 1): one per core beyond Neo4j's"),
 ) -> None:
     """Serve the GraphQL API (and, unless --no-scheduler, the job scheduler); starts the embedded Neo4j when no FENGHUO_NEO4J_URI is set."""
     settings = get_settings()
@@ -110,16 +113,28 @@ def serve(
                    f"  {analyst}\n"
                    f"GraphiQL: http://{host or settings.host}:{port or settings.port}/graphql  "
                    f"(header  Authorization: Bearer <key>)")
-    config = uvicorn.Config(
-        create_app(settings, target, scheduler=not no_scheduler), host=host or settings.host, port=port or settings.port,
-        log_level=settings.log_level.lower(), log_config=None,
-    )
     try:
-        _QuietServer(config).run()
+        _serve_api(settings, target, host or settings.host, port or settings.port, workers or settings.workers,
+                   scheduler=settings.serve_scheduler and not no_scheduler)
     finally:
         if embedded is not None:
             embedded.stop()
             typer.echo("embedded Neo4j stopped")
+
+
+def _serve_api(settings: Settings, target: Target, host: str, port: int, workers: int, *, scheduler: bool) -> None:
+    """One process, or `workers` processes under uvicorn's supervisor sharing one socket (api.app.worker_app)."""
+    if workers == 1:
+        config = uvicorn.Config(create_app(settings, target, scheduler=scheduler), host=host, port=port,
+                                log_level=settings.log_level.lower(), log_config=None)
+        _QuietServer(config).run()
+        return
+    run_admin(lambda graph, audit, principal, key: asyncio.sleep(0), settings)  # migrate once, before the workers
+    os.environ["FENGHUO_SERVE_SCHEDULER"] = "true" if scheduler else "false"  # what the workers' settings read
+    config = uvicorn.Config("api.app:worker_app", factory=True, host=host, port=port, workers=workers,
+                            log_level=settings.log_level.lower(), log_config=None)
+    typer.echo(f"serving on http://{host}:{port} with {workers} worker processes")
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 @neo4j_app.command("build")

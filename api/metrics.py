@@ -30,7 +30,7 @@ GRAPHQL_OPERATIONS = Counter("fenghuo_graphql_operations_total", "GraphQL operat
 GRAPHQL_LATENCY = Histogram("fenghuo_graphql_operation_duration_seconds", "GraphQL operation latency", ["operation"],
                             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 
-KNOWN_ROUTES = ("/graphql", "/healthz", "/metrics", "/v1/batches")
+KNOWN_ROUTES = ("/graphql", "/healthz", "/metrics", "/v1/batches", "/v1/checks")
 
 
 async def metrics_endpoint(request: Request) -> Response:

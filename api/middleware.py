@@ -25,6 +25,12 @@ log = logging.getLogger(__name__)
 
 UNLIMITED_TIME_PATHS = ("/v1/batches",)  # uploads stream large files; their size is bounded instead
 UPLOAD_PATHS = ("/v1/batches",)  # a lead file's raw body (what `fenghuo upload` streams) has the upload limit
+STREAM_PATHS = ("/v1/checks",)  # NDJSON streamed in and out: a day's applications, bounded like an upload
+
+
+def _streamed(scope: Scope, headers: dict[str, Any]) -> bool:
+    return (scope["path"].rstrip("/") in STREAM_PATHS
+            and headers.get("content-type", "").split(";")[0].strip() == "application/x-ndjson")
 
 
 class BodyTooLarge(Exception):
@@ -108,7 +114,7 @@ class GuardMiddleware:
             return message
 
         try:
-            if scope["path"].startswith(UNLIMITED_TIME_PATHS):
+            if scope["path"].startswith(UNLIMITED_TIME_PATHS) or _streamed(scope, headers):
                 await self.app(scope, receive_bounded, send_with_id)
             else:
                 async with asyncio.timeout(self.settings.request_timeout_seconds):
@@ -125,7 +131,7 @@ class GuardMiddleware:
         """Uploads (multipart anywhere, or any body POSTed to an upload path) get the upload limit; the rest the JSON one."""
         if headers.get("content-type", "").startswith("multipart/form-data"):
             return self.settings.max_upload_bytes
-        if scope["method"] == "POST" and scope["path"].rstrip("/") in UPLOAD_PATHS:
+        if scope["method"] == "POST" and (scope["path"].rstrip("/") in UPLOAD_PATHS or _streamed(scope, headers)):
             return self.settings.max_upload_bytes
         return self.settings.max_body_bytes
 

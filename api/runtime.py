@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import AsyncIterator
 
 from audit.log import AuditLog
+from check.coalesce import Coalescer
+from check.service import shared_lookups
 from federation.node import Federation
 from ingest.pipeline import BatchRunner
 from core.settings import Settings
@@ -34,6 +36,10 @@ class Runtime:
     migrated: asyncio.Event = field(default_factory=asyncio.Event)
     federation: Federation | None = None  # this node's identity and peer client (issue 12)
     private_setup: PrivateSetup | None = None  # the private-check setup this node serves (issue 15)
+    checks: Coalescer = field(init=False)  # concurrent checks share Neo4j lookups (issue 14)
+
+    def __post_init__(self) -> None:
+        self.checks = shared_lookups(self.graph)
 
     async def keep_migrating(self) -> None:
         """Apply migrations as soon as Neo4j answers; the API starts (and answers 503) even when it does not."""

@@ -9,12 +9,15 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Awaitable, Callable, Iterable, Sequence
 
 from audit.reader import Reader
 from check import scoring
+from check.coalesce import Coalescer
 from core.errors import BadInput
+from core.principal import Principal
 from graph import checks as repo
+from graph.database import Graph
 from ingest.identifiers import Invalid
 from ingest.pseudonym import AllianceKey, identify, mask
 from networks.linking import NETWORK_DEGREE_CAP
@@ -68,13 +71,27 @@ class LeadVerdict:
         return scoring.level_of(self.score)
 
 
+def shared_lookups(graph: Graph) -> Coalescer:
+    """The process's coalescer: concurrent checks share one lookup (check/coalesce.py)."""
+    return Coalescer(graph, hub_cap=NETWORK_DEGREE_CAP, neighbours=NEIGHBOURS_FOR_BOOST)
+
+
+Lookup = Callable[[Principal, list[str]], Awaitable[list[dict[str, Any]]]]
+
+
 async def check_leads(
     reader: Reader, alliance_key: AllianceKey, leads: Sequence[LeadQuery], *, now: datetime | None = None,
+    lookup: Lookup | None = None,
 ) -> list[LeadVerdict]:
+    """`lookup`: how the keys are looked up (the runtime's check/coalesce.Coalescer shares queries between
+    concurrent checks); by default one query of graph/checks.py for this call."""
     results, pending = classify_leads(leads, alliance_key)
     if pending:
-        rows = await repo.lookup(reader.graph, reader.principal, list(pending), hub_cap=NETWORK_DEGREE_CAP,
-                                 neighbours=NEIGHBOURS_FOR_BOOST)
+        if lookup is None:
+            rows = await repo.lookup(reader.graph, reader.principal, list(pending), hub_cap=NETWORK_DEGREE_CAP,
+                                     neighbours=NEIGHBOURS_FOR_BOOST)
+        else:
+            rows = await lookup(reader.principal, list(pending))
         judge_rows(pending, rows, now or datetime.now(timezone.utc))
     total = sum(len(lead.identifiers) for lead in leads)
     reader.record("check", subject=list(pending), detail=f"leads={len(leads)} identifiers={total}")

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 8000
+    # `fenghuo serve --workers N`: API processes sharing the port (one event loop each) over the same Neo4j.
+    workers: int = Field(1, ge=1, le=64, description="API worker processes of `fenghuo serve`")
+    serve_scheduler: bool = Field(True, description="`fenghuo serve` also runs the job scheduler (set by --no-scheduler)")
     log_level: str = "INFO"
 
     # GraphQL hardening (issue 3).
@@ -51,8 +54,11 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 1024 * 1024 * 1024  # multipart lead files (a 1M-row CSV is ~130 MB)
     max_list_items: int = 10_000
 
-    rate_limit_per_minute: int = 6000
-    rate_limit_burst: int = 500
+    # Per API key (or per IP without one). A risk engine's peak of a few hundred checks a second fits; what the limit
+    # stops is one key's runaway loop taking the whole node. A bulk call (POST /v1/checks, 10,000 identifiers, or a
+    # stream) counts once: engines that check a day's applications at once use that, not a flood of single checks.
+    rate_limit_per_minute: int = 30_000
+    rate_limit_burst: int = 1_000
     # How long an API key record is remembered between requests (access/service.KeyRecords): a revocation
     # made by another process takes effect within this time; one made through this process, at once.
     auth_cache_seconds: float = Field(5.0, ge=0, le=300)

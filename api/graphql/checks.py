@@ -113,7 +113,9 @@ class CheckQuery:
         if scope is CheckScope.FEDERATED:
             verdicts, peers = await federated_check(info, reader, queries)
         else:
-            verdicts, peers = await check_service.check_leads(reader, info.context.runtime.alliance_key, queries), []
+            runtime = info.context.runtime
+            verdicts = await check_service.check_leads(reader, runtime.alliance_key, queries, lookup=runtime.checks.lookup)
+            peers = []
         return CheckResult(
             checked_at=datetime.now().astimezone(), scope=scope, peers=peers,
             leads=[LeadCheck(ref=v.ref, score=v.score, level=Level(v.level), identifiers=[_verdict(x) for x in v.verdicts])

@@ -65,18 +65,21 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings(_env_file=None)
     # Risk engines send the same document with new variables: parse and validate it once. Strawberry keeps the
     # parser's bounded LRU at module level (the extension is made per request); ValidatedDocuments must come
-    # after the limiters and the introspection rule, whose verdict it remembers.
+    # after the limiters and the introspection rule, whose verdict it remembers. The limiters' validation rules
+    # are built here, once: each limiter builds a new rule class in its constructor, and extensions are
+    # constructed per request (that was ~6 % of a check's CPU).
+    rules = [*QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+             *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules]
+    if not settings.graphql_introspection:
+        rules.append(NoSchemaIntrospectionCustomRule)
     extensions: list = [
-        lambda: QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-        lambda: MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        lambda: AddValidationRules(rules),
         lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         ErrorCodes,
         lambda: ParserCache(maxsize=256),
+        ValidatedDocuments,
+        OperationMetrics,  # GraphQL operation counts and latencies for GET /metrics
     ]
-    if not settings.graphql_introspection:
-        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
-    extensions.append(ValidatedDocuments)
-    extensions.append(OperationMetrics)  # GraphQL operation counts and latencies for GET /metrics
     return FenghuoSchema(
         query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(auto_camel_case=True),
     )

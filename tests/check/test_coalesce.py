@@ -1,0 +1,91 @@
+"""Concurrent checks share lookups (check/coalesce.py): same answers as lone lookups, fewer queries, no mixed views."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+
+from audit.log import AuditLog
+from check import service
+from check.coalesce import Coalescer
+from core.principal import Principal, Role
+from graph import checks as repo
+from graph.database import Graph
+from ingest.pipeline import BatchRunner
+from ingest.pseudonym import identify
+from tests.support import TEST_KEY, add_member
+
+PHONES = [f"1381234{n:04d}" for n in range(40)]
+RED_PHONE = "13912340000"
+
+
+def member(code: str) -> Principal:
+    return Principal(id=f"key:{code.lower()}", member_code=code, roles=frozenset({Role.ANALYST, Role.UPLOADER}))
+
+
+def key_of(phone: str) -> str:
+    return identify(TEST_KEY, "phone", phone).key
+
+
+@pytest.fixture
+async def filed(graph: Graph, tmp_path: Path) -> AsyncIterator[Graph]:
+    """BETA files AMBER leads on PHONES (every fifth one also by GAMMA) and a RED lead on RED_PHONE."""
+    for code in ("ACME", "BETA", "GAMMA"):
+        await add_member(graph, code)
+    audit = AuditLog(graph)
+    runner = BatchRunner(graph, audit, TEST_KEY, tmp_path / "spool")
+    leads = [{"category": "LOAN_INTERMEDIARY", "phone": p, "confidence": "0.8"} for p in PHONES]
+    leads.append({"category": "MONEY_MULE", "phone": RED_PHONE, "tlp": "RED"})
+    await runner.submit_leads(member("BETA"), leads, idempotency_key=None)
+    await runner.submit_leads(member("GAMMA"), [{"category": "MONEY_MULE", "phone": p} for p in PHONES[::5]], idempotency_key=None)
+    yield graph
+    await runner.close()
+    await audit.close()
+
+
+def coalescer(graph: Graph) -> Coalescer:
+    return Coalescer(graph, hub_cap=service.NETWORK_DEGREE_CAP, neighbours=service.NEIGHBOURS_FOR_BOOST)
+
+
+async def alone(graph: Graph, who: Principal, keys: list[str]) -> list[dict]:
+    return await repo.lookup(graph, who, keys, hub_cap=service.NETWORK_DEGREE_CAP, neighbours=service.NEIGHBOURS_FOR_BOOST)
+
+
+async def test_fifty_concurrent_checks_get_their_own_answers_from_fewer_queries(filed: Graph) -> None:
+    shared = coalescer(filed)
+    who = member("ACME")
+    asks = [[key_of(PHONES[n % len(PHONES)]), key_of(f"1370000{n:04d}")] for n in range(50)]
+    answers = await asyncio.gather(*(shared.lookup(who, keys) for keys in asks))
+    assert shared.checks == 50 and shared.lookups < 10
+    for keys, rows in zip(asks, answers):
+        assert [r["key"] for r in rows] == keys
+        assert rows == await alone(filed, who, keys)
+    assert all(rows[0]["known"] and rows[0]["reports"] and not rows[1]["known"] for rows in answers)
+
+
+async def test_callers_with_different_views_never_share_a_lookup(filed: Graph) -> None:
+    shared = coalescer(filed)
+    red = [key_of(RED_PHONE)]
+    beta, acme = member("BETA"), member("ACME")
+    answers = await asyncio.gather(*(shared.lookup(beta if n % 2 else acme, red) for n in range(20)))
+    for n, rows in enumerate(answers):
+        assert bool(rows[0]["reports"]) is bool(n % 2)  # only BETA, the filer, counts its RED lead
+
+
+async def test_a_failed_lookup_fails_every_check_waiting_on_it(filed: Graph) -> None:
+    shared = coalescer(filed)
+    shared.neighbours = -1  # LIMIT -1 is refused by Neo4j: every lookup of this coalescer fails
+    results = await asyncio.gather(*(shared.lookup(member("ACME"), [key_of(p)]) for p in PHONES[:10]), return_exceptions=True)
+    assert all(isinstance(r, Exception) for r in results)
+    shared.neighbours = service.NEIGHBOURS_FOR_BOOST  # and the coalescer keeps working afterwards
+    assert (await shared.lookup(member("ACME"), [key_of(PHONES[0])]))[0]["known"]
+
+
+async def test_a_large_call_is_looked_up_on_its_own(filed: Graph) -> None:
+    shared = coalescer(filed)
+    keys = [key_of(f"1370000{n:04d}") for n in range(shared.direct_above + 1)]
+    rows = await shared.lookup(member("ACME"), keys)
+    assert len(rows) == len(keys) and shared.lookups == 1 and not any(r["known"] for r in rows)
