@@ -29,8 +29,9 @@ from bench.common import free_port, say
 REPO = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
 CACHE = Path.home() / ".cache" / "fenghuo" / "bench"
-# What decides the ingested graph: the pipeline, the graph writes and migrations, the generator, the upload route.
-GRAPH_CODE = ("ingest", "graph", "api/batches_http.py", "api/demo.py", "access", "check")
+# What decides the ingested graph: the pipeline, the graph writes and migrations, network detection, the generator,
+# the upload route, the demo seeding and key handling (not the check path: a new check path reuses the graph).
+GRAPH_CODE = ("ingest", "graph", "networks", "api/batches_http.py", "api/demo.py", "access", "psi")
 SNAPSHOT_SKIP = ("neo4j.state.json", "logs", "spool")
 MISS_SHARE = 0.2
 
