@@ -80,12 +80,15 @@ class Run:
             seconds: float | None = None) -> wrk.WrkResult:
         lua = wrk.script(httpx.URL(url).raw_path.decode(), bodies, headers if headers is not None else self.auth)
         cpu = {"API": self.server.api, "Neo4j": self.server.jvm}
+        idle = {k: sum(p.cpu_times()[:2]) for k, p in cpu.items() if p is not None}
+        time.sleep(2)  # what serve and its JVM burn with no load (jobs, refreshers): printed beside the figure
+        idle = {f"idle {k}": (sum(cpu[k].cpu_times()[:2]) - v) * 50 for k, v in idle.items()}  # % of a core
         before = {k: p.cpu_times() for k, p in cpu.items() if p is not None}
         result = wrk.run(name, url, lua, conns, seconds or self.args.duration)
         spent = {k: sum(p.cpu_times()[:2]) - sum(before[k][:2]) for k, p in cpu.items() if p is not None}
         done = max(1, result.requests)
         self.fig.add(f"{name} @{conns}", result, load=loadavg(),
-                     cpu={k: v * 1000 / done for k, v in spent.items()})
+                     cpu={k: v * 1000 / done for k, v in spent.items()}, idle=idle)
         return result
 
     def preflight(self) -> bool:
@@ -275,6 +278,10 @@ def main(argv: list[str] | None = None) -> int:
             floor.stop()
         if server is not None:
             server.stop()
+            if server.log_path.exists():
+                kept = dataset.CACHE / "check-last-serve.log"
+                shutil.copyfile(server.log_path, kept)
+                say(f"serve log            {kept}")
         if args.keep:
             say(f"kept                 {work}")
         else:

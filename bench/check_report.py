@@ -36,12 +36,14 @@ class Figures:
     date: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     rows_of: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def add(self, name: str, result: Any, *, load: float, cpu: dict[str, float] | None = None) -> None:
+    def add(self, name: str, result: Any, *, load: float, cpu: dict[str, float] | None = None,
+            idle: dict[str, float] | None = None) -> None:
         errors = getattr(result, "non_2xx", 0) + getattr(result, "socket_errors", 0)
         per_s = result.ok_per_s if hasattr(result, "ok_per_s") else result.per_s
         p50, p99 = (result.p50, result.p99) if hasattr(result, "p50") else (result.p(.5), result.p(.99))
         self.rows_of[name] = {"p50": p50, "p99": p99, "per_s": per_s, "load": load, "cpu": cpu or {}, "errors": errors}
-        say(f"{name:34} {result.line()}  load {load:.2f}" + "".join(f"  {k} CPU {v:.2f} ms/req" for k, v in (cpu or {}).items()))
+        say(f"{name:34} {result.line()}  load {load:.2f}" + "".join(f"  {k} CPU {v:.2f} ms/req" for k, v in (cpu or {}).items())
+            + "".join(f"  ({k} {v:.0f} % of a core before)" for k, v in (idle or {}).items()))
 
     def add_seconds(self, name: str, seconds: float, *, load: float) -> None:
         self.rows_of[name] = {"seconds": seconds, "load": load}
@@ -73,12 +75,16 @@ def _targets(f: Figures, previous: list[dict[str, Any]]) -> list[tuple[str, floa
     t("10,000 identifiers, GraphQL checkLeads ÷ lean bare lookup", f.get("checkLeads 10k", "seconds") / lean, 2.0, False)
     for old in previous:
         small, large = (old, None) if old["rows"] < f.rows else (None, old)
-        mine = {"rows": f.rows, "figures": f.rows_of}
+        mine = {"rows": f.rows, "figures": f.rows_of, "date": f.date, "load": [f.load_before, f.load_after]}
         small, large = small or mine, large or mine
         ratio = large["figures"]["checkLeads single @1"]["p50"] / small["figures"]["checkLeads single @1"]["p50"]
         t(f"flat {small['rows']:,} → {large['rows']:,} rows: 1-conn check p50 (runs of {small.get('date', '?')} / "
-          f"{large.get('date', '?')})", ratio, FLAT, False)
+          f"{large.get('date', '?')}, loads {_loads(small)} / {_loads(large)})", ratio, FLAT, False)
     return out
+
+
+def _loads(run: dict[str, Any]) -> str:
+    return "→".join(f"{x:.1f}" for x in run.get("load") or []) or "?"
 
 
 def _verdict(ok: bool | None) -> str:
@@ -110,7 +116,8 @@ def report(f: Figures, markdown: Path | None, cache: Path) -> None:
     for what, ratio, bound, ok in targets:
         say(f"  {_verdict(ok):4}  {what:78} {ratio:7.2f}×  (target {bound})")
     say("=" * 110)
-    (cache / f"check-results-{f.rows}.json").write_text(json.dumps({"rows": f.rows, "date": f.date, "figures": f.rows_of}))
+    (cache / f"check-results-{f.rows}.json").write_text(json.dumps({"rows": f.rows, "date": f.date, "load": [f.load_before, f.load_after],
+                                                                            "figures": f.rows_of}))
     if markdown:
         markdown.write_text(_markdown(f, targets, head))
         say(f"markdown             {markdown}")
