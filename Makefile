@@ -29,7 +29,8 @@ schema: install
 bench-ingest: neo4j
 	$(BIN)/python bench/ingest.py
 
-bench-check: neo4j
+bench-check: neo4j  # checks as run (issue 14): wrk (apt-get installs it), py-spy from the [bench] extra
+	$(BIN)/pip install --quiet -e '.[test,bench]'
 	$(BIN)/python bench/check.py
 
 bench-federation: neo4j  # federation (issue 12): 5 peer nodes behind delay proxies

@@ -1,0 +1,149 @@
+"""The check benchmark's figures, issue 14's targets as ratios with PASS/MISS, and the markdown table for README."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from bench.common import say
+
+FLAT = 1.3
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+@dataclass
+class Figures:
+    rows: int
+    overrides: dict[str, str]
+    load_before: float
+    load_after: float = math.nan
+    graph: str = ""
+    date: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    rows_of: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def add(self, name: str, result: Any, *, load: float, cpu: dict[str, float] | None = None,
+            idle: dict[str, float] | None = None) -> None:
+        errors = getattr(result, "non_2xx", 0) + getattr(result, "socket_errors", 0)
+        per_s = result.ok_per_s if hasattr(result, "ok_per_s") else result.per_s
+        p50, p99 = (result.p50, result.p99) if hasattr(result, "p50") else (result.p(.5), result.p(.99))
+        self.rows_of[name] = {"p50": p50, "p99": p99, "per_s": per_s, "load": load, "cpu": cpu or {}, "errors": errors}
+        say(f"{name:34} {result.line()}  load {load:.2f}" + "".join(f"  {k} CPU {v:.2f} ms/req" for k, v in (cpu or {}).items())
+            + "".join(f"  ({k} {v:.0f} % of a core before)" for k, v in (idle or {}).items()))
+
+    def add_seconds(self, name: str, seconds: float, *, load: float) -> None:
+        self.rows_of[name] = {"seconds": seconds, "load": load}
+        say(f"{name:34} {seconds:8.3f} s (median)  load {load:.2f}")
+
+    def get(self, name: str, what: str) -> float:
+        return self.rows_of.get(name, {}).get(what, math.nan)
+
+
+def _targets(f: Figures, previous: list[dict[str, Any]]) -> list[tuple[str, float, str, bool | None]]:
+    """(what, ratio, target, passed); passed is None when a figure is missing."""
+    out: list[tuple[str, float, str, bool | None]] = []
+
+    def t(what: str, ratio: float, bound: float, at_least: bool) -> None:
+        ok = None if math.isnan(ratio) else (ratio >= bound if at_least else ratio <= bound)
+        out.append((what, ratio, f"{'≥' if at_least else '≤'} {bound:g}×", ok))
+
+    t("empty request ÷ bare Starlette, 50-conn req/s", f.get("{ __typename } @50", "per_s") / f.get("bare Starlette @50", "per_s"), 0.3, True)
+    for path in ("checkLeads single", "POST /v1/checks single"):
+        if f"{path} @1" not in f.rows_of:
+            continue
+        t(f"{path}: 1-conn p50 ÷ empty request's", f.get(f"{path} @1", "p50") / f.get("{ __typename } @1", "p50"), 3, False)
+        t(f"{path}: 1-conn p50 ÷ bare driver lookup's", f.get(f"{path} @1", "p50") / f.get("bare lookup @1", "p50"), 1.5, False)
+        t(f"{path}: 50-conn checks/s ÷ empty request's", f.get(f"{path} @50", "per_s") / f.get("{ __typename } @50", "per_s"), 0.5, True)
+        t(f"{path}: 50-conn checks/s ÷ bare one-query-per-check", f.get(f"{path} @50", "per_s") / f.get("bare lookup @50", "per_s"), 1.0, True)
+        t(f"{path}: 50-conn p99 ÷ p50", f.get(f"{path} @50", "p99") / f.get(f"{path} @50", "p50"), 3, False)
+    lean = f.get("lean lookup 10k", "seconds")
+    t("10,000 identifiers, POST /v1/checks ÷ lean bare lookup", f.get("POST /v1/checks 10k", "seconds") / lean, 1.0, False)
+    t("10,000 identifiers, GraphQL checkLeads ÷ lean bare lookup", f.get("checkLeads 10k", "seconds") / lean, 2.0, False)
+    for old in previous:
+        small, large = (old, None) if old["rows"] < f.rows else (None, old)
+        mine = {"rows": f.rows, "figures": f.rows_of, "date": f.date, "load": [f.load_before, f.load_after]}
+        small, large = small or mine, large or mine
+        ratio = large["figures"]["checkLeads single @1"]["p50"] / small["figures"]["checkLeads single @1"]["p50"]
+        t(f"flat {small['rows']:,} → {large['rows']:,} rows: 1-conn check p50 (runs of {small.get('date', '?')} / "
+          f"{large.get('date', '?')}, loads {_loads(small)} / {_loads(large)})", ratio, FLAT, False)
+    return out
+
+
+def _loads(run: dict[str, Any]) -> str:
+    return "→".join(f"{x:.1f}" for x in run.get("load") or []) or "?"
+
+
+def _verdict(ok: bool | None) -> str:
+    return "n/a" if ok is None else ("PASS" if ok else "MISS")
+
+
+def _fmt_ms(s: float) -> str:
+    return "—" if math.isnan(s) else f"{s * 1e3:,.2f} ms"
+
+
+def _fmt_rate(r: float) -> str:
+    return "—" if math.isnan(r) else f"{r:,.0f}/s"
+
+
+def report(f: Figures, markdown: Path | None, cache: Path) -> None:
+    previous = []
+    for path in sorted(cache.glob("check-results-*.json")):
+        old = json.loads(path.read_text())
+        if old["rows"] != f.rows and "checkLeads single @1" in old["figures"]:
+            previous.append(old)
+    targets = _targets(f, previous)
+    settings = ", ".join(f"{k}={v}" for k, v in f.overrides.items()) or "none"
+    head = (f"run {f.date}; {f.rows:,} ingested rows; {os.cpu_count()} CPUs ({cpu_model()}); load average "
+            f"{f.load_before:.2f} before, {f.load_after:.2f} after; server: `fenghuo serve` default settings, "
+            f"overrides: {settings}")
+    say("\n" + "=" * 110)
+    say(head)
+    say(f"graph: {f.graph}")
+    for what, ratio, bound, ok in targets:
+        say(f"  {_verdict(ok):4}  {what:78} {ratio:7.2f}×  (target {bound})")
+    say("=" * 110)
+    (cache / f"check-results-{f.rows}.json").write_text(json.dumps({"rows": f.rows, "date": f.date, "load": [f.load_before, f.load_after],
+                                                                            "figures": f.rows_of}))
+    if markdown:
+        markdown.write_text(_markdown(f, targets, head))
+        say(f"markdown             {markdown}")
+
+
+def _markdown(f: Figures, targets: list[tuple[str, float, str, bool | None]], head: str) -> str:
+    lines = [f"Check benchmark (`bench/check.py`): {head}.", "", f"Graph: {f.graph}.", "",
+             "| request | 1 connection p50 | p99 | 50 connections | p50 / p99 | load |", "|---|---|---|---|---|---|"]
+    names = ["bare Starlette", "{ __typename }", "checkLeads single", "POST /v1/checks single", "RETURN 1",
+             "bare lookup", "lean lookup"]
+    labels = {"bare Starlette": "bare Starlette endpoint (floor)", "{ __typename }": "authenticated `{ __typename }` (floor)",
+              "RETURN 1": "`RETURN 1` via the driver (floor)", "bare lookup": "bare driver lookup, graph/checks.py query (floor)",
+              "lean lookup": "lean `UNWIND … MATCH` lookup (floor)", "checkLeads single": "single-phone `checkLeads`",
+              "POST /v1/checks single": "single-phone `POST /v1/checks`"}
+    for name in names:
+        one, fifty = f.rows_of.get(f"{name} @1"), f.rows_of.get(f"{name} @50")
+        if not one and not fifty:
+            continue
+        one, fifty = one or {}, fifty or {}
+        lines.append(f"| {labels[name]} | {_fmt_ms(one.get('p50', math.nan))} | {_fmt_ms(one.get('p99', math.nan))} | "
+                     f"{_fmt_rate(fifty.get('per_s', math.nan))} | {_fmt_ms(fifty.get('p50', math.nan))} / "
+                     f"{_fmt_ms(fifty.get('p99', math.nan))} | {one.get('load', math.nan):.2f} / {fifty.get('load', math.nan):.2f} |")
+    for name in ("checkLeads 10k", "POST /v1/checks 10k", "POST /v1/checks 10k ndjson", "bare lookup 10k", "lean lookup 10k"):
+        if name in f.rows_of:
+            lines.append(f"| {name.replace('10k', '10,000 identifiers')} | {f.rows_of[name]['seconds']:.3f} s | | | | "
+                         f"{f.rows_of[name]['load']:.2f} |")
+    lines += ["", "| target (issue 14) | ratio | bound | verdict |", "|---|---|---|---|"]
+    lines += [f"| {what} | {ratio:.2f}× | {bound} | {_verdict(ok)} |" for what, ratio, bound, ok in targets]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,239 @@
+"""The benchmark's graph, built as a user builds it: `fenghuo demo generate` → `fenghuo upload` to a running
+`fenghuo serve` (embedded Neo4j, default settings) → `checksReady`.
+
+The generated file and a snapshot of the server's data directory after the ingest are cached under
+~/.cache/fenghuo/bench, keyed by the row count and a hash of the code that builds the graph, so a second run
+starts the server on a copy of the snapshot instead of ingesting again.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psutil
+
+from bench.common import free_port, say
+
+REPO = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+CACHE = Path.home() / ".cache" / "fenghuo" / "bench"
+# What decides the ingested graph: the pipeline, the graph writes and migrations, network detection, the generator,
+# the upload route, the demo seeding and key handling (not the check path: a new check path reuses the graph).
+GRAPH_CODE = ("ingest", "graph", "networks", "api/batches_http.py", "api/demo.py", "access", "psi")
+SNAPSHOT_SKIP = ("neo4j.state.json", "logs", "spool")
+MISS_SHARE = 0.2
+
+
+def code_hash() -> str:
+    digest = hashlib.sha256()
+    for root in GRAPH_CODE:
+        path = REPO / root
+        files = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for f in files:
+            if f.is_file() and f.suffix in (".py", ".cypher", ".java", ".xml") and "__pycache__" not in f.parts:
+                digest.update(str(f.relative_to(REPO)).encode())
+                digest.update(f.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def generated_file(rows: int) -> tuple[Path, bool]:
+    """The `fenghuo demo generate --rows N` file (seed 7), generated once into the cache."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"demo-{rows}.csv"
+    if path.exists():
+        return path, True
+    partial = path.with_suffix(".partial.csv")
+    began = time.perf_counter()
+    subprocess.run([str(VENV_BIN / "fenghuo"), "demo", "generate", "--rows", str(rows), "--out", str(partial)],
+                   check=True, stdout=subprocess.DEVNULL, cwd=CACHE)
+    partial.rename(path)
+    partial.with_name(partial.stem + ".truth.csv").unlink(missing_ok=True)  # ground truth: never uploaded
+    say(f"generated            {path} by `fenghuo demo generate --rows {rows}` in {time.perf_counter() - began:.1f} s")
+    return path, False
+
+
+def phones_of(path: Path) -> list[str]:
+    """The valid phones the file names (what the pipeline accepts: normalized, de-duplicated)."""
+    from ingest.identifiers import Invalid, normalize
+
+    seen: dict[str, None] = {}
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        for row in csv.DictReader(f):
+            normalized = normalize("phone", row.get("手机号") or "")
+            if not isinstance(normalized, Invalid) and normalized.value.startswith("+861"):
+                seen[normalized.value[3:]] = None  # as a risk engine sends it: 11 digits
+    return list(seen)
+
+
+def phone_pool(phones: list[str], size: int, seed: int = 11) -> list[str]:
+    """`size` phones to check: ~80 % named by the ingested file, ~20 % never (valid mobiles not in it)."""
+    from ingest.identifiers import Invalid, normalize
+
+    rng = random.Random(seed)
+    known = set(phones)
+    pool = []
+    for _ in range(size):
+        if rng.random() >= MISS_SHARE:
+            pool.append(rng.choice(phones))
+            continue
+        while True:
+            miss = f"1{rng.choice('3578')}{rng.randrange(10)}{rng.randrange(100_000_000):08d}"
+            if miss not in known and not isinstance(normalize("phone", miss), Invalid):
+                break
+        pool.append(miss)
+    return pool
+
+
+@dataclass
+class Server:
+    """`fenghuo serve` as `make run` starts it, on its own data directory; every FENGHUO_ override is listed."""
+
+    data_dir: Path
+    overrides: dict[str, str] = field(default_factory=dict)
+    serve_args: list[str] = field(default_factory=list)
+    port: int = 0
+    process: subprocess.Popen | None = None
+    tree: list[psutil.Process] = field(default_factory=list)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log_path(self) -> Path:
+        return self.data_dir.parent / "serve.log"
+
+    def start(self, timeout: float = 300.0) -> None:
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FENGHUO_")}
+        env.update({"FENGHUO_DATA_DIR": str(self.data_dir), "FENGHUO_PORT": str(self.port), **self.overrides})
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.log_path, "ab") as out:  # cwd: no stray .env is read
+            self.process = subprocess.Popen([str(VENV_BIN / "fenghuo"), "serve", *self.serve_args], env=env, cwd=self.data_dir.parent,
+                                            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"fenghuo serve exited with {self.process.returncode}:\n{self.tail()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
+                    self.tree = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(True)]
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"fenghuo serve did not answer /healthz within {timeout:.0f}s:\n{self.tail()}")
+
+    def settle(self, limit: float = 240.0) -> float:
+        """Wait until serve and its Neo4j are idle (start-up work such as the private-check setup's first build
+        done): their CPU under 20 % of a core over 2 s. Returns the seconds waited."""
+        began = time.monotonic()
+        while time.monotonic() - began < limit:
+            before = sum(sum(p.cpu_times()[:2]) for p in self.tree)
+            time.sleep(2)
+            if sum(sum(p.cpu_times()[:2]) for p in self.tree) - before < 0.4:
+                break
+        return time.monotonic() - began
+
+    @property
+    def api(self) -> psutil.Process:
+        return self.tree[0]
+
+    @property
+    def jvm(self) -> psutil.Process | None:
+        return next((p for p in self.tree[1:] if "java" in p.name()), None)
+
+    @property
+    def bolt_uri(self) -> str:
+        state = json.loads((self.data_dir / "neo4j.state.json").read_text())
+        return state["uri"]
+
+    def key(self, name: str = "demo-analyst.key") -> str:
+        return (self.data_dir / name).read_text().strip()
+
+    def tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 90.0) -> None:
+        """SIGTERM serve (it stops its Neo4j); anything of its tree still alive afterwards is killed by pid."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        for proc in self.tree[1:]:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+
+
+def upload(server: Server, path: Path) -> dict:
+    """`fenghuo upload FILE --json` with the demo analyst/uploader key: returns the batch report when checksReady."""
+    began = time.perf_counter()
+    out = server.data_dir.parent / "upload.json"
+    with open(out, "wb") as f:
+        done = subprocess.run([str(VENV_BIN / "fenghuo"), "upload", str(path), "--json", "--url", server.url,
+                               "--key", server.key()], stdout=f, stderr=subprocess.PIPE, cwd=server.data_dir.parent)
+    if done.returncode != 0:
+        raise RuntimeError(f"fenghuo upload failed ({done.returncode}): {done.stderr.decode(errors='replace')[-2000:]}")
+    report = json.loads(out.read_text())
+    report["seconds"] = time.perf_counter() - began
+    return report
+
+
+def snapshot_dir(rows: int) -> Path:
+    return CACHE / f"graph-{rows}-{code_hash()}"
+
+
+def prepare(rows: int, work: Path, overrides: dict[str, str], serve_args: list[str]) -> tuple[Server, str]:
+    """A running server on a copy of the ingested graph of `rows` rows; returns it and how the graph was made."""
+    path, cached_file = generated_file(rows)
+    snapshot = snapshot_dir(rows)
+    if not snapshot.exists():
+        build = Server(work / "ingest" / "data", overrides)
+        say(f"ingest               {rows:,} rows ({path.name}{', cached' if cached_file else ''}) uploaded through "
+            "POST /v1/batches (`fenghuo upload`) to a fresh `fenghuo serve` …")
+        try:
+            build.start()
+            report = upload(build, path)
+        finally:
+            build.stop()
+        batch = report.get("batch") or {}
+        say(f"ingested             in {report['seconds']:,.0f} s file → checksReady "
+            f"({rows / report['seconds']:,.0f} rows/s); accepted {batch.get('accepted')}, rejected {batch.get('rejected')}")
+        partial = snapshot.with_name(snapshot.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        shutil.copytree(build.data_dir, partial, ignore=shutil.ignore_patterns(*SNAPSHOT_SKIP))
+        (partial / "bench-ingest.json").write_text(json.dumps({"rows": rows, "seconds": report["seconds"],
+                                                               "batch": batch}, default=str))
+        partial.rename(snapshot)
+        shutil.rmtree(work / "ingest", ignore_errors=True)
+        how = f"ingested now through POST /v1/batches in {report['seconds']:,.0f} s; snapshot cached in {snapshot}"
+    else:
+        meta = json.loads((snapshot / "bench-ingest.json").read_text())
+        how = (f"CACHED graph {snapshot} (ingested through POST /v1/batches in {meta['seconds']:,.0f} s by an earlier run, "
+               "same ingest code)")
+    data = work / "serve" / "data"
+    shutil.copytree(snapshot, data, ignore=shutil.ignore_patterns("bench-ingest.json"))
+    server = Server(data, overrides, serve_args)
+    server.start()
+    say(f"settled              serve idle after {server.settle():.0f} s (start-up work such as the private-check setup)")
+    return server, how

@@ -1,0 +1,151 @@
+"""Floors measured in the same run as the checks: a bare Starlette endpoint under uvicorn, and the Neo4j driver
+doing the product's check query (graph/checks.py), a lean lookup of the same keys, and `RETURN 1` directly.
+
+    python bench/floors.py PORT      serves the bare Starlette endpoint (POST / → {"ok": true}) as serve runs
+                                     the product: one uvicorn server, same venv, same loop/http defaults
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# The product's own lookup, and the least a lookup of the same keys can be.
+LEAN = """
+UNWIND $keys AS k
+MATCH (i:Indicator {key: k})
+RETURN k, i.status AS status, i.masked AS masked
+"""
+RETURN_1 = "RETURN 1 AS one"
+
+
+# -- the bare Starlette endpoint -----------------------------------------------------------------------------
+
+
+def floor_app() -> Any:
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def endpoint(request: Request) -> JSONResponse:
+        await request.body()
+        return JSONResponse({"ok": True})
+
+    return Starlette(routes=[Route("/", endpoint, methods=["GET", "POST"])])
+
+
+class FloorServer:
+    """The bare endpoint in its own process (this file run as a script)."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def start(self) -> int:
+        import httpx
+
+        self.process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), str(self.port)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        for _ in range(100):
+            try:
+                if httpx.post(self.url, content=b"{}", timeout=2).status_code == 200:
+                    return self.process.pid
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("the bare Starlette endpoint did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+# -- driver floors -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Timed:
+    label: str
+    concurrency: int
+    times: list[float]
+    wall: float
+
+    def p(self, q: float) -> float:
+        s = sorted(self.times)
+        return s[min(len(s) - 1, max(0, math.ceil(q * len(s)) - 1))] if s else math.nan
+
+    @property
+    def per_s(self) -> float:
+        return len(self.times) / self.wall if self.wall else math.nan
+
+    def line(self) -> str:
+        return (f"p50 {self.p(.5) * 1e3:8.2f} ms  p90 {self.p(.9) * 1e3:8.2f} ms  p99 {self.p(.99) * 1e3:8.2f} ms  "
+                f"{self.per_s:9,.0f} q/s  ({len(self.times):,} queries, {self.concurrency} concurrent)")
+
+
+class Driver:
+    """The neo4j async driver on the server's Neo4j, as a user of the database (no product code in the path)."""
+
+    def __init__(self, uri: str, principal_params: dict[str, Any], hub_cap: int, neighbours: int) -> None:
+        from neo4j import AsyncGraphDatabase
+
+        self.driver = AsyncGraphDatabase.driver(uri, auth=None, max_connection_pool_size=100,
+                                                   notifications_min_severity="OFF")  # as graph/database.py
+        self.params = {**principal_params, "hub_cap": hub_cap, "neighbours": neighbours}
+
+    async def query(self, cypher: str, keys: list[str] | None = None) -> list[Any]:
+        params = {**self.params, "keys": keys} if keys is not None else {}
+        records, _, _ = await self.driver.execute_query(cypher, params, database_="neo4j", routing_="r")
+        return records
+
+    async def closed_loop(self, label: str, cypher: str, keys: list[str], concurrency: int, seconds: float) -> Timed:
+        """`concurrency` workers, one key per query, each waiting for its answer, for `seconds`."""
+        times: list[float] = []
+        stop = time.perf_counter() + seconds
+
+        async def worker(w: int) -> None:
+            i = w
+            while time.perf_counter() < stop:
+                t0 = time.perf_counter()
+                await self.query(cypher, [keys[i % len(keys)]] if cypher != RETURN_1 else None)
+                times.append(time.perf_counter() - t0)
+                i += concurrency
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker(w) for w in range(concurrency)))
+        return Timed(label, concurrency, times, time.perf_counter() - began)
+
+    async def batch(self, cypher: str, keys: list[str], runs: int) -> tuple[float, int]:
+        """Median seconds of `runs` one-query lookups of all `keys`, and the rows returned."""
+        took, rows = [], 0
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            rows = len(await self.query(cypher, keys))
+            took.append(time.perf_counter() - t0)
+        return statistics.median(took), rows
+
+    async def close(self) -> None:
+        await self.driver.close()
+
+
+if __name__ == "__main__":
+    import uvicorn
+
+    uvicorn.Server(uvicorn.Config(floor_app(), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
+                                  log_config=None)).run()
