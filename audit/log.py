@@ -59,6 +59,11 @@ class AuditLog:
         })
         return record_id
 
+    @property
+    def settled(self) -> bool:
+        """Nothing queued and no append in flight: every record so far is in the graph."""
+        return not self._pending and not self._lock.locked()
+
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="audit-flusher")
 

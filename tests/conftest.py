@@ -114,6 +114,13 @@ class ServerThread:
             time.sleep(0.02)
         return self
 
+    def settle_audit(self, timeout: float = 10.0) -> None:
+        """Wait until the server's audit log has written what it queued, so it cannot land in the next test's graph."""
+        runtime = getattr(getattr(self.server.config.app, "state", None), "runtime", None)
+        deadline = time.monotonic() + timeout
+        while runtime is not None and not runtime.audit.settled and time.monotonic() < deadline:
+            time.sleep(0.05)
+
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(30)
@@ -134,6 +141,7 @@ async def api(api_server: ServerThread, graph: Graph) -> AsyncIterator[httpx.Asy
     """An HTTP client of the test API over a freshly wiped graph."""
     async with httpx.AsyncClient(base_url=api_server.url, timeout=30) as client:
         yield client
+    await asyncio.to_thread(api_server.settle_audit)
 
 
 def repo_root() -> Path:
