@@ -1,7 +1,7 @@
 """Scheduled ingest vs a direct upload of the same data: the connector's extra cost (target ≤ 10 %).
 
     flock /work/bench.lock .venv/bin/python bench/jobs.py [--rows 100000] [--indicators 10000]
-        [--taxii-max-page 10000] [--stock-indicators 1000]
+        [--taxii-max-page 10000] [--repeat 3] [--stock-indicators 1000]
 
 SHORTCUT (printed with the figures): both paths go through `BatchRunner` in-process — "direct" is
 `BatchRunner.submit_file(wait=True)` (what POST /v1/batches runs, without HTTP), "job" is `JobRunner.run` (what the
@@ -12,7 +12,8 @@ scheduler runs, without its timer loop). Default settings otherwise; embedded Ne
 2. TAXII: --indicators STIX indicators as one bundle uploaded directly; graph wiped; the same indicators served
    by medallion (OASIS TAXII 2.1 server, max_page_size --taxii-max-page) and filed by a TAXII job run. The
    server's own time is measured apart — the job's fetch alone, no ingest — and the ratio is printed with and
-   without it. Medallion runs with bench/medallion_indexed.py (its memory backend with an indexed filter, LABELLED):
+   without it; --repeat pairs, in alternating order (a pair run second meets a warmer JVM), and their median.
+   Medallion runs with bench/medallion_indexed.py (its memory backend with an indexed filter, LABELLED):
    the stock memory backend is O(n²) per listing (~20 min for 10k objects).
 3. the same with the STOCK memory backend at --stock-indicators (0 skips it), to show what that backend costs.
 """
@@ -24,9 +25,11 @@ import asyncio
 import json
 import os
 import shutil
+import statistics
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -99,12 +102,20 @@ async def main(args: argparse.Namespace) -> None:
         demo.generate(warmup, 1000, seed=3)
         await batches.submit_file(uploader, copy_file_chunks(warmup), UploadRequest(filename="warmup.csv"), wait=True)
         await _wipe(graph)
-        say("# after a 1,000-row warm-up upload (wiped); each pair: direct first, graph wiped, then the job")
-        await _taxii(graph, audit, box, runner, batches, uploader, workdir, args.indicators, INDEXED, args.taxii_max_page)
-        await _wipe(graph)
+        say("# after a 1,000-row warm-up upload (wiped); each pair: one path, graph wiped, then the other (TAXII pairs alternate the order)")
+        ratios = []
+        for n in range(args.repeat):
+            ratios.append(await _taxii(graph, audit, box, runner, batches, uploader, workdir, args.indicators, INDEXED,
+                                       args.taxii_max_page, job_first=bool(n % 2)))
+            await _wipe(graph)
+        if len(ratios) > 1:
+            say(f"TAXII {args.indicators:,} indicators over {len(ratios)} pairs (order alternating): job/direct time "
+                f"median {statistics.median(r[0] for r in ratios):.2f}× "
+                f"[{', '.join(f'{r[0]:.2f}' for r in ratios)}]; (job − serving)/direct median "
+                f"{statistics.median(r[1] for r in ratios):.2f}× [{', '.join(f'{r[1]:.2f}' for r in ratios)}]")
         if args.stock_indicators:
             await _taxii(graph, audit, box, runner, batches, uploader, workdir, args.stock_indicators, STOCK,
-                         args.taxii_max_page)
+                         args.taxii_max_page, job_first=False)
             await _wipe(graph)
         if args.rows:
             await _drop_folder(graph, audit, box, runner, batches, uploader, workdir, args.rows)
@@ -133,14 +144,23 @@ async def _drop_folder(graph: Graph, audit: AuditLog, box: SecretBox, runner: Jo
 
 
 async def _taxii(graph: Graph, audit: AuditLog, box: SecretBox, runner: JobRunner, batches: BatchRunner,
-                 uploader: Principal, workdir: Path, count: int, backend: tuple[str, str], max_page: int) -> None:
+                 uploader: Principal, workdir: Path, count: int, backend: tuple[str, str], max_page: int,
+                 *, job_first: bool) -> tuple[float, float]:
+    """One direct/job pair (the graph wiped between them); returns job/direct and (job − serving)/direct."""
     from tests.jobs.taxii_server import PASSWORD, USER, Medallion, store  # the tests' medallion wrapper
 
     bundle = workdir / f"bundle-{count}.json"
     objects = _stix(count, bundle)
-    direct_s, _ = await _timed(batches.submit_file(uploader, copy_file_chunks(bundle), UploadRequest(filename="b.json"),
-                                                   wait=True, defaults=BatchDefaults(category="DEVICE_FARM")))
-    await _wipe(graph)
+
+    async def direct() -> float:
+        seconds, _ = await _timed(batches.submit_file(uploader, copy_file_chunks(bundle), UploadRequest(filename="b.json"),
+                                                      wait=True, defaults=BatchDefaults(category="DEVICE_FARM")))
+        return seconds
+
+    direct_s = 0.0
+    if not job_first:
+        direct_s = await direct()
+        await _wipe(graph)
     (workdir / "store.json").write_text(json.dumps(store(objects)))
     label = f"TAXII {'indexed' if backend is INDEXED else 'STOCK'} medallion, max_page_size {max_page:,}"
     with Medallion(workdir / "store.json", workdir, page_size=max_page, backend=backend) as taxii:
@@ -148,13 +168,17 @@ async def _taxii(graph: Graph, audit: AuditLog, box: SecretBox, runner: JobRunne
         serve_s, fetched = await _timed(asyncio.to_thread(
             fetch, TaxiiCollection().validate(config, {"password": PASSWORD}), {"password": PASSWORD}, None))
         job = await service.create_job(graph, audit, box, cli_principal("bench"), service.JobSpec(
-            name=f"bench-taxii-{count}", kind="taxii", member_code=MEMBER, interval_seconds=3600, config=config,
-            secrets={"password": PASSWORD}, defaults={"category": "DEVICE_FARM"}))
+            name=f"bench-taxii-{count}-{uuid.uuid4().hex[:6]}", kind="taxii", member_code=MEMBER, interval_seconds=3600,
+            config=config, secrets={"password": PASSWORD}, defaults={"category": "DEVICE_FARM"}))
         job_s, run = await _timed(runner.run(job["id"]))
-    _report(label, count, direct_s, job_s, run)
+    if job_first:
+        await _wipe(graph)
+        direct_s = await direct()
+    _report(label + (" (job first)" if job_first else ""), count, direct_s, job_s, run)
     say(f"{'':<12}   medallion serving the {len(fetched[0]):,} objects alone (the job's fetch, no ingest): {serve_s:.1f} s   "
         f"job minus serving {count / max(job_s - serve_s, 1e-9):,.0f} rows/s   "
         f"(job − serving)/direct time {(job_s - serve_s) / direct_s:.2f}×   load {_load()}")
+    return job_s / direct_s, (job_s - serve_s) / direct_s
 
 
 def _load() -> str:
@@ -172,5 +196,6 @@ if __name__ == "__main__":
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--indicators", type=int, default=10_000)
     parser.add_argument("--taxii-max-page", type=int, default=10_000, help="medallion's max_page_size")
+    parser.add_argument("--repeat", type=int, default=3, help="TAXII direct/job pairs, order alternating; the median is printed")
     parser.add_argument("--stock-indicators", type=int, default=1_000, help="indicators served by the stock backend; 0 skips")
     asyncio.run(main(parser.parse_args()))

@@ -114,6 +114,21 @@ def louvain(graph: nx.Graph, *, resolution: float | None = None, gamma: float | 
     return found
 
 
+def hybrid(graph: nx.Graph, *, resolution: float) -> dict[int, tuple]:
+    """A weakly connected component within the size guard is one network as it stands; Louvain at the scaled
+    resolution splits only the larger ones."""
+    total = graph.size(weight="weight")
+    found = {}
+    for n, nodes in enumerate(nx.connected_components(graph)):
+        if len(nodes) <= MAX_NETWORK_LEADS:
+            found.update({lead: (n, 0) for lead in nodes})
+            continue
+        sub = graph.subgraph(nodes)
+        parts = nx.community.louvain_communities(sub, weight="weight", resolution=resolution * 2 * total * sub.size(weight="weight") / total, seed=19)
+        found.update({lead: (n, k) for k, part in enumerate(parts) for lead in part})
+    return found
+
+
 def score(name: str, leads: list[dict[str, Any]], found: dict[int, Any]) -> None:
     eligible = [lead for lead in leads if not lead["red"]]
     t = [lead["gang"] or ("solo", lead["id"]) for lead in eligible]
@@ -129,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("files", nargs="+", help="generated CSV files, each optionally :MEMBER (default A)")
     ap.add_argument("--cap", type=int, default=NETWORK_DEGREE_CAP)
     ap.add_argument("--resolutions", type=float, nargs="*", default=[RESOLUTION])
+    ap.add_argument("--hybrid", type=float, nargs="*", default=[],
+                    help="also: components of the weighted graph within the size guard kept whole, Louvain at this scaled resolution on the rest")
     ap.add_argument("--gammas", type=float, nargs="*", default=[0.1])
     args = ap.parse_args(argv)
     files = [(Path(spec.rsplit(":", 1)[0]), spec.rsplit(":", 1)[1] if ":" in spec else "A") for spec in args.files]
@@ -141,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     score(f"components (cap {args.cap})", leads, components)
     for r in args.resolutions:
         score(f"Louvain, scaled r={r:g}", leads, louvain(graph, resolution=r))
+    for r in args.hybrid:
+        score(f"hybrid (WCC ≤ guard whole), r={r:g}", leads, hybrid(graph, resolution=r))
     for g in args.gammas:
         score(f"Louvain, fixed gamma={g:g}", leads, louvain(graph, gamma=g))
     return 0
