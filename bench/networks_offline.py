@@ -129,6 +129,153 @@ def hybrid(graph: nx.Graph, *, resolution: float) -> dict[int, tuple]:
     return found
 
 
+def cohesive_split(graph: nx.Graph, *, resolution: float, threshold: float) -> dict[int, tuple]:
+    """Louvain at the scaled resolution in each weakly connected component; the split is kept only when its parts
+    keep, on average (weighted by size), at least `threshold` of their link weight inside (separate gangs);
+    otherwise the component stays one network."""
+    total = graph.size(weight="weight")
+    found = {}
+    for n, nodes in enumerate(nx.connected_components(graph)):
+        sub = graph.subgraph(nodes)
+        parts = nx.community.louvain_communities(sub, weight="weight", resolution=resolution * 2 * total * sub.size(weight="weight") / total, seed=19)
+        if len(parts) > 1:
+            where = {lead: k for k, part in enumerate(parts) for lead in part}
+            inside, degree = defaultdict(float), defaultdict(float)
+            for a, b, w in sub.edges(data="weight"):
+                degree[where[a]] += w
+                degree[where[b]] += w
+                if where[a] == where[b]:
+                    inside[where[a]] += 2 * w
+            knit = sum(len(p) * (inside[k] / degree[k] if degree[k] else 1.0) for k, p in enumerate(parts)) / len(nodes)
+            if knit < threshold:
+                parts = [set(nodes)]
+        found.update({lead: (n, k) for k, part in enumerate(parts) for lead in part})
+    return found
+
+
+def merge_back(graph: nx.Graph, *, resolution: float, tau: float) -> dict[int, tuple]:
+    """Louvain at the scaled resolution per component (it over-splits large gangs), then parts merged back,
+    greedily by strongest link, while the weight between two parts is at least `tau` × the smaller one's link weight
+    (a size-free test: two halves of one gang are linked by a large share of their weight, two gangs sharing a
+    rented card by a small one)."""
+    total = graph.size(weight="weight")
+    found = {}
+    for n, nodes in enumerate(nx.connected_components(graph)):
+        sub = graph.subgraph(nodes)
+        parts = nx.community.louvain_communities(sub, weight="weight", resolution=resolution * 2 * total * sub.size(weight="weight") / total, seed=19)
+        if len(parts) > 1:
+            parts = _merge(sub, parts, tau)
+        found.update({lead: (n, k) for k, part in enumerate(parts) for lead in part})
+    return found
+
+
+def _merge(sub: nx.Graph, parts: list[set], tau: float) -> list[set]:
+    where = {lead: k for k, part in enumerate(parts) for lead in part}
+    volume, between = defaultdict(float), defaultdict(float)
+    for a, b, w in sub.edges(data="weight"):
+        volume[where[a]] += w
+        volume[where[b]] += w
+        if where[a] != where[b]:
+            between[tuple(sorted((where[a], where[b])))] += w
+    parent = list(range(len(parts)))
+
+    def root(k: int) -> int:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    while True:  # merge the strongest qualifying pair, then recompute the merged group's links
+        best, pair = 0.0, None
+        for (a, b), w in between.items():
+            ratio = w / min(volume[a], volume[b])
+            if ratio >= tau and ratio > best:
+                best, pair = ratio, (a, b)
+        if pair is None:
+            break
+        a, b = pair
+        parent[b] = a
+        volume[a] += volume.pop(b)
+        merged: dict[tuple[int, int], float] = defaultdict(float)
+        for (x, y), w in between.items():
+            x, y = (a if x == b else x), (a if y == b else y)
+            if x != y:
+                merged[tuple(sorted((x, y)))] += w
+        between = merged
+    groups: dict[int, set] = defaultdict(set)
+    for k, part in enumerate(parts):
+        groups[root(k)] |= part
+    return list(groups.values())
+
+
+def absorb(graph: nx.Graph, *, resolution: float, threshold: float) -> dict[int, tuple]:
+    """Louvain at the scaled resolution per component, then, while some part keeps less than `threshold` of its
+    link weight inside (a fragment), the least cohesive part joins the part it is most strongly linked to."""
+    total = graph.size(weight="weight")
+    found = {}
+    for n, nodes in enumerate(nx.connected_components(graph)):
+        sub = graph.subgraph(nodes)
+        parts = nx.community.louvain_communities(sub, weight="weight", resolution=resolution * 2 * total * sub.size(weight="weight") / total, seed=19)
+        if len(parts) > 1:
+            parts = _absorb(sub, parts, threshold)
+        found.update({lead: (n, k) for k, part in enumerate(parts) for lead in part})
+    return found
+
+
+def guarded_absorb(graph: nx.Graph, *, resolution: float, threshold: float) -> dict[int, tuple]:
+    """A weakly connected component within the size guard stays whole; a larger one gets `absorb`'s treatment."""
+    total = graph.size(weight="weight")
+    found = {}
+    for n, nodes in enumerate(nx.connected_components(graph)):
+        parts = [set(nodes)]
+        if len(nodes) > MAX_NETWORK_LEADS:
+            sub = graph.subgraph(nodes)
+            parts = nx.community.louvain_communities(sub, weight="weight", resolution=resolution * 2 * total * sub.size(weight="weight") / total, seed=19)
+            if len(parts) > 1:
+                parts = _absorb(sub, parts, threshold)
+        found.update({lead: (n, k) for k, part in enumerate(parts) for lead in part})
+    return found
+
+
+def _absorb(sub: nx.Graph, parts: list[set], threshold: float) -> list[set]:
+    where = {lead: k for k, part in enumerate(parts) for lead in part}
+    volume, inside = defaultdict(float), defaultdict(float)
+    links: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
+    for a, b, w in sub.edges(data="weight"):
+        x, y = where[a], where[b]
+        volume[x] += w
+        volume[y] += w
+        if x == y:
+            inside[x] += 2 * w
+        else:
+            links[x][y] += w
+            links[y][x] += w
+    groups = {k: set(p) for k, p in enumerate(parts)}
+    while True:
+        fragments = [(inside[k] / volume[k] if volume[k] else 1.0, k) for k in groups if links[k]]
+        if not fragments:
+            break
+        worst, k = min(fragments)
+        if worst >= threshold:
+            break
+        target = max(links[k], key=links[k].get)
+        groups[target] |= groups.pop(k)
+        inside[target] += inside.pop(k) + 2 * links[k][target]
+        volume[target] += volume.pop(k)
+        for other, w in links.pop(k).items():
+            del links[other][k]
+            if other != target:
+                links[target][other] += w
+                links[other][target] += w
+    return list(groups.values())
+
+
+def lpa(graph: nx.Graph) -> dict[int, tuple]:
+    """networkx's asynchronous weighted label propagation (GDS has gds.labelPropagation)."""
+    return {lead: k for k, part in enumerate(nx.community.asyn_lpa_communities(graph, weight="weight", seed=19))
+            for lead in part}
+
+
 def score(name: str, leads: list[dict[str, Any]], found: dict[int, Any]) -> None:
     eligible = [lead for lead in leads if not lead["red"]]
     t = [lead["gang"] or ("solo", lead["id"]) for lead in eligible]
@@ -146,6 +293,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resolutions", type=float, nargs="*", default=[RESOLUTION])
     ap.add_argument("--hybrid", type=float, nargs="*", default=[],
                     help="also: components of the weighted graph within the size guard kept whole, Louvain at this scaled resolution on the rest")
+    ap.add_argument("--cohesive", nargs="*", default=[], metavar="R:C",
+                    help="also: Louvain at scaled resolution R per component, the split kept only when its parts' cohesion averages ≥ C")
+    ap.add_argument("--merge-back", nargs="*", default=[], metavar="R:TAU",
+                    help="also: Louvain at scaled resolution R, parts merged back while linked by ≥ TAU of the smaller one's weight")
+    ap.add_argument("--absorb", nargs="*", default=[], metavar="R:C",
+                    help="also: Louvain at scaled resolution R, then parts keeping < C of their weight inside join their strongest neighbour")
+    ap.add_argument("--guarded", nargs="*", default=[], metavar="R:C",
+                    help="also: components within the size guard whole, larger ones as --absorb R:C")
+    ap.add_argument("--lpa", action="store_true", help="also: weighted label propagation")
     ap.add_argument("--gammas", type=float, nargs="*", default=[0.1])
     args = ap.parse_args(argv)
     files = [(Path(spec.rsplit(":", 1)[0]), spec.rsplit(":", 1)[1] if ":" in spec else "A") for spec in args.files]
@@ -160,6 +316,20 @@ def main(argv: list[str] | None = None) -> int:
         score(f"Louvain, scaled r={r:g}", leads, louvain(graph, resolution=r))
     for r in args.hybrid:
         score(f"hybrid (WCC ≤ guard whole), r={r:g}", leads, hybrid(graph, resolution=r))
+    for spec in args.cohesive:
+        r, c = (float(x) for x in spec.split(":"))
+        score(f"cohesive split r={r:g} c={c:g}", leads, cohesive_split(graph, resolution=r, threshold=c))
+    for spec in args.merge_back:
+        r, t = (float(x) for x in spec.split(":"))
+        score(f"merge-back r={r:g} tau={t:g}", leads, merge_back(graph, resolution=r, tau=t))
+    for spec in args.absorb:
+        r, c = (float(x) for x in spec.split(":"))
+        score(f"absorb r={r:g} c={c:g}", leads, absorb(graph, resolution=r, threshold=c))
+    for spec in args.guarded:
+        r, c = (float(x) for x in spec.split(":"))
+        score(f"guard {MAX_NETWORK_LEADS} + absorb r={r:g} c={c:g}", leads, guarded_absorb(graph, resolution=r, threshold=c))
+    if args.lpa:
+        score("label propagation (weighted)", leads, lpa(graph))
     for g in args.gammas:
         score(f"Louvain, fixed gamma={g:g}", leads, louvain(graph, gamma=g))
     return 0

@@ -12,6 +12,10 @@ leads. Within the components a change touched, this module
   groups merge when the weight linking them exceeds `RESOLUTION` × the product of their total link weights, the
   same test whether one component or all of them are projected (incremental and full runs agree); on a small
   graph the gamma is never below `MIN_GAMMA`,
+- puts fragments back (`absorb_fragments`): a community keeping less than `FRAGMENT` of its link weight inside
+  joins the one it is most strongly linked to. The resolution is high enough to part gangs that share a rented
+  card, which also cuts the largest gangs in pieces (modularity's null model grows with the product of the
+  groups' weights); this size-free test puts the pieces of one gang back together,
 - applies the size guard: a community larger than `MAX_NETWORK_LEADS` is re-split by Leiden at rising
   resolution; the split is taken when its parts are cohesive (separate gangs), the community stays whole when they
   are not (one knit gang), and it is flagged `oversized` when no gang-sized split exists,
@@ -22,6 +26,7 @@ leads. Within the components a change touched, this module
 
 from __future__ import annotations
 
+import heapq
 import uuid
 from collections import Counter, defaultdict
 from math import comb
@@ -33,7 +38,8 @@ from networks.linking import MIN_NETWORK_LEADS, Component, plan_recompute
 
 TYPE_WEIGHTS = {"device": 1.0, "bank_card": 1.0, "id_number": 0.8, "phone": 0.5, "other": 0.4}
 AGENT_WEIGHT = 1.0
-RESOLUTION = 5e-6  # Leiden's gamma per unit of the projected graph's doubled total weight (bench/networks.py)
+RESOLUTION = 5e-5  # Leiden's gamma per unit of the projected graph's doubled total weight (bench/networks.py)
+FRAGMENT = 0.9  # a community keeping less of its link weight inside is a piece of a neighbour (absorb_fragments)
 MIN_GAMMA = 0.1  # on small graphs (tests, a young alliance) the gamma that served up to 100k rows
 MAX_NETWORK_LEADS = 400  # a planted or real gang rarely files more; larger communities are re-split or flagged
 COHESIVE = 0.9  # parts keeping this share of their link weight inside are separate gangs
@@ -112,6 +118,7 @@ async def detect(graph: Graph, components: list[str] | None,
     groups: dict[str, list[str]] = defaultdict(list)
     for lead, community in leiden.items():
         groups[f"{wcc[lead]}:{community}"].append(lead)  # Leiden never crosses components; the key says so too
+    groups = absorb_fragments(groups, edges)
     groups = {key: leads for key, leads in groups.items() if len(leads) >= MIN_NETWORK_LEADS}
     oversized = set()
     for key in [k for k, leads in groups.items() if len(leads) > MAX_NETWORK_LEADS]:
@@ -122,6 +129,56 @@ async def detect(graph: Graph, components: list[str] | None,
             del groups[key]
             groups.update({f"{key}/{n}": leads for n, leads in enumerate(parts)})
     return groups, cohesion(groups, edges), oversized
+
+
+def absorb_fragments(groups: dict[str, list[str]], edges: Iterable[tuple[str, str, float]],
+                     threshold: float = FRAGMENT) -> dict[str, list[str]]:
+    """Communities put back together: while some community keeps less than `threshold` of its link weight inside
+    (a fragment: most of its evidence points at its neighbours), the least cohesive one joins the community it is
+    most strongly linked to. Leiden at `RESOLUTION` parts gangs that share a rented card, and also cuts the
+    largest gangs into pieces (modularity's null model grows with the product of two groups' weights, so the
+    larger a gang, the more readily it parts); this test does not grow with size: a piece of a gang sends most of
+    its weight to its sibling pieces, a gang that shares one card or device with another keeps most inside."""
+    where = {lead: key for key, leads in groups.items() for lead in leads}
+    volume: dict[str, float] = defaultdict(float)
+    inside: dict[str, float] = defaultdict(float)
+    links: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for a, b, weight in edges:
+        ga, gb = where.get(a), where.get(b)
+        if ga is None or gb is None:
+            continue
+        volume[ga] += weight
+        volume[gb] += weight
+        if ga == gb:
+            inside[ga] += 2 * weight
+        else:
+            links[ga][gb] += weight
+            links[gb][ga] += weight
+    merged = {key: list(leads) for key, leads in groups.items()}
+    share = {key: inside[key] / volume[key] for key in links if volume[key]}
+    heap = [(value, key) for key, value in share.items() if value < threshold]
+    heapq.heapify(heap)
+    while heap:
+        value, key = heapq.heappop(heap)
+        if share.get(key) != value:  # stale: the community grew or was absorbed since
+            continue
+        target = max(links[key], key=lambda other: (links[key][other], other))
+        merged[target] += merged.pop(key)
+        inside[target] += inside.pop(key) + 2 * links[key][target]
+        volume[target] += volume.pop(key)
+        del share[key]
+        for other, weight in links.pop(key).items():
+            del links[other][key]
+            if other != target:
+                links[target][other] += weight
+                links[other][target] += weight
+        if links[target]:
+            share[target] = inside[target] / volume[target]
+            if share[target] < threshold:
+                heapq.heappush(heap, (share[target], target))
+        else:
+            share.pop(target, None)
+    return merged
 
 
 async def _split(graph: Graph, leads: list[str], edges: list[tuple[str, str, float]], cap: int) -> list[list[str]] | None:

@@ -132,3 +132,19 @@ def test_generated_batches_carry_ground_truth_with_gang_names_distinct_across_se
     shared = [i for i in range(1, 200) if set(demo.network(7, i).devices + demo.network(7, i).cards)
               & set(demo.network(7, i - 1).devices + demo.network(7, i - 1).cards)]
     assert 0 < len(shared) < 80  # a little shared infrastructure, not a web
+
+
+def test_fragments_rejoin_their_gang_and_gangs_sharing_a_card_stay_apart() -> None:
+    def clique(prefix: str, size: int, weight: float) -> list[tuple[str, str, float]]:
+        return [(f"{prefix}{a}", f"{prefix}{b}", weight) for a in range(size) for b in range(a + 1, size)]
+
+    # gang a cut in three pieces by Leiden (many links across), gang b linked to a by one shared card
+    edges = clique("a", 12, 1.0) + clique("b", 6, 1.0) + [("a0", "b0", 0.4)]
+    pieces = {"p": [f"a{n}" for n in range(6)], "q": [f"a{n}" for n in range(6, 9)],
+              "r": [f"a{n}" for n in range(9, 12)], "b": [f"b{n}" for n in range(6)]}
+    joined = communities.absorb_fragments(pieces, edges)
+    assert sorted(map(sorted, joined.values())) == [sorted(f"a{n}" for n in range(12)), [f"b{n}" for n in range(6)]]
+    assert set(joined) == {"p", "b"}  # the pieces join the piece they are most linked to
+    # b keeps 30 of its 30.4 link weight inside: a fragment only under a stricter threshold
+    assert len(communities.absorb_fragments(pieces, edges, threshold=0.99)) == 1
+    assert communities.absorb_fragments({"x": ["x0"], "y": ["y0"]}, []) == {"x": ["x0"], "y": ["y0"]}
