@@ -3,6 +3,10 @@
 Components (networks/linking.py, kept current batch by batch in networks/flows.py) say which leads could belong
 together at all; a component can still chain thousands of leads through identifiers each named by a few dozen
 leads. Within the components a change touched, this module
+- keeps a weakly connected component of the weighted lead graph whole when it is gang-sized (at most
+  `MAX_NETWORK_LEADS` leads): measured against planted gangs (bench/networks.py), community detection inside
+  gang-sized components cut loosely knit large gangs (recall 0.95 → 0.82 at 100k rows) and gained no precision;
+  only the larger components, which chain gangs, are parted as follows,
 - projects the weighted lead graph (graph/communities.py: type weight / ln(1 + lead count) per shared linking
   identifier, plus `AGENT_WEIGHT` for a shared declared agent in the same batch or alongside shared evidence),
 - runs GDS WCC and Leiden (seeded, so a recomputation over the same graph finds the same communities) at a
@@ -41,7 +45,8 @@ AGENT_WEIGHT = 1.0
 RESOLUTION = 5e-5  # Leiden's gamma per unit of the projected graph's doubled total weight (bench/networks.py)
 FRAGMENT = 0.9  # a community keeping less of its link weight inside is a piece of a neighbour (absorb_fragments)
 MIN_GAMMA = 0.1  # on small graphs (tests, a young alliance) the gamma that served up to 100k rows
-MAX_NETWORK_LEADS = 400  # a planted or real gang rarely files more; larger communities are re-split or flagged
+MAX_NETWORK_LEADS = 600  # a real or planted gang rarely files more (the issue saw 50–470 leads, the generator plants
+# up to ~510 at 1M rows); a larger component is parted by Leiden, a larger community re-split or flagged
 COHESIVE = 0.9  # parts keeping this share of their link weight inside are separate gangs
 SPLIT_GAMMAS = (0.5, 1.0, 2.0, 4.0)
 WRITE_CHUNK = 2000
@@ -115,10 +120,16 @@ async def detect(graph: Graph, components: list[str] | None,
         leiden = await repo.leiden(graph, name, gamma(edges))
     finally:
         await repo.drop(graph, name)
+    sizes = Counter(wcc.values())
     groups: dict[str, list[str]] = defaultdict(list)
-    for lead, community in leiden.items():
-        groups[f"{wcc[lead]}:{community}"].append(lead)  # Leiden never crosses components; the key says so too
-    groups = absorb_fragments(groups, edges)
+    for lead, component in wcc.items():  # a gang-sized component is one network as it stands
+        if sizes[component] <= MAX_NETWORK_LEADS:
+            groups[f"{component}"].append(lead)
+    parted: dict[str, list[str]] = defaultdict(list)
+    for lead, community in leiden.items():  # Leiden never crosses components; the key says so too
+        if sizes[wcc[lead]] > MAX_NETWORK_LEADS:
+            parted[f"{wcc[lead]}:{community}"].append(lead)
+    groups.update(absorb_fragments(parted, edges))
     groups = {key: leads for key, leads in groups.items() if len(leads) >= MIN_NETWORK_LEADS}
     oversized = set()
     for key in [k for k, leads in groups.items() if len(leads) > MAX_NETWORK_LEADS]:
