@@ -1,6 +1,7 @@
 """Agent networks, offline approximation — a SHORTCUT for choosing parameters, not the product's figures.
 
     .venv/bin/python bench/networks_offline.py FILE.csv[:MEMBER] ... [--resolutions 1e-5 2e-5] [--gammas 0.1]
+        [--absorb 5e-5:0.9] [--guarded 5e-5:0.9] [--lpa]
 
 Reads generated batches and their `.truth.csv` side files (`fenghuo demo generate`) without Neo4j, builds the same
 weighted lead graph as graph/communities.py from the raw CSV (identifiers normalised roughly: digits of phones and
@@ -8,7 +9,8 @@ cards, upper-case ID numbers; in-file duplicate rows dropped; RED leads count to
 link nothing), and scores against the truth: capped components (union-find, as networks/linking.py) and
 communities found by networkx's Louvain per weakly connected component, either at Leiden's scaled resolution
 (`--resolutions`, gamma = r × 2 × total weight, as networks/communities.py) or at a fixed whole-graph gamma
-(`--gammas`). Louvain is not GDS's Leiden and there is no size guard: use it to see a trend in a minute or two,
+(`--gammas`), or with fragments rejoining (`--absorb`) and gang-sized components kept whole first (`--guarded`, the
+product's rule, networks/communities.py). Louvain is not GDS's Leiden and only `--guarded` has a size guard: use it to see a trend in a minute or two,
 then measure with bench/networks.py. The issue's four files: generate them with `fenghuo demo generate` (seeds 7,
 99, 7, 8 at 100k/60k/20k/20k rows) and pass all four.
 """
@@ -114,123 +116,19 @@ def louvain(graph: nx.Graph, *, resolution: float | None = None, gamma: float | 
     return found
 
 
-def hybrid(graph: nx.Graph, *, resolution: float) -> dict[int, tuple]:
-    """A weakly connected component within the size guard is one network as it stands; Louvain at the scaled
-    resolution splits only the larger ones."""
-    total = graph.size(weight="weight")
-    found = {}
-    for n, nodes in enumerate(nx.connected_components(graph)):
-        if len(nodes) <= MAX_NETWORK_LEADS:
-            found.update({lead: (n, 0) for lead in nodes})
-            continue
-        sub = graph.subgraph(nodes)
-        parts = nx.community.louvain_communities(sub, weight="weight", resolution=resolution * 2 * total * sub.size(weight="weight") / total, seed=19)
-        found.update({lead: (n, k) for k, part in enumerate(parts) for lead in part})
-    return found
-
-
-def cohesive_split(graph: nx.Graph, *, resolution: float, threshold: float) -> dict[int, tuple]:
-    """Louvain at the scaled resolution in each weakly connected component; the split is kept only when its parts
-    keep, on average (weighted by size), at least `threshold` of their link weight inside (separate gangs);
-    otherwise the component stays one network."""
-    total = graph.size(weight="weight")
-    found = {}
-    for n, nodes in enumerate(nx.connected_components(graph)):
-        sub = graph.subgraph(nodes)
-        parts = nx.community.louvain_communities(sub, weight="weight", resolution=resolution * 2 * total * sub.size(weight="weight") / total, seed=19)
-        if len(parts) > 1:
-            where = {lead: k for k, part in enumerate(parts) for lead in part}
-            inside, degree = defaultdict(float), defaultdict(float)
-            for a, b, w in sub.edges(data="weight"):
-                degree[where[a]] += w
-                degree[where[b]] += w
-                if where[a] == where[b]:
-                    inside[where[a]] += 2 * w
-            knit = sum(len(p) * (inside[k] / degree[k] if degree[k] else 1.0) for k, p in enumerate(parts)) / len(nodes)
-            if knit < threshold:
-                parts = [set(nodes)]
-        found.update({lead: (n, k) for k, part in enumerate(parts) for lead in part})
-    return found
-
-
-def merge_back(graph: nx.Graph, *, resolution: float, tau: float) -> dict[int, tuple]:
-    """Louvain at the scaled resolution per component (it over-splits large gangs), then parts merged back,
-    greedily by strongest link, while the weight between two parts is at least `tau` × the smaller one's link weight
-    (a size-free test: two halves of one gang are linked by a large share of their weight, two gangs sharing a
-    rented card by a small one)."""
-    total = graph.size(weight="weight")
-    found = {}
-    for n, nodes in enumerate(nx.connected_components(graph)):
-        sub = graph.subgraph(nodes)
-        parts = nx.community.louvain_communities(sub, weight="weight", resolution=resolution * 2 * total * sub.size(weight="weight") / total, seed=19)
-        if len(parts) > 1:
-            parts = _merge(sub, parts, tau)
-        found.update({lead: (n, k) for k, part in enumerate(parts) for lead in part})
-    return found
-
-
-def _merge(sub: nx.Graph, parts: list[set], tau: float) -> list[set]:
-    where = {lead: k for k, part in enumerate(parts) for lead in part}
-    volume, between = defaultdict(float), defaultdict(float)
-    for a, b, w in sub.edges(data="weight"):
-        volume[where[a]] += w
-        volume[where[b]] += w
-        if where[a] != where[b]:
-            between[tuple(sorted((where[a], where[b])))] += w
-    parent = list(range(len(parts)))
-
-    def root(k: int) -> int:
-        while parent[k] != k:
-            parent[k] = parent[parent[k]]
-            k = parent[k]
-        return k
-
-    while True:  # merge the strongest qualifying pair, then recompute the merged group's links
-        best, pair = 0.0, None
-        for (a, b), w in between.items():
-            ratio = w / min(volume[a], volume[b])
-            if ratio >= tau and ratio > best:
-                best, pair = ratio, (a, b)
-        if pair is None:
-            break
-        a, b = pair
-        parent[b] = a
-        volume[a] += volume.pop(b)
-        merged: dict[tuple[int, int], float] = defaultdict(float)
-        for (x, y), w in between.items():
-            x, y = (a if x == b else x), (a if y == b else y)
-            if x != y:
-                merged[tuple(sorted((x, y)))] += w
-        between = merged
-    groups: dict[int, set] = defaultdict(set)
-    for k, part in enumerate(parts):
-        groups[root(k)] |= part
-    return list(groups.values())
-
-
-def absorb(graph: nx.Graph, *, resolution: float, threshold: float) -> dict[int, tuple]:
-    """Louvain at the scaled resolution per component, then, while some part keeps less than `threshold` of its
-    link weight inside (a fragment), the least cohesive part joins the part it is most strongly linked to."""
-    total = graph.size(weight="weight")
-    found = {}
-    for n, nodes in enumerate(nx.connected_components(graph)):
-        sub = graph.subgraph(nodes)
-        parts = nx.community.louvain_communities(sub, weight="weight", resolution=resolution * 2 * total * sub.size(weight="weight") / total, seed=19)
-        if len(parts) > 1:
-            parts = _absorb(sub, parts, threshold)
-        found.update({lead: (n, k) for k, part in enumerate(parts) for lead in part})
-    return found
-
-
-def guarded_absorb(graph: nx.Graph, *, resolution: float, threshold: float) -> dict[int, tuple]:
-    """A weakly connected component within the size guard stays whole; a larger one gets `absorb`'s treatment."""
+def absorb(graph: nx.Graph, *, resolution: float, threshold: float, guard: int | None = None) -> dict[int, tuple]:
+    """networks/communities.py's rule with Louvain for Leiden: a weakly connected component within `guard` leads
+    stays whole (no guard: none does); a larger one is parted by Louvain at the scaled resolution, then, while some
+    part keeps less than `threshold` of its link weight inside (a fragment), the least cohesive part joins the part
+    it is most strongly linked to."""
     total = graph.size(weight="weight")
     found = {}
     for n, nodes in enumerate(nx.connected_components(graph)):
         parts = [set(nodes)]
-        if len(nodes) > MAX_NETWORK_LEADS:
+        if guard is None or len(nodes) > guard:
             sub = graph.subgraph(nodes)
-            parts = nx.community.louvain_communities(sub, weight="weight", resolution=resolution * 2 * total * sub.size(weight="weight") / total, seed=19)
+            local = resolution * 2 * total * sub.size(weight="weight") / total
+            parts = nx.community.louvain_communities(sub, weight="weight", resolution=local, seed=19)
             if len(parts) > 1:
                 parts = _absorb(sub, parts, threshold)
         found.update({lead: (n, k) for k, part in enumerate(parts) for lead in part})
@@ -291,16 +189,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("files", nargs="+", help="generated CSV files, each optionally :MEMBER (default A)")
     ap.add_argument("--cap", type=int, default=NETWORK_DEGREE_CAP)
     ap.add_argument("--resolutions", type=float, nargs="*", default=[RESOLUTION])
-    ap.add_argument("--hybrid", type=float, nargs="*", default=[],
-                    help="also: components of the weighted graph within the size guard kept whole, Louvain at this scaled resolution on the rest")
-    ap.add_argument("--cohesive", nargs="*", default=[], metavar="R:C",
-                    help="also: Louvain at scaled resolution R per component, the split kept only when its parts' cohesion averages ≥ C")
-    ap.add_argument("--merge-back", nargs="*", default=[], metavar="R:TAU",
-                    help="also: Louvain at scaled resolution R, parts merged back while linked by ≥ TAU of the smaller one's weight")
     ap.add_argument("--absorb", nargs="*", default=[], metavar="R:C",
                     help="also: Louvain at scaled resolution R, then parts keeping < C of their weight inside join their strongest neighbour")
     ap.add_argument("--guarded", nargs="*", default=[], metavar="R:C",
-                    help="also: components within the size guard whole, larger ones as --absorb R:C")
+                    help="also: components within the size guard whole, larger ones as --absorb R:C (the product's rule)")
     ap.add_argument("--lpa", action="store_true", help="also: weighted label propagation")
     ap.add_argument("--gammas", type=float, nargs="*", default=[0.1])
     args = ap.parse_args(argv)
@@ -314,20 +206,13 @@ def main(argv: list[str] | None = None) -> int:
     score(f"components (cap {args.cap})", leads, components)
     for r in args.resolutions:
         score(f"Louvain, scaled r={r:g}", leads, louvain(graph, resolution=r))
-    for r in args.hybrid:
-        score(f"hybrid (WCC ≤ guard whole), r={r:g}", leads, hybrid(graph, resolution=r))
-    for spec in args.cohesive:
-        r, c = (float(x) for x in spec.split(":"))
-        score(f"cohesive split r={r:g} c={c:g}", leads, cohesive_split(graph, resolution=r, threshold=c))
-    for spec in args.merge_back:
-        r, t = (float(x) for x in spec.split(":"))
-        score(f"merge-back r={r:g} tau={t:g}", leads, merge_back(graph, resolution=r, tau=t))
     for spec in args.absorb:
         r, c = (float(x) for x in spec.split(":"))
         score(f"absorb r={r:g} c={c:g}", leads, absorb(graph, resolution=r, threshold=c))
     for spec in args.guarded:
         r, c = (float(x) for x in spec.split(":"))
-        score(f"guard {MAX_NETWORK_LEADS} + absorb r={r:g} c={c:g}", leads, guarded_absorb(graph, resolution=r, threshold=c))
+        score(f"guard {MAX_NETWORK_LEADS} + absorb r={r:g} c={c:g}", leads,
+              absorb(graph, resolution=r, threshold=c, guard=MAX_NETWORK_LEADS))
     if args.lpa:
         score("label propagation (weighted)", leads, lpa(graph))
     for g in args.gammas:
