@@ -117,10 +117,11 @@ async def detect(graph: Graph, components: list[str] | None,
     try:
         wcc = await repo.wcc(graph, name)
         edges = await repo.edges(graph, name)
-        leiden = await repo.leiden(graph, name, gamma(edges))
+        sizes = Counter(wcc.values())
+        chained = max(sizes.values(), default=0) > MAX_NETWORK_LEADS  # else every component stays whole
+        leiden = await repo.leiden(graph, name, gamma(edges)) if chained else {}
     finally:
         await repo.drop(graph, name)
-    sizes = Counter(wcc.values())
     groups: dict[str, list[str]] = defaultdict(list)
     for lead, component in wcc.items():  # a gang-sized component is one network as it stands
         if sizes[component] <= MAX_NETWORK_LEADS:
