@@ -35,7 +35,9 @@ from typing import Any  # noqa: E402
 import networkx as nx  # noqa: E402
 
 from bench.common import say  # noqa: E402
-from networks.communities import AGENT_WEIGHT, MAX_NETWORK_LEADS, RESOLUTION, TYPE_WEIGHTS, pair_scores  # noqa: E402
+from networks.communities import (  # noqa: E402
+    AGENT_WEIGHT, MAX_NETWORK_LEADS, RESOLUTION, TYPE_WEIGHTS, absorb_fragments, pair_scores,
+)
 from networks.linking import NETWORK_DEGREE_CAP  # noqa: E402
 
 COLUMNS = (("phone", "手机号"), ("device", "设备号"), ("id_number", "身份证号"), ("bank_card", "银行卡号"))
@@ -129,43 +131,11 @@ def absorb(graph: nx.Graph, *, resolution: float, threshold: float, guard: int |
             sub = graph.subgraph(nodes)
             local = resolution * 2 * total * sub.size(weight="weight") / total
             parts = nx.community.louvain_communities(sub, weight="weight", resolution=local, seed=19)
-            if len(parts) > 1:
-                parts = _absorb(sub, parts, threshold)
+            if len(parts) > 1:  # the product's own rejoining step (networks/communities.py)
+                pieces = {f"{k}": sorted(part) for k, part in enumerate(parts)}
+                parts = [set(leads) for leads in absorb_fragments(pieces, sub.edges(data="weight"), threshold).values()]
         found.update({lead: (n, k) for k, part in enumerate(parts) for lead in part})
     return found
-
-
-def _absorb(sub: nx.Graph, parts: list[set], threshold: float) -> list[set]:
-    where = {lead: k for k, part in enumerate(parts) for lead in part}
-    volume, inside = defaultdict(float), defaultdict(float)
-    links: dict[int, dict[int, float]] = defaultdict(lambda: defaultdict(float))
-    for a, b, w in sub.edges(data="weight"):
-        x, y = where[a], where[b]
-        volume[x] += w
-        volume[y] += w
-        if x == y:
-            inside[x] += 2 * w
-        else:
-            links[x][y] += w
-            links[y][x] += w
-    groups = {k: set(p) for k, p in enumerate(parts)}
-    while True:
-        fragments = [(inside[k] / volume[k] if volume[k] else 1.0, k) for k in groups if links[k]]
-        if not fragments:
-            break
-        worst, k = min(fragments)
-        if worst >= threshold:
-            break
-        target = max(links[k], key=links[k].get)
-        groups[target] |= groups.pop(k)
-        inside[target] += inside.pop(k) + 2 * links[k][target]
-        volume[target] += volume.pop(k)
-        for other, w in links.pop(k).items():
-            del links[other][k]
-            if other != target:
-                links[target][other] += w
-                links[other][target] += w
-    return list(groups.values())
 
 
 def lpa(graph: nx.Graph) -> dict[int, tuple]:

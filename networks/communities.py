@@ -45,8 +45,9 @@ AGENT_WEIGHT = 1.0
 RESOLUTION = 5e-5  # Leiden's gamma per unit of the projected graph's doubled total weight (bench/networks.py)
 FRAGMENT = 0.9  # a community keeping less of its link weight inside is a piece of a neighbour (absorb_fragments)
 MIN_GAMMA = 0.1  # on small graphs (tests, a young alliance) the gamma that served up to 100k rows
-MAX_NETWORK_LEADS = 600  # a real or planted gang rarely files more (the issue saw 50–470 leads, the generator plants
-# up to ~510 at 1M rows); a larger component is parted by Leiden, a larger community re-split or flagged
+MAX_NETWORK_LEADS = 600  # a real gang rarely files more (the issue saw 50–470 leads; the generator plants up to ~510
+# in one member's 1M rows, ~780 in two members'); a larger component is parted by Leiden, a larger community re-split
+# or flagged
 COHESIVE = 0.9  # parts keeping this share of their link weight inside are separate gangs
 SPLIT_GAMMAS = (0.5, 1.0, 2.0, 4.0)
 WRITE_CHUNK = 2000
