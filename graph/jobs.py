@@ -5,8 +5,10 @@
   encrypted secrets; only the scheduler reads them (`job_for_run`).
 - A run holds the job's lock (`running_run_id` + `running_until`) taken in the same transaction that creates
   its `JobRun`, so two runs of one job never overlap, whichever process asks.
-- `JobItem {job_id, source_id}`: each source item a job filed (file hash, STIX id|modified, MISP attribute
-  uuid), recorded after its batch committed, so a re-run or a restart never files it twice.
+- `JobItem {job_id, source_id, batch_id}`: each source item a job filed (file hash, STIX id|modified, MISP attribute
+  uuid), recorded while its batch runs (the write overlaps the batch's own work). An item counts as filed unless
+  its batch failed or is still `processing` (a run killed part-way): then the next run files it again, and the
+  pipeline's content idempotency resumes or replaces that batch. A re-run or a restart never files it twice.
 - `SchedulerLease`: the one process allowed to schedule.
 """
 
@@ -137,17 +139,26 @@ REMOVE j.running_run_id, j.running_until, j.running_holder
 RETURN count(j) AS freed
 """
 
+# A batch that no longer exists (purged by retention) or was retracted still counts: its items were filed.
 FILED_ITEMS = """
 UNWIND $ids AS sid
 MATCH (s:JobItem {job_id: $job_id, source_id: sid})
-RETURN collect(s.source_id) AS filed
+WITH s.batch_id AS batch_id, collect(s.source_id) AS ids
+OPTIONAL MATCH (b:Batch {id: batch_id})
+WITH ids WHERE b IS NULL OR NOT b.status IN ['failed', 'processing']
+UNWIND ids AS id
+RETURN collect(id) AS filed
 """
 
+# An item of a failed (or abandoned) batch moves to the batch filing it now; a filed item keeps its batch.
 RECORD_ITEMS = """
 UNWIND $ids AS sid
 MERGE (s:JobItem {job_id: $job_id, source_id: sid})
 ON CREATE SET s.batch_id = $batch_id, s.filed_at = datetime()
-RETURN count(*) AS recorded
+WITH s WHERE s.batch_id <> $batch_id
+OPTIONAL MATCH (b:Batch {id: s.batch_id})
+WITH s, b WHERE b IS NOT NULL AND b.status IN ['failed', 'processing']
+SET s.batch_id = $batch_id, s.filed_at = datetime()
 """
 
 ACQUIRE_LEASE = """

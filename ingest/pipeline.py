@@ -74,6 +74,7 @@ class BatchRunner:
         self.extra_aliases = extra_aliases or {}
         self.after_aggregation: list[AfterAggregation] = []
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._ready: dict[str, asyncio.Event] = {}  # set once a running batch is checkable (its hooks may still run)
 
     # -- files -------------------------------------------------------------------------------------------
 
@@ -112,7 +113,8 @@ class BatchRunner:
             batch = existing  # processing: an earlier attempt died part-way; resume it
         task = asyncio.create_task(self._process_file(principal, batch, spooled, request, request_id, defaults))
         self._tasks[batch["id"]] = task
-        task.add_done_callback(lambda _: self._tasks.pop(batch["id"], None))
+        self._ready[batch["id"]] = asyncio.Event()
+        task.add_done_callback(lambda _: (self._tasks.pop(batch["id"], None), self._ready.pop(batch["id"], None)))
         if wait:
             await task
         return BatchOutcome(await batches_repo.get_batch(self.graph, batch["id"]), created=existing is None)
@@ -243,6 +245,8 @@ class BatchRunner:
             await repo.aggregate_chunk(self.graph, batch_id, start=start, end=step_end)
             start = step_end
         await matchability.batch_aggregated(self.graph, batch_id)  # private-check setups re-read its indicators
+        if batch_id in self._ready:
+            self._ready[batch_id].set()
         for hook in self.after_aggregation:
             await hook(self.graph, batch_id)
 
@@ -255,6 +259,18 @@ class BatchRunner:
 
     async def wait_idle(self) -> None:
         await asyncio.gather(*list(self._tasks.values()), return_exceptions=True)
+
+    async def checkable(self, batch_id: str) -> dict[str, Any] | None:
+        """The batch once it is checkable (committed and aggregated: `checks_ready`) or failed. As after an upload,
+        the after-aggregation hooks (agent networks, private-check catch-up) may still be running."""
+        task, ready = self._tasks.get(batch_id), self._ready.get(batch_id)
+        if task is not None and ready is not None:
+            waiting = asyncio.ensure_future(ready.wait())
+            try:  # the task records its own failure on the batch; waiting here never cancels it
+                await asyncio.wait([task, waiting], return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                waiting.cancel()
+        return await batches_repo.get_batch(self.graph, batch_id)
 
     async def close(self) -> None:
         """Stop running batches; they stay invisible and resume when uploaded again."""

@@ -1,8 +1,8 @@
 """One run of one job: take the job's lock, run its connector or housekeeping task, record what happened.
 
 Flow of an ingest run: lock + JobRun (one write, graph/jobs.py) → connector fetches → each payload is filed by
-`BatchRunner.submit_file` (wait) → its source ids are recorded → the cursor moves → the run is closed with its
-counts, or with a reason an operator can act on and a retry time (exponential backoff).
+`BatchRunner.submit_file`, its source ids recorded while the batch runs → once it committed, the cursor moves →
+the run is closed with its counts, or with a reason an operator can act on and a retry time (exponential backoff).
 """
 
 from __future__ import annotations
@@ -109,14 +109,14 @@ class JobRunner:
     async def _file(self, job: Job, run_id: str, payload: Payload, tally: RunTally) -> Filed:
         defaults = BatchDefaults(**{k: job.defaults.get(k) for k in ("category", "tlp", "confidence", "agent")})
         request = UploadRequest(filename=payload.filename, format=payload.format)
-        outcome = await self.batches.submit_file(job_principal(job), payload.chunks(), request, wait=True,
+        outcome = await self.batches.submit_file(job_principal(job), payload.chunks(), request, wait=False,
                                                  request_id=f"job-run:{run_id}", defaults=defaults or None)
-        batch = outcome.batch
-        if batch["status"] == "processing":  # the same content is being filed by this process right now
-            await self.batches.wait_idle()
-            batch = await batches_repo.get_batch(self.graph, batch["id"]) or batch
+        # The items are recorded while the batch runs; they count as filed once it has committed (graph/jobs.py).
+        # The run goes on once the batch is checkable, as an upload answers then; its network upkeep follows.
+        _, batch = await asyncio.gather(repo.record_items(self.graph, job.id, payload.source_ids, outcome.batch["id"]),
+                                        self.batches.checkable(outcome.batch["id"]))
+        batch = batch or outcome.batch
         if batch["status"] == "committed":
-            await repo.record_items(self.graph, job.id, payload.source_ids, batch["id"])
             if payload.cursor is not None:
                 await self._save_cursor(job, run_id, payload.cursor)
             tally.add(batch, payload.items or len(payload.source_ids))
