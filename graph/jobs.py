@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from neo4j.exceptions import ConstraintError
+
 from core.principal import Principal
 from graph import visibility
 from graph.database import Graph
@@ -139,15 +141,20 @@ REMOVE j.running_run_id, j.running_until, j.running_holder
 RETURN count(j) AS freed
 """
 
-# A batch that no longer exists (purged by retention) or was retracted still counts: its items were filed.
+# One row per batch the ids were recorded with: a batch that no longer exists (purged by retention) or was
+# retracted still counts as filed; one that failed or is still `processing` (a run killed part-way) does not.
 FILED_ITEMS = """
 UNWIND $ids AS sid
 MATCH (s:JobItem {job_id: $job_id, source_id: sid})
 WITH s.batch_id AS batch_id, collect(s.source_id) AS ids
 OPTIONAL MATCH (b:Batch {id: batch_id})
-WITH ids WHERE b IS NULL OR NOT b.status IN ['failed', 'processing']
-UNWIND ids AS id
-RETURN collect(id) AS filed
+RETURN ids, b IS NULL OR NOT b.status IN ['failed', 'processing'] AS filed
+"""
+
+# Items no run recorded before (the caller checked): created without MERGE's lookup and locking.
+CREATE_ITEMS = """
+UNWIND $ids AS sid
+CREATE (:JobItem {job_id: $job_id, source_id: sid, batch_id: $batch_id, filed_at: datetime()})
 """
 
 # An item of a failed (or abandoned) batch moves to the batch filing it now; a filed item keeps its batch.
@@ -262,17 +269,35 @@ async def close_orphan_runs(graph: Graph, holder: str) -> int:
     return rows[0]["freed"] if rows else 0
 
 
-async def filed_items(graph: Graph, job_id: str, source_ids: list[str]) -> set[str]:
+async def filed_items(graph: Graph, job_id: str, source_ids: list[str], *, known: set[str] | None = None) -> set[str]:
+    """Which of the ids this job filed; `known` (optional) collects every id it has a record of, filed or not."""
     filed: set[str] = set()
     for start in range(0, len(source_ids), 10_000):
-        rows = await graph.read(FILED_ITEMS, {"job_id": job_id, "ids": source_ids[start:start + 10_000]})
-        filed.update(rows[0]["filed"] if rows else [])
+        part = {"job_id": job_id, "ids": source_ids[start:start + 10_000]}
+        for row in await graph.read(FILED_ITEMS, part):
+            if row["filed"]:
+                filed.update(row["ids"])
+            if known is not None:
+                known.update(row["ids"])
     return filed
 
 
-async def record_items(graph: Graph, job_id: str, source_ids: list[str], batch_id: str | None) -> None:
+async def record_items(graph: Graph, job_id: str, source_ids: list[str], batch_id: str | None, *,
+                       known: set[str] | None = None) -> None:
+    """Record the ids as filed by `batch_id`. With `known` (the ids that have a record, from `filed_items`), the
+    others are created outright; should one exist after all, that part is merged instead."""
     for start in range(0, len(source_ids), 10_000):
-        await graph.write(RECORD_ITEMS, {"job_id": job_id, "ids": source_ids[start:start + 10_000], "batch_id": batch_id})
+        part = source_ids[start:start + 10_000]
+        fresh = [sid for sid in part if sid not in known] if known is not None else []
+        if fresh:
+            try:
+                await graph.write(CREATE_ITEMS, {"job_id": job_id, "ids": fresh, "batch_id": batch_id})
+            except ConstraintError:
+                fresh = []
+        created = set(fresh)
+        rest = [sid for sid in part if sid not in created]
+        if rest:
+            await graph.write(RECORD_ITEMS, {"job_id": job_id, "ids": rest, "batch_id": batch_id})
 
 
 async def acquire_lease(graph: Graph, holder: str, *, host: str, pid: int, ttl_ms: int) -> dict[str, Any]:

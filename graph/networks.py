@@ -42,7 +42,10 @@ RETURN k.holder AS holder
 """
 RELEASE_LEASE = "MATCH (k:NetworkLease {id: 'networks'}) WHERE k.holder = $holder SET k.holder = null"
 
-BATCH_SPAN = "MATCH (b:Batch {id: $batch_id}) WHERE b.status = 'committed' RETURN b.last_line AS last_line"
+BATCH_SPAN = """
+MATCH (b:Batch {id: $batch_id}) WHERE b.status = 'committed'
+RETURN b.last_line AS last_line, b.networks_assigned_at IS NOT NULL AS assigned
+"""
 
 BATCH_LEADS = f"""
 MATCH (l:Lead) USING INDEX l:Lead(batch_id, seq)
@@ -164,10 +167,10 @@ async def release_lease(graph: Graph, holder: str) -> None:
     await graph.write(RELEASE_LEASE, {"holder": holder})
 
 
-async def batch_last_line(graph: Graph, batch_id: str) -> int | None:
-    """The last line of a committed batch; None when it is not committed."""
+async def batch_span(graph: Graph, batch_id: str) -> tuple[int | None, bool]:
+    """The last line of a committed batch (None when it is not committed) and whether its networks are assigned."""
     rows = await graph.read(BATCH_SPAN, {"batch_id": batch_id})
-    return rows[0]["last_line"] if rows else None
+    return (rows[0]["last_line"], rows[0]["assigned"]) if rows else (None, False)
 
 
 async def batch_leads(graph: Graph, batch_id: str, start: int, end: int, cap: int) -> list[dict[str, Any]]:

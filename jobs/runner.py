@@ -95,10 +95,11 @@ class JobRunner:
             stats = await housekeeping.run(job.kind, self.graph, self.audit, self.settings, job.config)
             tally.rows = int(stats.pop("rows", 0))
             return [f"{name}: {value}" for name, value in stats.items()]
+        known: set[str] = set()  # source ids this job has a record of (filed or not), as the connector asked
         context = RunContext(
             job=job, secrets=self.secrets.open(job.secrets_enc),
-            filed_ids=lambda ids: repo.filed_items(self.graph, job.id, ids),
-            file=lambda payload: self._file(job, run_id, payload, tally),
+            filed_ids=lambda ids: repo.filed_items(self.graph, job.id, ids, known=known),
+            file=lambda payload: self._file(job, run_id, payload, tally, known),
             save_cursor=lambda cursor: self._save_cursor(job, run_id, cursor),
         )
         await connector_for(job.kind, self.settings.data_dir / "spool").run(context)
@@ -106,15 +107,16 @@ class JobRunner:
             context.notes.insert(0, f"{context.skipped} source items are not identifiers (counted and skipped)")
         return context.notes
 
-    async def _file(self, job: Job, run_id: str, payload: Payload, tally: RunTally) -> Filed:
+    async def _file(self, job: Job, run_id: str, payload: Payload, tally: RunTally, known: set[str]) -> Filed:
         defaults = BatchDefaults(**{k: job.defaults.get(k) for k in ("category", "tlp", "confidence", "agent")})
         request = UploadRequest(filename=payload.filename, format=payload.format)
         outcome = await self.batches.submit_file(job_principal(job), payload.chunks(), request, wait=False,
                                                  request_id=f"job-run:{run_id}", defaults=defaults or None)
         # The items are recorded while the batch runs; they count as filed once it has committed (graph/jobs.py).
         # The run goes on once the batch is checkable, as an upload answers then; its network upkeep follows.
-        _, batch = await asyncio.gather(repo.record_items(self.graph, job.id, payload.source_ids, outcome.batch["id"]),
-                                        self.batches.checkable(outcome.batch["id"]))
+        _, batch = await asyncio.gather(
+            repo.record_items(self.graph, job.id, payload.source_ids, outcome.batch["id"], known=known),
+            self.batches.checkable(outcome.batch["id"]))
         batch = batch or outcome.batch
         if batch["status"] == "committed":
             if payload.cursor is not None:

@@ -65,7 +65,8 @@ def _chunks(items: Sequence[Any], size: int = WRITE_CHUNK) -> Iterable[list[Any]
     return (list(items[n:n + size]) for n in range(0, len(items), size))
 
 
-async def assign_networks(graph: Graph, batch_id: str, *, cap: int = NETWORK_DEGREE_CAP) -> dict[str, int]:
+async def assign_networks(graph: Graph, batch_id: str, *, cap: int = NETWORK_DEGREE_CAP,
+                          pending_only: bool = False) -> dict[str, int]:
     """Fold a committed, aggregated batch into the networks (the `BatchRunner.after_aggregation` hook).
 
     Reads the batch's leads page by page (by `seq`) with their indicators and agents, the earlier leads those
@@ -74,11 +75,15 @@ async def assign_networks(graph: Graph, batch_id: str, *, cap: int = NETWORK_DEG
     others; a new component of two or more leads gets a new id. Networks that carry a now non-linking indicator
     (it crossed the cap with this batch, or was flagged benign/retracted) are recomputed from their own leads,
     so a network joined only through that indicator splits. Idempotent: running it again changes nothing.
+    `pending_only`: do nothing when the batch's networks were assigned by the time the lease was ours (the upkeep
+    job found the batch pending while its own hook was still running; it waited for that hook's lease).
     """
     async with _lease(graph) as lease:
-        last_line = await repo.batch_last_line(graph, batch_id)
+        last_line, assigned = await repo.batch_span(graph, batch_id)
         if last_line is None:
             return dict.fromkeys(("leads", "networks", "merged", "split"), 0)
+        if pending_only and assigned:
+            return {**dict.fromkeys(("leads", "networks", "merged", "split"), 0), "skipped": 1}
         fold = await _fold_batch(graph, batch_id, last_line, cap, lease)
         comps = fold.linker.components()
         touched = sorted({n for c in comps for n in c.networks})
@@ -143,11 +148,13 @@ async def refresh_networks(graph: Graph, network_ids: Iterable[str], *, cap: int
 
 
 async def assign_pending_networks(graph: Graph, *, cap: int = NETWORK_DEGREE_CAP) -> int:
-    """Assign committed batches whose hook never finished (a crash, or a busy lease); returns how many."""
-    pending = await repo.pending_batches(graph)
-    for batch_id in pending:
-        await assign_networks(graph, batch_id, cap=cap)
-    return len(pending)
+    """Assign committed batches whose hook never finished (a crash, or a busy lease); returns how many it assigned
+    (a batch whose running hook finished first is left to it)."""
+    assigned = 0
+    for batch_id in await repo.pending_batches(graph):
+        done = await assign_networks(graph, batch_id, cap=cap, pending_only=True)
+        assigned += not done.get("skipped")
+    return assigned
 
 
 def _fold_lead(rows: list[dict[str, Any]], linker: Linker, current: dict[str, str | None],

@@ -66,3 +66,21 @@ async def test_a_run_ends_once_its_batch_is_checkable_while_network_upkeep_goes_
     finally:
         release.set()
         await jobs_env.runner.batches.wait_idle()
+
+
+async def test_items_believed_new_but_already_recorded_are_merged_not_duplicated(jobs_env: JobsEnv) -> None:
+    job = await jobs_env.create("items", "taxii", {"collection_url": "http://127.0.0.1:9/api/collections/c/"})
+    failed = await _batch(jobs_env)
+    await jobs_repo.record_items(jobs_env.graph, job["id"], ["a|1"], failed)
+    await batches_repo.fail(jobs_env.graph, failed, "bad")
+    known: set[str] = set()
+    assert await jobs_repo.filed_items(jobs_env.graph, job["id"], ["a|1", "b|1"], known=known) == set()
+    assert known == {"a|1"}
+
+    batch = await _batch(jobs_env)
+    await jobs_repo.record_items(jobs_env.graph, job["id"], ["a|1", "b|1"], batch, known=set())  # a stale `known`
+    await batches_repo.commit(jobs_env.graph, batch)
+
+    rows = await jobs_env.graph.read("MATCH (s:JobItem {job_id: $id}) RETURN s.source_id AS sid, s.batch_id AS batch "
+                                     "ORDER BY sid", {"id": job["id"]})
+    assert rows == [{"sid": "a|1", "batch": batch}, {"sid": "b|1", "batch": batch}]

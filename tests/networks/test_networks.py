@@ -379,6 +379,26 @@ async def test_incremental_assignment_over_two_batches_equals_a_rebuild(runner: 
     assert await assign_networks(graph, "no-such-batch", cap=cap) == {"leads": 0, "networks": 0, "merged": 0, "split": 0}
 
 
+
+async def test_upkeep_leaves_a_batch_to_the_hook_that_finished_it_while_upkeep_waited(runner: BatchRunner, graph: Graph) -> None:
+    import asyncio
+
+    from graph import networks as networks_repo
+
+    runner.after_aggregation.clear()  # the batch's own hook has not run: it is pending
+    await file(runner, "ACME", lead("A", phones=(1,), device=1), lead("B", phones=(1,), device=2))
+    (batch_id,) = await networks_repo.pending_batches(graph)
+    assert await networks_repo.acquire_lease(graph, "hook-in-flight", 60_000)
+    upkeep = asyncio.create_task(networks.assign_pending_networks(graph))
+    await asyncio.sleep(1.0)  # the upkeep listed the batch as pending and waits for the lease
+    await networks_repo.mark_assigned(graph, batch_id)  # the hook's last step: it finished
+    await networks_repo.release_lease(graph, "hook-in-flight")
+
+    assert await asyncio.wait_for(upkeep, 60) == 0
+    assert await groups(graph) == set()  # the upkeep did not fold the batch a second time
+    assert await networks_repo.pending_batches(graph) == []
+
+
 # -- the pure part --------------------------------------------------------------------------------------------
 
 
