@@ -53,8 +53,9 @@ SEED = 7
 IMPORT_MAX = 2 * 1024 * MB
 FENGHUO = str(Path(sys.executable).with_name("fenghuo"))
 
-# Everything a batch leaves behind; members, API keys, the audit chain, benign numbers and migrations stay.
-WIPE = ("MATCH (n) WHERE n:Lead OR n:Batch OR n:BatchReport OR n:Agent OR n:Network OR (n:Indicator AND NOT n.benign) "
+# Everything a batch (or a job's batch) leaves behind; members, API keys, the audit chain, benign numbers and migrations stay.
+WIPE = ("MATCH (n) WHERE n:Lead OR n:Batch OR n:BatchReport OR n:Agent OR n:Network OR n:JobItem "
+        "OR (n:Indicator AND NOT n.benign) "
         "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS")
 
 

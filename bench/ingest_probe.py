@@ -66,7 +66,7 @@ class ProcessTree:
         return found
 
 
-def _cpu(process: psutil.Process | None) -> float:
+def cpu_seconds(process: psutil.Process | None) -> float:
     try:
         t = process.cpu_times() if process else None
     except psutil.Error:
@@ -92,8 +92,8 @@ class Sampler(threading.Thread):
         self._worker_cpu: dict[int, float] = {}
 
     def __enter__(self) -> "Sampler":
-        self._api0, self._jvm0 = _cpu(self.tree.api), _cpu(self.tree.jvm)
-        self._threads0 = jvm_thread_cpu(self.tree.jvm.pid) if self.tree.jvm else {}
+        self._api0, self._jvm0 = cpu_seconds(self.tree.api), cpu_seconds(self.tree.jvm)
+        self._threads0 = jvm_threadcpu_seconds(self.tree.jvm.pid) if self.tree.jvm else {}
         self.start()
         return self
 
@@ -102,10 +102,10 @@ class Sampler(threading.Thread):
         self.join(5)
         self.sample()
         u = self.usage
-        u.cpu = {"api": _cpu(self.tree.api) - self._api0, "worker": sum(self._worker_cpu.values()),
-                 "jvm": _cpu(self.tree.jvm) - self._jvm0}
+        u.cpu = {"api": cpu_seconds(self.tree.api) - self._api0, "worker": sum(self._worker_cpu.values()),
+                 "jvm": cpu_seconds(self.tree.jvm) - self._jvm0}
         if self.tree.jvm:
-            for tid, (kind, seconds) in jvm_thread_cpu(self.tree.jvm.pid).items():
+            for tid, (kind, seconds) in jvm_threadcpu_seconds(self.tree.jvm.pid).items():
                 before = self._threads0.get(tid, (kind, 0.0))[1]
                 u.cpu[f"jvm {kind}"] = u.cpu.get(f"jvm {kind}", 0.0) + seconds - before
 

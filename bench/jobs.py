@@ -56,11 +56,10 @@ from dataclasses import dataclass  # noqa: E402
 from typing import Any  # noqa: E402
 
 import httpx  # noqa: E402
-import psutil  # noqa: E402
 
 from bench.common import say  # noqa: E402
-from bench.ingest import FENGHUO, Server, load, start_server  # noqa: E402
-from bench.ingest_probe import ProcessTree  # noqa: E402
+from bench.ingest import FENGHUO, Server, load, start_server, wipe  # noqa: E402
+from bench.ingest_probe import ProcessTree, cpu_seconds  # noqa: E402
 from graph import jobs as jobs_repo  # noqa: E402
 from graph.database import Graph, Target  # noqa: E402
 from ingest import demo  # noqa: E402
@@ -70,8 +69,6 @@ MEMBER = "DEMO_A"  # the demo uploader's member
 INDEXED = ("bench.medallion_indexed", "IndexedMemoryBackend")
 STOCK = ("medallion.backends.memory_backend", "MemoryBackend")
 POLL = 0.02
-WIPE = ("MATCH (n) WHERE n:Lead OR n:Batch OR n:BatchReport OR n:Agent OR n:Network OR n:JobItem "
-        "OR (n:Indicator AND NOT n.benign) CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 5000 ROWS")
 READY = ("MATCH (b:Batch {id: $id}) RETURN b.status AS status, b.error AS error, "
          "b.status = 'committed' AND b.aggregated_seq > b.last_line AS ready, b.accepted AS accepted")
 RUN = ("MATCH (j:IngestJob {name: $name}) MATCH (r:JobRun {job_id: j.id}) "
@@ -119,13 +116,7 @@ class Bench:
             if not (await self.graph.read(UNASSIGNED))[0]["n"]:
                 break
             await asyncio.sleep(0.5)
-        for attempt in range(10):  # a network hook may still hold locks
-            try:
-                async with self.graph.driver.session(database=self.graph.database) as session:
-                    await (await session.run(WIPE)).consume()
-                break
-            except Exception:  # noqa: BLE001 - transient lock conflicts with the server's own work
-                await asyncio.sleep(1 + attempt)
+        await wipe(self.graph)
         await self.idle()
 
     async def idle(self, below: float = 0.15, window: float = 1.0, limit: float = 120.0) -> None:
@@ -138,14 +129,7 @@ class Bench:
                 return
 
     def _cpu(self) -> float:
-        total = 0.0
-        for process in [self.tree.api, self.tree.jvm, *self.tree.api.children(recursive=True)]:
-            try:
-                times = process.cpu_times() if process else None
-            except psutil.Error:
-                continue
-            total += (times.user + times.system) if times else 0.0
-        return total
+        return sum(cpu_seconds(p) for p in [self.tree.api, self.tree.jvm, *self.tree.api.children(recursive=True)])
 
     async def direct(self, path: Path, params: dict[str, str], content_type: str) -> Measured:
         async def body():
