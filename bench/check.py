@@ -146,13 +146,12 @@ class Run:
         return [key_of(v) for v in values]
 
     async def driver_figures(self, keys: list[str], batch_keys: list[str]) -> None:
-        from check.service import NEIGHBOURS_FOR_BOOST
+        from check.service import HUB_CAP, NEIGHBOURS_FOR_BOOST
         from core.principal import Principal, Role
         from graph import checks, visibility
-        from networks.linking import NETWORK_DEGREE_CAP
 
         principal = Principal(id="key:bench", member_code="DEMO_A", roles=frozenset({Role.ANALYST, Role.UPLOADER}))
-        driver = floors.Driver(self.server.bolt_uri, visibility.params(principal), NETWORK_DEGREE_CAP,
+        driver = floors.Driver(self.server.bolt_uri, visibility.params(principal), HUB_CAP,
                                NEIGHBOURS_FOR_BOOST)
         try:
             seconds = self.args.duration

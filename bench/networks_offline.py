@@ -6,12 +6,13 @@
 Reads generated batches and their `.truth.csv` side files (`fenghuo demo generate`) without Neo4j, builds the same
 weighted lead graph as graph/communities.py from the raw CSV (identifiers normalised roughly: digits of phones and
 cards, upper-case ID numbers; in-file duplicate rows dropped; RED leads count towards an identifier's lead count but
-link nothing), and scores against the truth: capped components (union-find, as networks/linking.py) and
-communities found by networkx's Louvain per weakly connected component, either at Leiden's scaled resolution
-(`--resolutions`, gamma = r × 2 × total weight, as networks/communities.py) or at a fixed whole-graph gamma
-(`--gammas`), or with fragments rejoining (`--absorb`) and gang-sized components kept whole first (`--guarded`, the
-product's rule, networks/communities.py). Louvain is not GDS's Leiden and only `--guarded` has a size guard: use it to see a trend in a minute or two,
-then measure with bench/networks.py. The issue's four files: generate them with `fenghuo demo generate` (seeds 7,
+link nothing; an identifier named by more than `--pair-cap` leads is a star node, its weight falling with its
+degree), and scores against the truth: capped components (union-find, as networks/linking.py) and communities found
+by networkx's Louvain per weakly connected component, either at Leiden's scaled resolution (`--resolutions`,
+gamma = r × 2 × total weight, as networks/communities.py) or at a fixed whole-graph gamma (`--gammas`), or with
+fragments rejoining (`--absorb`) and small components kept whole first (`--guarded`, the product's rule,
+networks/communities.py, with `--whole` for its `WHOLE_LEADS`). Louvain is not GDS's Leiden and only `--guarded`
+has a size guard: use it to see a trend in a few minutes, then measure with bench/networks.py. The issue's four files: generate them with `fenghuo demo generate` (seeds 7,
 99, 7, 8 at 100k/60k/20k/20k rows) and pass all four.
 """
 
@@ -36,9 +37,9 @@ import networkx as nx  # noqa: E402
 
 from bench.common import say  # noqa: E402
 from networks.communities import (  # noqa: E402
-    AGENT_WEIGHT, MAX_NETWORK_LEADS, RESOLUTION, TYPE_WEIGHTS, absorb_fragments, pair_scores,
+    AGENT_WEIGHT, FRAGMENT, MAX_NETWORK_LEADS, RESOLUTION, TYPE_WEIGHTS, WHOLE_LEADS, absorb_fragments, pair_scores,
 )
-from networks.linking import NETWORK_DEGREE_CAP  # noqa: E402
+from networks.linking import NETWORK_DEGREE_CAP, PAIR_DEGREE_CAP  # noqa: E402
 
 COLUMNS = (("phone", "手机号"), ("device", "设备号"), ("id_number", "身份证号"), ("bank_card", "银行卡号"))
 
@@ -72,20 +73,25 @@ def load(files: list[tuple[Path, str]]) -> list[dict[str, Any]]:
     return leads
 
 
-def weighted_graph(leads: list[dict[str, Any]], cap: int) -> tuple[nx.Graph, dict[int, tuple]]:
-    """The weighted lead graph of graph/communities.py and the capped components of networks/linking.py."""
+def weighted_graph(leads: list[dict[str, Any]], cap: int, pair_cap: int) -> tuple[nx.Graph, dict[int, tuple]]:
+    """The weighted lead graph of graph/communities.py (an identifier named by more than `pair_cap` leads as a star
+    node, a tuple) and the capped components of networks/linking.py."""
     named: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for lead in leads:
         for k in lead["keys"]:
             named[k].append(lead)
     weight: dict[tuple[int, int], float] = defaultdict(float)
     components = nx.utils.UnionFind()
-    for (kind, _), naming in named.items():
+    for (kind, value), naming in named.items():
         ids = [lead["id"] for lead in naming if not lead["red"]]
         if len(naming) > cap or len(ids) < 2:
             continue
         components.union(*ids)
         w = TYPE_WEIGHTS[kind] / math.log(1 + len(naming))
+        if len(naming) > pair_cap:  # graph/communities.py's STAR_WEIGHT
+            for a in ids:
+                weight[(a, ("star", kind, value))] += w * pair_cap
+            continue
         for n, a in enumerate(ids):
             for b in ids[n + 1:]:
                 weight[(a, b)] += w
@@ -114,7 +120,7 @@ def louvain(graph: nx.Graph, *, resolution: float | None = None, gamma: float | 
         local = sub.size(weight="weight")
         res = resolution * 2 * total if resolution is not None else gamma
         parts = nx.community.louvain_communities(sub, weight="weight", resolution=res * local / total, seed=19)
-        found.update({lead: (n, k) for k, part in enumerate(parts) for lead in part})
+        found.update({lead: (n, k) for k, part in enumerate(parts) for lead in part if not isinstance(lead, tuple)})
     return found
 
 
@@ -122,26 +128,26 @@ def absorb(graph: nx.Graph, *, resolution: float, threshold: float, guard: int |
     """networks/communities.py's rule with Louvain for Leiden: a weakly connected component within `guard` leads
     stays whole (no guard: none does); a larger one is parted by Louvain at the scaled resolution, then, while some
     part keeps less than `threshold` of its link weight inside (a fragment), the least cohesive part joins the part
-    it is most strongly linked to."""
+    it is most strongly linked to. Leads only in the answer (star nodes are tuples)."""
     total = graph.size(weight="weight")
     found = {}
     for n, nodes in enumerate(nx.connected_components(graph)):
         parts = [set(nodes)]
-        if guard is None or len(nodes) > guard:
+        if guard is None or sum(not isinstance(node, tuple) for node in nodes) > guard:
             sub = graph.subgraph(nodes)
             local = resolution * 2 * total * sub.size(weight="weight") / total
             parts = nx.community.louvain_communities(sub, weight="weight", resolution=local, seed=19)
             if len(parts) > 1:  # the product's own rejoining step (networks/communities.py)
-                pieces = {f"{k}": sorted(part) for k, part in enumerate(parts)}
+                pieces = {f"{k}": sorted(part, key=str) for k, part in enumerate(parts)}
                 parts = [set(leads) for leads in absorb_fragments(pieces, sub.edges(data="weight"), threshold).values()]
-        found.update({lead: (n, k) for k, part in enumerate(parts) for lead in part})
+        found.update({lead: (n, k) for k, part in enumerate(parts) for lead in part if not isinstance(lead, tuple)})
     return found
 
 
 def lpa(graph: nx.Graph) -> dict[int, tuple]:
     """networkx's asynchronous weighted label propagation (GDS has gds.labelPropagation)."""
     return {lead: k for k, part in enumerate(nx.community.asyn_lpa_communities(graph, weight="weight", seed=19))
-            for lead in part}
+            for lead in part if not isinstance(lead, tuple)}
 
 
 def score(name: str, leads: list[dict[str, Any]], found: dict[int, Any]) -> None:
@@ -157,21 +163,25 @@ def score(name: str, leads: list[dict[str, Any]], found: dict[int, Any]) -> None
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench/networks_offline.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("files", nargs="+", help="generated CSV files, each optionally :MEMBER (default A)")
-    ap.add_argument("--cap", type=int, default=NETWORK_DEGREE_CAP)
+    ap.add_argument("--cap", type=int, default=NETWORK_DEGREE_CAP, help="hub cap: named by more leads, links nothing")
+    ap.add_argument("--pair-cap", type=int, default=PAIR_DEGREE_CAP,
+                    help="named by more leads, an identifier is a star node with weight falling with its degree")
+    ap.add_argument("--whole", type=int, default=WHOLE_LEADS, help="--guarded keeps components this small whole")
     ap.add_argument("--resolutions", type=float, nargs="*", default=[RESOLUTION])
     ap.add_argument("--absorb", nargs="*", default=[], metavar="R:C",
                     help="also: Louvain at scaled resolution R, then parts keeping < C of their weight inside join their strongest neighbour")
     ap.add_argument("--guarded", nargs="*", default=[], metavar="R:C",
-                    help="also: components within the size guard whole, larger ones as --absorb R:C (the product's rule)")
+                    help=f"also: components within --whole leads whole, larger ones as --absorb R:C (the product's rule: "
+                         f"{RESOLUTION:g}:{FRAGMENT:g})")
     ap.add_argument("--lpa", action="store_true", help="also: weighted label propagation")
     ap.add_argument("--gammas", type=float, nargs="*", default=[0.1])
     args = ap.parse_args(argv)
     files = [(Path(spec.rsplit(":", 1)[0]), spec.rsplit(":", 1)[1] if ":" in spec else "A") for spec in args.files]
     leads = load(files)
-    graph, components = weighted_graph(leads, args.cap)
+    graph, components = weighted_graph(leads, args.cap, args.pair_cap)
     gangs = Counter(lead["gang"] for lead in leads if lead["gang"] and not lead["red"])
-    say(f"OFFLINE APPROXIMATION (networkx Louvain, no Neo4j, no size guard): {len(leads):,} leads, "
-        f"{graph.number_of_edges():,} weighted pairs, {len(gangs)} planted gangs (largest {max(gangs.values())})")
+    say(f"OFFLINE APPROXIMATION (networkx Louvain, no Neo4j, no re-split above the size guard): {len(leads):,} leads, "
+        f"{graph.number_of_edges():,} weighted links (pairs and star links), {len(gangs)} planted gangs (largest {max(gangs.values())})")
     say(f"{'':30}{'precision':>10}{'recall':>8}{'ARI':>8}{'largest':>9}{'>' + str(MAX_NETWORK_LEADS):>7}")
     score(f"components (cap {args.cap})", leads, components)
     for r in args.resolutions:
@@ -181,8 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         score(f"absorb r={r:g} c={c:g}", leads, absorb(graph, resolution=r, threshold=c))
     for spec in args.guarded:
         r, c = (float(x) for x in spec.split(":"))
-        score(f"guard {MAX_NETWORK_LEADS} + absorb r={r:g} c={c:g}", leads,
-              absorb(graph, resolution=r, threshold=c, guard=MAX_NETWORK_LEADS))
+        score(f"whole {args.whole} + absorb r={r:g} c={c:g}", leads,
+              absorb(graph, resolution=r, threshold=c, guard=args.whole))
     if args.lpa:
         score("label propagation (weighted)", leads, lpa(graph))
     for g in args.gammas:

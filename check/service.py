@@ -20,10 +20,11 @@ from graph import checks as repo
 from graph.database import Graph
 from ingest.identifiers import Invalid
 from ingest.pseudonym import AllianceKey, identify, mask
-from networks.linking import NETWORK_DEGREE_CAP
+from networks.linking import PAIR_DEGREE_CAP
 
 MAX_IDENTIFIERS = 10_000
 NEIGHBOURS_FOR_BOOST = 5
+HUB_CAP = PAIR_DEGREE_CAP  # a co-occurring indicator named by more leads lends a check no boost
 
 NO_RECORD, ACTIVE, DISPUTED, RETRACTED, EXPIRED, BENIGN, INVALID = (
     "no_record", "active", "disputed", "retracted", "expired", "benign", "invalid")
@@ -73,7 +74,7 @@ class LeadVerdict:
 
 def shared_lookups(graph: Graph) -> Coalescer:
     """The process's coalescer: concurrent checks share one lookup (check/coalesce.py)."""
-    return Coalescer(graph, hub_cap=NETWORK_DEGREE_CAP, neighbours=NEIGHBOURS_FOR_BOOST)
+    return Coalescer(graph, hub_cap=HUB_CAP, neighbours=NEIGHBOURS_FOR_BOOST)
 
 
 Lookup = Callable[[Principal, list[str]], Awaitable[list[dict[str, Any]]]]
@@ -88,7 +89,7 @@ async def check_leads(
     results, pending = classify_leads(leads, alliance_key)
     if pending:
         if lookup is None:
-            rows = await repo.lookup(reader.graph, reader.principal, list(pending), hub_cap=NETWORK_DEGREE_CAP,
+            rows = await repo.lookup(reader.graph, reader.principal, list(pending), hub_cap=HUB_CAP,
                                      neighbours=NEIGHBOURS_FOR_BOOST)
         else:
             rows = await lookup(reader.principal, list(pending))

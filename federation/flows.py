@@ -19,7 +19,6 @@ from federation.merge import merge_rows
 from federation.node import Federation
 from graph import checks as check_repo
 from ingest.pseudonym import AllianceKey
-from networks.linking import NETWORK_DEGREE_CAP
 
 
 @dataclass
@@ -38,7 +37,7 @@ async def check_leads_federated(
         keys = list(pending)
         peers = await federation.targets(reader.graph)
         rows, outcomes = await asyncio.gather(
-            check_repo.lookup(reader.graph, reader.principal, keys, hub_cap=NETWORK_DEGREE_CAP,
+            check_repo.lookup(reader.graph, reader.principal, keys, hub_cap=check_service.HUB_CAP,
                               neighbours=check_service.NEIGHBOURS_FOR_BOOST),
             federation.client.ask_all(peers, keys, alliance_key.version, reader.request_id),
         )

@@ -5,10 +5,16 @@ The weighted lead graph is never stored: a Cypher aggregation projection (`gds.g
 function) builds it in GDS's memory from (:Lead)-[:NAMES]->(:Indicator)<-[:NAMES]-(:Lead) paths, for the leads of
 the given components only (or all of them). A pair of leads weighs the sum, over the linking identifiers they
 share, of the identifier type's weight divided by ln(1 + the identifier's lead count) — a shared device or bank card
-counts more than a shared phone, and an identifier named by many leads counts less (benign, retracted and over-cap
-identifiers still link nothing: `graph.networks.linking`). Two leads that declare the same agent gain
-`$agent_weight` when they were filed in the same batch, or when they also share an identifier: an agent label alone
-never joins leads across batches. Which weights and why is networks/communities.py; this module only runs queries.
+counts more than a shared phone, and an identifier named by many leads counts less — and, for an identifier named
+by more than `$pair_cap` leads, multiplied by `$pair_cap` / its lead count: the degree cap is a gradient, and a
+lead's total link weight through one identifier stops growing with the identifier's degree. Such an identifier is
+projected as a node of its own, a star (each of its leads linked to it with the weight its pairs through it would
+sum to), so an identifier named by 500 leads adds 500 links, not 125,000 pairs. Benign, retracted and hub
+identifiers (named by more than `$cap` leads) still link nothing: `graph.networks.linking`. Two leads that declare
+the same agent gain `$agent_weight` when they were filed in the same batch, or when they also share an identifier
+linked pairwise: an agent label alone never joins leads across batches. Which weights and why is
+networks/communities.py; this module only runs queries. Projected identifiers come back from GDS as
+`STAR_PREFIX` + key, leads as their id.
 """
 
 from __future__ import annotations
@@ -20,10 +26,16 @@ from neo4j.exceptions import ClientError
 from graph.database import Graph
 from graph.networks import eligible, linking
 
-# A linking identifier's weight for one pair of leads sharing it.
-PAIR_WEIGHT = """(CASE i.type WHEN 'device' THEN $w.device WHEN 'imei' THEN $w.device WHEN 'oaid' THEN $w.device
+STAR_PREFIX = "~"  # a projected identifier's name in GDS's answers (lead ids never start with it)
+
+_TYPE_WEIGHT = """(CASE i.type WHEN 'device' THEN $w.device WHEN 'imei' THEN $w.device WHEN 'oaid' THEN $w.device
   WHEN 'bank_card' THEN $w.bank_card WHEN 'phone' THEN $w.phone WHEN 'id_number' THEN $w.id_number
   ELSE $w.other END) / log(1.0 + coalesce(i.lead_count, 2))"""
+# A linking identifier's weight for one pair of leads sharing it.
+PAIR_WEIGHT = f"""({_TYPE_WEIGHT} * CASE WHEN coalesce(i.lead_count, 2) > $pair_cap
+  THEN toFloat($pair_cap) / i.lead_count ELSE 1.0 END)"""
+# One lead's link to an identifier projected as a star: what its pairs through the identifier would sum to.
+STAR_WEIGHT = f"({_TYPE_WEIGHT} * $pair_cap)"
 
 
 def _pairs(scope: str) -> str:
@@ -32,7 +44,8 @@ def _pairs(scope: str) -> str:
 CALL () {{
   MATCH (l:Lead) WHERE {scope.format(x="l")} AND {eligible("l")}
   MATCH (l)-[:NAMES]->(i:Indicator)<-[:NAMES]-(o:Lead)
-  WHERE l.id < o.id AND {linking()} AND {scope.format(x="o")} AND {eligible("o")}
+  WHERE l.id < o.id AND {linking()} AND coalesce(i.lead_count, 0) <= $pair_cap
+    AND {scope.format(x="o")} AND {eligible("o")}
   RETURN l AS a, o AS b, {PAIR_WEIGHT} AS w, l.batch_id = o.batch_id AS same_batch, false AS agent
   UNION ALL
   MATCH (l:Lead) WHERE {scope.format(x="l")} AND {eligible("l")}
@@ -57,6 +70,10 @@ CALL () {{
   RETURN a AS source, b AS target, weight
   UNION ALL
   MATCH (l:Lead) WHERE {scope_l} AND {eligible_l}
+  MATCH (l)-[:NAMES]->(i:Indicator) WHERE {linking} AND i.lead_count > $pair_cap
+  RETURN l AS source, i AS target, {star} AS weight
+  UNION ALL
+  MATCH (l:Lead) WHERE {scope_l} AND {eligible_l}
   RETURN l AS source, null AS target, null AS weight
 }}
 WITH gds.graph.project($name, source, target,
@@ -67,7 +84,8 @@ RETURN g.graphName AS name, g.nodeCount AS nodes, g.relationshipCount AS relatio
 
 
 def _project(scope: str) -> str:
-    return _PROJECT.format(pairs=_pairs(scope), scope_l=scope.format(x="l"), eligible_l=eligible("l"))
+    return _PROJECT.format(pairs=_pairs(scope), scope_l=scope.format(x="l"), eligible_l=eligible("l"),
+                           linking=linking(), star=STAR_WEIGHT)
 
 
 PROJECT_COMPONENTS = _project(_IN_COMPONENTS)
@@ -78,19 +96,24 @@ GDS_VERSION = "RETURN gds.version() AS version"
 
 DROP_GRAPH = "CALL gds.graph.drop($name, false) YIELD graphName RETURN graphName"
 
-WCC = "CALL gds.wcc.stream($name) YIELD nodeId, componentId RETURN gds.util.asNode(nodeId).id AS lead, componentId AS component"
-LEIDEN = """
-CALL gds.leiden.stream($name, {relationshipWeightProperty: 'weight', gamma: $gamma, randomSeed: 19,
-                               concurrency: 1, maxLevels: 10})
+_NAME = f"coalesce(n.id, '{STAR_PREFIX}' + n.key)"  # a lead's id, or a projected identifier's prefixed key
+WCC = f"""
+CALL gds.wcc.stream($name) YIELD nodeId, componentId
+WITH gds.util.asNode(nodeId) AS n, componentId RETURN {_NAME} AS lead, componentId AS component
+"""
+LEIDEN = f"""
+CALL gds.leiden.stream($name, {{relationshipWeightProperty: 'weight', gamma: $gamma, randomSeed: 19,
+                               concurrency: 1, maxLevels: 10}})
 YIELD nodeId, communityId
-RETURN gds.util.asNode(nodeId).id AS lead, communityId AS community
+WITH gds.util.asNode(nodeId) AS n, communityId RETURN {_NAME} AS lead, communityId AS community
 """
 
 # The weighted edges themselves (for cohesion): each undirected pair comes back in both directions.
-EDGES = """
+EDGES = f"""
 CALL gds.graph.relationshipProperty.stream($name, 'weight') YIELD sourceNodeId, targetNodeId, propertyValue
 WHERE sourceNodeId < targetNodeId
-RETURN gds.util.asNode(sourceNodeId).id AS a, gds.util.asNode(targetNodeId).id AS b, propertyValue AS weight
+WITH gds.util.asNode(sourceNodeId) AS n, gds.util.asNode(targetNodeId) AS m, propertyValue AS weight
+RETURN {_NAME} AS a, coalesce(m.id, '{STAR_PREFIX}' + m.key) AS b, weight
 """
 
 
@@ -208,17 +231,19 @@ async def gds_version(graph: Graph) -> str:
 
 
 async def project(graph: Graph, name: str, components: list[str] | None, weights: dict[str, float],
-                  agent_weight: float, cap: int) -> dict[str, Any]:
+                  agent_weight: float, cap: int, pair_cap: int) -> dict[str, Any]:
     query, params = (PROJECT_ALL, {}) if components is None else (PROJECT_COMPONENTS, {"components": components})
-    rows = await graph.write(query, {"name": name, "w": weights, "agent_weight": agent_weight, "cap": cap, **params})
+    rows = await graph.write(query, {"name": name, "w": weights, "agent_weight": agent_weight, "cap": cap,
+                                     "pair_cap": pair_cap, **params})
     return rows[0]
 
 
 async def project_leads(graph: Graph, name: str, leads: list[str], weights: dict[str, float],
-                        agent_weight: float, cap: int) -> dict[str, Any]:
-    """The weighted graph of just these leads (the size guard re-splits one oversized community)."""
+                        agent_weight: float, cap: int, pair_cap: int) -> dict[str, Any]:
+    """The weighted graph of just these leads and the star identifiers they name (the size guard re-splits one
+    oversized community)."""
     rows = await graph.write(PROJECT_LEADS, {"name": name, "leads": leads, "w": weights, "agent_weight": agent_weight,
-                                             "cap": cap})
+                                             "cap": cap, "pair_cap": pair_cap})
     return rows[0]
 
 

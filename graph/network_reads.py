@@ -123,9 +123,10 @@ async def network_header(graph: Graph, principal: Principal, network_id: str) ->
 
 
 async def network_membership(graph: Graph, principal: Principal, network_id: str, limit: int, cap: int,
-                             weights: dict[str, float]) -> list[dict[str, Any]]:
+                             weights: dict[str, float], pair_cap: int) -> list[dict[str, Any]]:
     return await graph.read(NETWORK_MEMBERSHIP, {"network_id": network_id, "limit": limit, "cap": cap, "w": weights,
-                                                 "with_limit": 20, **visibility.params(principal)})
+                                                 "pair_cap": pair_cap, "with_limit": 20,
+                                                 **visibility.params(principal)})
 
 
 async def network_hubs(graph: Graph, principal: Principal, network_id: str, cap: int, limit: int) -> list[dict[str, Any]]:

@@ -3,12 +3,13 @@
 Components (networks/linking.py, kept current batch by batch in networks/flows.py) say which leads could belong
 together at all; a component can still chain thousands of leads through identifiers each named by a few dozen
 leads. Within the components a change touched, this module
-- keeps a weakly connected component of the weighted lead graph whole when it is gang-sized (at most
-  `MAX_NETWORK_LEADS` leads): measured against planted gangs (bench/networks.py), community detection inside
-  gang-sized components cut loosely knit large gangs (recall 0.95 → 0.82 at 100k rows) and gained no precision;
-  only the larger components, which chain gangs, are parted as follows,
 - projects the weighted lead graph (graph/communities.py: type weight / ln(1 + lead count) per shared linking
-  identifier, plus `AGENT_WEIGHT` for a shared declared agent in the same batch or alongside shared evidence),
+  identifier, falling further as `PAIR_DEGREE_CAP` / lead count for an identifier named by more leads than
+  `PAIR_DEGREE_CAP`, which is projected as a star node instead of its pairs; plus `AGENT_WEIGHT` for a shared
+  declared agent in the same batch or alongside shared evidence). A gang's own devices and cards are named by
+  hundreds of leads in a large alliance: as hubs (the cap of 50 before) they linked nothing and each gang fell
+  into the cliques of its phones (recall 0.84 at 1M rows); with the gradient they hold it together,
+- keeps a weakly connected component of that graph whole when it is small (at most `WHOLE_LEADS` leads),
 - runs GDS WCC and Leiden (seeded, so a recomputation over the same graph finds the same communities) at a
   resolution proportional to the projected graph's total link weight (`RESOLUTION`): modularity at a fixed
   resolution merges any two groups joined by a little evidence once the graph is large enough (its resolution
@@ -38,16 +39,17 @@ from typing import Any, Hashable, Iterable
 
 from graph import communities as repo
 from graph.database import Graph
-from networks.linking import MIN_NETWORK_LEADS, Component, plan_recompute
+from networks.linking import MIN_NETWORK_LEADS, PAIR_DEGREE_CAP, Component, plan_recompute
 
 TYPE_WEIGHTS = {"device": 1.0, "bank_card": 1.0, "id_number": 0.8, "phone": 0.5, "other": 0.4}
 AGENT_WEIGHT = 1.0
 RESOLUTION = 5e-5  # Leiden's gamma per unit of the projected graph's doubled total weight (bench/networks.py)
-FRAGMENT = 0.9  # a community keeping less of its link weight inside is a piece of a neighbour (absorb_fragments)
+FRAGMENT = 0.85  # a community keeping less of its link weight inside is a piece of a neighbour (absorb_fragments)
 MIN_GAMMA = 0.1  # on small graphs (tests, a young alliance) the gamma that served up to 100k rows
 MAX_NETWORK_LEADS = 600  # a real gang rarely files more (the issue saw 50–470 leads; the generator plants up to ~510
-# in one member's 1M rows, ~780 in two members'); a larger component is parted by Leiden, a larger community re-split
-# or flagged
+# in one member's 1M rows, ~780 in two members'); a larger community is re-split or flagged
+WHOLE_LEADS = 20  # a weakly connected component of the weighted graph this small is one network as it stands: Leiden
+# has little to part in it, and skipping it keeps a young alliance's networks as plain as its components
 COHESIVE = 0.9  # parts keeping this share of their link weight inside are separate gangs
 SPLIT_GAMMAS = (0.5, 1.0, 2.0, 4.0)
 WRITE_CHUNK = 2000
@@ -111,37 +113,47 @@ async def detect(graph: Graph, components: list[str] | None,
     """Communities (key → lead ids) of the given components (None: all), each one's cohesion, and the keys of
     those left larger than the size guard (no gang-sized split of them exists)."""
     name = f"fenghuo-networks-{uuid.uuid4().hex}"
-    projected = await repo.project(graph, name, components, TYPE_WEIGHTS, AGENT_WEIGHT, cap)
+    projected = await repo.project(graph, name, components, TYPE_WEIGHTS, AGENT_WEIGHT, cap, PAIR_DEGREE_CAP)
     if not projected.get("nodes"):  # no lead in any component: GDS creates no graph at all
         await repo.drop(graph, name)
         return {}, {}, set()
     try:
         wcc = await repo.wcc(graph, name)
         edges = await repo.edges(graph, name)
-        sizes = Counter(wcc.values())
-        chained = max(sizes.values(), default=0) > MAX_NETWORK_LEADS  # else every component stays whole
-        leiden = await repo.leiden(graph, name, gamma(edges)) if chained else {}
+        sizes = Counter(component for node, component in wcc.items() if _is_lead(node))
+        parted = max(sizes.values(), default=0) > WHOLE_LEADS  # else every component stays whole
+        leiden = await repo.leiden(graph, name, gamma(edges)) if parted else {}
     finally:
         await repo.drop(graph, name)
-    groups: dict[str, list[str]] = defaultdict(list)
-    for lead, component in wcc.items():  # a gang-sized component is one network as it stands
-        if sizes[component] <= MAX_NETWORK_LEADS:
-            groups[f"{component}"].append(lead)
-    parted: dict[str, list[str]] = defaultdict(list)
-    for lead, community in leiden.items():  # Leiden never crosses components; the key says so too
-        if sizes[wcc[lead]] > MAX_NETWORK_LEADS:
-            parted[f"{wcc[lead]}:{community}"].append(lead)
-    groups.update(absorb_fragments(parted, edges))
-    groups = {key: leads for key, leads in groups.items() if len(leads) >= MIN_NETWORK_LEADS}
+    groups: dict[str, list[str]] = defaultdict(list)  # leads and the star identifiers that went with them
+    for node, component in wcc.items():  # a small component is one network as it stands
+        if sizes[component] <= WHOLE_LEADS:
+            groups[f"{component}"].append(node)
+    pieces: dict[str, list[str]] = defaultdict(list)
+    for node, community in leiden.items():  # Leiden never crosses components; the key says so too
+        if sizes[wcc[node]] > WHOLE_LEADS:
+            pieces[f"{wcc[node]}:{community}"].append(node)
+    groups.update(absorb_fragments(pieces, edges))
     oversized = set()
-    for key in [k for k, leads in groups.items() if len(leads) > MAX_NETWORK_LEADS]:
+    for key in [k for k, nodes in groups.items() if _leads(nodes) > MAX_NETWORK_LEADS]:
         parts = await _split(graph, groups[key], edges, cap)
         if parts is None:
             oversized.add(key)
         elif len(parts) > 1:
             del groups[key]
-            groups.update({f"{key}/{n}": leads for n, leads in enumerate(parts)})
-    return groups, cohesion(groups, edges), oversized
+            groups.update({f"{key}/{n}": nodes for n, nodes in enumerate(parts)})
+    scores = cohesion(groups, edges)
+    groups = {key: leads for key, nodes in groups.items()
+              if len(leads := [node for node in nodes if _is_lead(node)]) >= MIN_NETWORK_LEADS}
+    return groups, {key: scores[key] for key in groups}, oversized & set(groups)
+
+
+def _is_lead(node: str) -> bool:
+    return not node.startswith(repo.STAR_PREFIX)
+
+
+def _leads(nodes: Iterable[str]) -> int:
+    return sum(1 for node in nodes if _is_lead(node))
 
 
 def absorb_fragments(groups: dict[str, list[str]], edges: Iterable[tuple[str, str, float]],
@@ -194,25 +206,27 @@ def absorb_fragments(groups: dict[str, list[str]], edges: Iterable[tuple[str, st
     return merged
 
 
-async def _split(graph: Graph, leads: list[str], edges: list[tuple[str, str, float]], cap: int) -> list[list[str]] | None:
-    """The size guard: Leiden again over one oversized community alone, at rising resolution. A split is taken
-    when its parts are gang-sized, hold most of the leads and are cohesive themselves (separate gangs); parts
-    that are not cohesive mean one tightly knit gang, kept whole. None: no gang-sized split exists (oversized)."""
+async def _split(graph: Graph, nodes: list[str], edges: list[tuple[str, str, float]], cap: int) -> list[list[str]] | None:
+    """The size guard: Leiden again over one oversized community alone (its leads and the star identifiers they
+    name), at rising resolution. A split is taken when its parts are gang-sized, hold most of the leads and are
+    cohesive themselves (separate gangs); parts that are not cohesive mean one tightly knit gang, kept whole.
+    None: no gang-sized split exists (oversized)."""
     name = f"fenghuo-networks-{uuid.uuid4().hex}"
-    await repo.project_leads(graph, name, leads, TYPE_WEIGHTS, AGENT_WEIGHT, cap)
-    inside = set(leads)
+    leads = [node for node in nodes if _is_lead(node)]
+    await repo.project_leads(graph, name, leads, TYPE_WEIGHTS, AGENT_WEIGHT, cap, PAIR_DEGREE_CAP)
+    inside = set(nodes)
     own = [e for e in edges if e[0] in inside and e[1] in inside]
     try:
         for gamma in SPLIT_GAMMAS:
             found: dict[int, list[str]] = defaultdict(list)
-            for lead, community in (await repo.leiden(graph, name, gamma)).items():
-                found[community].append(lead)
-            parts = [p for p in found.values() if len(p) >= MIN_NETWORK_LEADS]
-            kept = sum(map(len, parts))
-            if parts and max(map(len, parts)) <= MAX_NETWORK_LEADS and 2 * kept >= len(leads):
+            for node, community in (await repo.leiden(graph, name, gamma)).items():
+                found[community].append(node)
+            parts = [p for p in found.values() if _leads(p) >= MIN_NETWORK_LEADS]
+            kept = sum(map(_leads, parts))
+            if parts and max(map(_leads, parts)) <= MAX_NETWORK_LEADS and 2 * kept >= len(leads):
                 scores = cohesion(dict(enumerate(parts)), own)
-                knit = sum(scores[n] * len(p) for n, p in enumerate(parts)) / kept
-                return parts if knit >= COHESIVE else [leads]
+                knit = sum(scores[n] * _leads(p) for n, p in enumerate(parts)) / kept
+                return parts if knit >= COHESIVE else [nodes]
         return None
     finally:
         await repo.drop(graph, name)

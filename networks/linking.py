@@ -1,9 +1,13 @@
 """Agent networks, the pure part: which leads belong together, and which network id each group keeps.
 
-A network is a connected component of a graph whose nodes are leads and whose links are
+A component (the first cut of networks, which networks/communities.py parts into communities) is a connected
+component of a graph whose nodes are leads and whose links are
 - the indicators they share (`NAMES`), except hubs: benign indicators (registered hotlines, service numbers),
   retracted ones, and any named by more than `NETWORK_DEGREE_CAP` leads — MISP's correlation limit. A hub
-  links everything (a shared call-centre number, a popular device model's default ID) and proves nothing;
+  links everything (a shared call-centre number, a popular device model's default ID) and proves nothing. Below
+  the cap an identifier named by many leads still links them, because a large gang's own device-farm IMEIs and
+  mule cards are named by hundreds of its leads; how much such a link weighs falls with the identifier's degree
+  above `PAIR_DEGREE_CAP` (networks/communities.py);
 - the agent labels they declare (`OPERATED_BY`); an agent is member-scoped (`member_code:label`), so one
   member's label never joins another member's leads.
 Only active leads of committed batches take part, and never TLP RED ones: a RED lead is visible to its filer
@@ -22,7 +26,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable, Iterable, Iterator, Mapping
 
-NETWORK_DEGREE_CAP = 50  # an indicator named by more leads than this is a hub and links nothing
+NETWORK_DEGREE_CAP = 500  # an indicator named by more leads than this is a hub and links nothing
+PAIR_DEGREE_CAP = 50  # named by more leads than this, an indicator's link weight falls with its degree (communities)
 MIN_NETWORK_LEADS = 2
 
 

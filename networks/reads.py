@@ -12,7 +12,7 @@ from graph.database import Graph
 from graph.members import to_native
 from networks.drawing import MAX_NEIGHBOURHOOD_DEPTH, Drawing, draw_network, lead_node, network_cursor, parse_network_cursor
 from networks.communities import TYPE_WEIGHTS
-from networks.linking import MIN_NETWORK_LEADS, NETWORK_DEGREE_CAP
+from networks.linking import MIN_NETWORK_LEADS, NETWORK_DEGREE_CAP, PAIR_DEGREE_CAP
 
 MAX_HUBS = 10
 
@@ -58,7 +58,8 @@ async def network_graph(reader: Reader, network_id: str, *, limit: int = 500,
     rows = await repo.network_leads(reader.graph, reader.principal, network_id, limit)
     drawing = draw_network(map(_native, rows), limit=limit, total=header["leads"])
     drawn = {node["id"] for node in drawing["nodes"] if node["kind"] == "lead"}
-    membership = await repo.network_membership(reader.graph, reader.principal, network_id, limit, cap, TYPE_WEIGHTS)
+    membership = await repo.network_membership(reader.graph, reader.principal, network_id, limit, cap, TYPE_WEIGHTS,
+                                                PAIR_DEGREE_CAP)
     hubs = await repo.network_hubs(reader.graph, reader.principal, network_id, cap, MAX_HUBS)
     return {**drawing, "size": header["leads"], "cohesion": header["cohesion"], "oversized": header["oversized"],
             "membership": [_explained(row) for row in membership if row["lead"] in drawn], "hubs": hubs}

@@ -47,11 +47,11 @@ async def filed(graph: Graph, tmp_path: Path) -> AsyncIterator[Graph]:
 
 
 def coalescer(graph: Graph) -> Coalescer:
-    return Coalescer(graph, hub_cap=service.NETWORK_DEGREE_CAP, neighbours=service.NEIGHBOURS_FOR_BOOST)
+    return Coalescer(graph, hub_cap=service.HUB_CAP, neighbours=service.NEIGHBOURS_FOR_BOOST)
 
 
 async def alone(graph: Graph, who: Principal, keys: list[str]) -> list[dict]:
-    return await repo.lookup(graph, who, keys, hub_cap=service.NETWORK_DEGREE_CAP, neighbours=service.NEIGHBOURS_FOR_BOOST)
+    return await repo.lookup(graph, who, keys, hub_cap=service.HUB_CAP, neighbours=service.NEIGHBOURS_FOR_BOOST)
 
 
 async def test_fifty_concurrent_checks_get_their_own_answers_from_fewer_queries(filed: Graph) -> None:

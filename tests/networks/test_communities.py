@@ -5,6 +5,7 @@ evidence, `network(id)` explains membership, shows hubs and cohesion, and the si
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from graph.database import Graph
 from ingest import demo
 from ingest.pipeline import BatchRunner
-from networks import communities
+from networks import communities, reads
 from networks.communities import cohesion, require_gds
 from networks.flows import rebuild_networks
 from tests.networks.test_networks import (  # noqa: F401 (runner is a fixture)
@@ -31,6 +32,7 @@ async def test_gds_is_loaded(graph: Graph) -> None:
 async def test_two_gangs_bridged_by_one_shared_phone_are_two_networks_in_one_component(
         runner: BatchRunner, graph: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(communities, "MAX_NETWORK_LEADS", 6)  # ten leads: more than a gang is, here
+    monkeypatch.setattr(communities, "WHOLE_LEADS", 4)  # and more than is kept whole without Leiden
     a, b = gang("A", 1, 10), gang("B", 2, 30)
     a[0]["phone"] += ";13800139999"
     b[0]["phone"] += ";13800139999"
@@ -87,9 +89,45 @@ async def test_the_size_guard_keeps_a_knit_gang_whole_and_splits_separate_gangs(
     b[0]["phone"] += ";13800139999"
     await file(runner, "ACME", *gang("K", 3, 50, size=8), *a, *b)
     monkeypatch.setattr(communities, "MAX_NETWORK_LEADS", 7)
+    monkeypatch.setattr(communities, "WHOLE_LEADS", 4)
     await rebuild_networks(graph)
     assert sorted(n["size"] for n in await list_networks(graph, OPERATOR)) == [5, 5, 8]  # the clique is one gang
     assert await groups(graph) >= {frozenset(f"A{n}" for n in range(5)), frozenset(f"B{n}" for n in range(5))}
+
+
+async def test_an_identifier_named_by_more_leads_than_the_pair_cap_links_them_as_a_star_with_falling_weight(
+        runner: BatchRunner, graph: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Named by more than PAIR_DEGREE_CAP leads (but not a hub), a gang's device still links its leads: projected as
+    one node they all link to, it never becomes a member, and each pair's weight through it falls with its degree."""
+    monkeypatch.setattr(communities, "PAIR_DEGREE_CAP", 3)
+    monkeypatch.setattr(reads, "PAIR_DEGREE_CAP", 3)
+    monkeypatch.setattr(communities, "WHOLE_LEADS", 4)  # Leiden runs over the star too
+    monkeypatch.setattr(communities, "MAX_NETWORK_LEADS", 7)
+    farm = [lead(f"F{n}", phones=(10 + n,), device=1) for n in range(6)]  # one device-farm IMEI, six leads
+    pair = [lead("P0", phones=(40,), device=2), lead("P1", phones=(41,), device=2)]
+    await file(runner, "ACME", *farm, *pair)
+    assert await groups(graph) == {frozenset(f"F{n}" for n in range(6)), frozenset({"P0", "P1"})}
+    listed = await list_networks(graph, OPERATOR)
+    assert sorted(n["size"] for n in listed) == [2, 6] and all(n["cohesion"] == 1.0 for n in listed)
+    [network_id] = await network_ids_of(graph, "F0")
+    drawing = await network_graph(graph, OPERATOR, network_id)
+    assert drawing["size"] == 6 and drawing["hubs"] == []
+    [device] = {m["lead"]: m for m in drawing["membership"]}.popitem()[1]["shared"]
+    [small] = {m["lead"]: m for m in (await network_graph(graph, OPERATOR, (await network_ids_of(graph, "P0"))[0]))[
+        "membership"]}.popitem()[1]["shared"]
+    assert device["shared_with"] == 5 and small["shared_with"] == 1
+    # the same type: ln(1 + 2) / ln(1 + 6) × 3/6, the gradient above the pair cap
+    assert device["weight"] / small["weight"] == pytest.approx(math.log(3) / math.log(7) * 3 / 6, rel=1e-3)
+
+
+async def test_a_star_identifier_joins_gang_pieces_its_phones_alone_leave_apart(
+        runner: BatchRunner, graph: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two cliques of leads sharing phones, joined only by a device named by more leads than the pair cap: one
+    network (before the gradient, such a device was a hub and the gang fell into two)."""
+    monkeypatch.setattr(communities, "PAIR_DEGREE_CAP", 3)
+    gang_rows = [lead(f"G{n}", phones=(60 + n // 3,), device=9) for n in range(6)]
+    await file(runner, "ACME", *gang_rows)
+    assert await groups(graph) == {frozenset(f"G{n}" for n in range(6))}
 
 
 async def test_recomputation_keeps_network_ids(runner: BatchRunner, graph: Graph) -> None:
