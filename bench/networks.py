@@ -81,13 +81,14 @@ async def gamma_sweep(graph: Any, gammas: list[float]) -> dict[float, dict[str, 
     """Leiden at other resolutions over one projection of the same weighted graph (WCC key : community)."""
     from graph import communities as repo
     from networks.communities import AGENT_WEIGHT, TYPE_WEIGHTS
-    from networks.linking import NETWORK_DEGREE_CAP
+    from networks.linking import NETWORK_DEGREE_CAP, PAIR_DEGREE_CAP
 
     name = "bench-gamma-sweep"
-    await repo.project(graph, name, None, TYPE_WEIGHTS, AGENT_WEIGHT, NETWORK_DEGREE_CAP)
+    await repo.project(graph, name, None, TYPE_WEIGHTS, AGENT_WEIGHT, NETWORK_DEGREE_CAP, PAIR_DEGREE_CAP)
     try:
         wcc = await repo.wcc(graph, name)
-        return {g: {lead: f"{wcc[lead]}:{c}" for lead, c in (await repo.leiden(graph, name, g)).items()} for g in gammas}
+        return {g: {lead: f"{wcc[lead]}:{c}" for lead, c in (await repo.leiden(graph, name, g)).items()
+                    if not lead.startswith(repo.STAR_PREFIX)} for g in gammas}
     finally:
         await repo.drop(graph, name)
 
