@@ -149,15 +149,17 @@ CALL (l, row) {{ MATCH (l)-[:NAMES]->(i:Indicator) WHERE {linking()} SET i.netwo
 CALL (l, row) {{ MATCH (l)-[:OPERATED_BY]->(a:Agent) SET a.network_id = row.network }}
 """
 
+# Tested from each node's own relationships, as graph/networks.py's CLEAR_STALE_LINKS (and why).
 CLEAR_STALE_LINKS = f"""
 CALL () {{
   MATCH (i:Indicator) WHERE i.network_id IN $ids
-    AND (NOT {linking()} OR NOT EXISTS {{ MATCH (i)<-[:NAMES]-(l:Lead) WHERE l.network_id = i.network_id }})
+  WITH i WHERE CASE WHEN {linking()} THEN NOT any(x IN [(i)<-[:NAMES]-(l:Lead) | l.network_id] WHERE x = i.network_id)
+                    ELSE true END
   SET i.network_id = null
 }}
 CALL () {{
   MATCH (a:Agent) WHERE a.network_id IN $ids
-    AND NOT EXISTS {{ MATCH (a)<-[:OPERATED_BY]-(l:Lead) WHERE l.network_id = a.network_id }}
+    AND NOT any(x IN [(a)<-[:OPERATED_BY]-(l:Lead) | l.network_id] WHERE x = a.network_id)
   SET a.network_id = null
 }}
 """
