@@ -96,16 +96,21 @@ GDS_VERSION = "RETURN gds.version() AS version"
 
 DROP_GRAPH = "CALL gds.graph.drop($name, false) YIELD graphName RETURN graphName"
 
-_NAME = f"coalesce(n.id, '{STAR_PREFIX}' + n.key)"  # a lead's id, or a projected identifier's prefixed key
+
+def _name(x: str) -> str:
+    """A projected node's name: a lead's id, or an identifier's key after `STAR_PREFIX`."""
+    return f"coalesce({x}.id, '{STAR_PREFIX}' + {x}.key)"
+
+
 WCC = f"""
 CALL gds.wcc.stream($name) YIELD nodeId, componentId
-WITH gds.util.asNode(nodeId) AS n, componentId RETURN {_NAME} AS lead, componentId AS component
+WITH gds.util.asNode(nodeId) AS n, componentId RETURN {_name('n')} AS lead, componentId AS component
 """
 LEIDEN = f"""
 CALL gds.leiden.stream($name, {{relationshipWeightProperty: 'weight', gamma: $gamma, randomSeed: 19,
                                concurrency: 1, maxLevels: 10}})
 YIELD nodeId, communityId
-WITH gds.util.asNode(nodeId) AS n, communityId RETURN {_NAME} AS lead, communityId AS community
+WITH gds.util.asNode(nodeId) AS n, communityId RETURN {_name('n')} AS lead, communityId AS community
 """
 
 # The weighted edges themselves (for cohesion): each undirected pair comes back in both directions.
@@ -113,7 +118,7 @@ EDGES = f"""
 CALL gds.graph.relationshipProperty.stream($name, 'weight') YIELD sourceNodeId, targetNodeId, propertyValue
 WHERE sourceNodeId < targetNodeId
 WITH gds.util.asNode(sourceNodeId) AS n, gds.util.asNode(targetNodeId) AS m, propertyValue AS weight
-RETURN {_NAME} AS a, coalesce(m.id, '{STAR_PREFIX}' + m.key) AS b, weight
+RETURN {_name('n')} AS a, {_name('m')} AS b, weight
 """
 
 
