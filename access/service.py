@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import re
 import time
@@ -169,26 +170,46 @@ class KeyRecords:
         self.clock = clock
         self.limit = limit
         self._records: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._reading: dict[tuple[Any, str], asyncio.Future[dict[str, Any] | None]] = {}  # by (event loop, prefix)
+        self._generation = 0  # a read that began before a forget() does not remember what it read
 
     async def get(self, graph: Graph, prefix: str) -> dict[str, Any] | None:
         now = self.clock()
         held = self._records.get(prefix)
         if held is not None and now - held[0] < self.seconds:
             return held[1]
-        key = await repo.key_by_prefix(graph, prefix)
+        # The requests of one key arriving as its record expires (fifty, from a busy risk engine) share one read.
+        reading_key = (asyncio.get_running_loop(), prefix)
+        reading = self._reading.get(reading_key)
+        if reading is None:
+            reading = self._reading[reading_key] = asyncio.ensure_future(self._read(graph, prefix, now, reading_key))
+        return await asyncio.shield(reading)
+
+    async def _read(self, graph: Graph, prefix: str, now: float, reading_key: tuple[Any, str]) -> dict[str, Any] | None:
+        generation = self._generation
+        try:
+            key = await repo.key_by_prefix(graph, prefix)
+        finally:
+            if self._reading.get(reading_key) is asyncio.current_task():
+                del self._reading[reading_key]
         if key is None:
             self._records.pop(prefix, None)
-        elif self.seconds > 0:
+        elif self.seconds > 0 and generation == self._generation:  # not if a key was forgotten meanwhile
             if len(self._records) >= self.limit:
                 self._records.clear()
             self._records[prefix] = (now, key)
         return key
 
     def forget(self, prefix: str) -> None:
+        self._generation += 1
         self._records.pop(prefix, None)
+        for reading in [k for k in self._reading if k[1] == prefix]:  # later requests read afresh
+            del self._reading[reading]
 
     def clear(self) -> None:
+        self._generation += 1
         self._records.clear()
+        self._reading.clear()
 
 
 KEY_RECORDS = KeyRecords()

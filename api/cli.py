@@ -130,13 +130,13 @@ def _serve_api(settings: Settings, target: Target, host: str, port: int, workers
     """One process, or `workers` processes under uvicorn's supervisor sharing one socket (api.app.worker_app)."""
     if workers == 1:
         config = uvicorn.Config(create_app(settings, target, scheduler=scheduler), host=host, port=port,
-                                log_level=settings.log_level.lower(), log_config=None)
+                                log_level=settings.log_level.lower(), log_config=None, access_log=settings.access_log)
         _QuietServer(config).run()
         return
     run_admin(lambda graph, audit, principal, key: asyncio.sleep(0), settings)  # migrate once, before the workers
     os.environ["FENGHUO_SERVE_SCHEDULER"] = "true" if scheduler else "false"  # what the workers' settings read
     config = uvicorn.Config("api.app:worker_app", factory=True, host=host, port=port, workers=workers,
-                            log_level=settings.log_level.lower(), log_config=None)
+                            log_level=settings.log_level.lower(), log_config=None, access_log=settings.access_log)
     typer.echo(f"serving on http://{host}:{port} with {workers} worker processes")
     Multiprocess(config, sockets=[config.bind_socket()]).run()
 

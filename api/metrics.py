@@ -1,7 +1,7 @@
 """Prometheus metrics: `GET /metrics` (text format) on the API and on the scheduler process.
 
 - HTTP requests by route and status, with latency (pure ASGI middleware);
-- GraphQL operations by operation name (a schema extension), with latency and errors;
+- GraphQL operations by operation name (api/graphql/pipeline.py), with latency and errors;
 - job runs, rows, durations, last success (jobs/metrics.py), so an operator can alert on a feed that stopped:
   e.g. `time() - fenghuo_job_last_success_timestamp_seconds{job="partner-feed"} > 2 * 3600`.
 Labels are operation names and route templates only: nothing a caller sent beyond an operation's name.
@@ -10,7 +10,6 @@ Labels are operation names and route templates only: nothing a caller sent beyon
 from __future__ import annotations
 
 import time
-from typing import Iterator
 
 from graphql import DocumentNode, FieldNode, OperationDefinitionNode
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
@@ -18,7 +17,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-from strawberry.extensions import SchemaExtension
 
 import jobs.metrics  # noqa: F401 - registers the job metrics, so an API with no scheduler still exports them
 
@@ -73,17 +71,12 @@ class RequestMetrics:
             HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
 
 
-class OperationMetrics(SchemaExtension):
-    """GraphQL operations by their first root field (e.g. checkLeads): a schema-bound, finite label set."""
-
-    def on_execute(self) -> Iterator[None]:
-        started = time.perf_counter()
-        yield
-        context = self.execution_context
-        name = _root_field(context.graphql_document)
-        outcome = "error" if context.result is not None and context.result.errors else "ok"
-        GRAPHQL_OPERATIONS.labels(name, outcome).inc()
-        GRAPHQL_LATENCY.labels(name).observe(time.perf_counter() - started)
+def observe_operation(document: DocumentNode | None, failed: bool, seconds: float) -> None:
+    """One GraphQL operation, by its first root field (e.g. checkLeads): a schema-bound, finite label set
+    (api/graphql/pipeline.py calls this after execution)."""
+    name = _root_field(document)
+    GRAPHQL_OPERATIONS.labels(name, "error" if failed else "ok").inc()
+    GRAPHQL_LATENCY.labels(name).observe(seconds)
 
 
 def _root_field(document: DocumentNode | None) -> str:

@@ -18,6 +18,7 @@ from ingest.pipeline import BatchRunner
 from core.settings import Settings
 from graph.database import Graph, GraphUnavailable, Target
 from graph.migrate import migrate
+from graph.sideloop import SideLoop
 from ingest.pseudonym import AllianceKey, key_from_config, load_or_create_dev_key
 from networks.communities import GdsMissing, require_gds
 from networks.flows import assign_networks, assign_pending_networks
@@ -36,6 +37,7 @@ class Runtime:
     migrated: asyncio.Event = field(default_factory=asyncio.Event)
     federation: Federation | None = None  # this node's identity and peer client (issue 12)
     private_setup: PrivateSetup | None = None  # the private-check setup this node serves (issue 15)
+    networks: SideLoop | None = None  # agent-network work runs there, off the requests' event loop
     checks: Coalescer = field(init=False)  # concurrent checks share Neo4j lookups (issue 14)
 
     def __post_init__(self) -> None:
@@ -51,7 +53,8 @@ class Runtime:
                     log.info("applied migrations %s", [m.version for m in applied])
                 await _warn_without_gds(self.graph)  # issue 16: networks need GDS; say so at start
                 resumed = await self.batches.resume_pending()
-                assigned = await assign_pending_networks(self.graph)
+                assigned = await (self.networks.run(assign_pending_networks) if self.networks
+                                  else assign_pending_networks(self.graph))
                 if resumed or assigned:
                     log.info("finished %d aggregations and %d network assignments left from the last stop", resumed, assigned)
                 self.migrated.set()
@@ -68,10 +71,18 @@ async def _warn_without_gds(graph: Graph) -> None:
         log.error("%s", error)
 
 
-def batch_runner(graph: Graph, audit: AuditLog, alliance_key: AllianceKey, data_dir: Path) -> BatchRunner:
-    """The lead-batch pipeline, with agent networks updated after each batch is aggregated."""
+def batch_runner(graph: Graph, audit: AuditLog, alliance_key: AllianceKey, data_dir: Path,
+                 networks: SideLoop | None = None) -> BatchRunner:
+    """The lead-batch pipeline, with agent networks updated after each batch is aggregated (on `networks` when
+    given: graph/sideloop.py)."""
     runner = BatchRunner(graph, audit, alliance_key, data_dir / "spool")
-    runner.after_aggregation.append(assign_networks)
+    if networks is None:
+        runner.after_aggregation.append(assign_networks)
+    else:
+        async def assign_beside(graph: Graph, batch_id: str) -> object:
+            return await networks.run(lambda side_graph: assign_networks(side_graph, batch_id))
+
+        runner.after_aggregation.append(assign_beside)
     return runner
 
 
@@ -81,12 +92,16 @@ async def open_runtime(settings: Settings, target: Target, *, announce_key: bool
     graph = Graph.connect(target, settings.neo4j_database)
     audit = AuditLog(graph)
     alliance_key = load_alliance_key(settings, announce=announce_key)
+    networks = SideLoop(target, settings.neo4j_database, "fenghuo-networks")
     runtime = Runtime(settings=settings, graph=graph, alliance_key=alliance_key, audit=audit,
-                      batches=batch_runner(graph, audit, alliance_key, settings.data_dir))
+                      batches=batch_runner(graph, audit, alliance_key, settings.data_dir, networks), networks=networks)
     try:
         yield runtime
     finally:
-        await runtime.batches.close()
+        try:
+            await runtime.batches.close()
+        finally:
+            await networks.close()
         await audit.close()
         await graph.close()
 

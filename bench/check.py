@@ -41,7 +41,7 @@ import httpx  # noqa: E402
 
 from bench import dataset, floors, wrk  # noqa: E402
 from bench.check_report import Figures, report  # noqa: E402
-from bench.common import free_port, say  # noqa: E402
+from bench.common import exit_on_sigterm, free_port, say  # noqa: E402
 
 EMPTY = json.dumps({"query": "{ __typename }"})
 GRAPHQL_CHECK = "query($leads:[LeadCheckInput!]!){ checkLeads(leads:$leads){ leads { ref score level identifiers { status } } } }"
@@ -232,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--markdown", type=Path, help="write the figures and targets as a markdown table")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (server data and logs)")
     args = ap.parse_args(argv)
+    exit_on_sigterm()
     overrides: dict[str, str] = {"FENGHUO_NEO4J_BOLT_PORT": str(free_port())}
     if args.rate_limit:
         overrides.update({"FENGHUO_RATE_LIMIT_PER_MINUTE": str(args.rate_limit),

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import socket
+import sys
+import time
 from typing import Any
 
 MB = 1024 * 1024
@@ -10,6 +14,11 @@ MB = 1024 * 1024
 
 def say(text: str = "") -> None:
     print(text, flush=True)
+
+
+def exit_on_sigterm() -> None:
+    """`kill` (SIGTERM) ends a benchmark as Ctrl-C does: its `finally` blocks stop the servers it started."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
 
 
 def free_port() -> int:
@@ -28,3 +37,30 @@ async def graph_counts(graph: Any, nodes: dict[str, str], relationships: dict[st
     parts += [f"CALL {{ MATCH ()-[r:{kind}]->() RETURN count(r) AS {name} }}" for name, kind in relationships.items()]
     rows = await graph.read(" ".join(parts) + " RETURN " + ", ".join([*nodes, *relationships]))
     return rows[0]
+
+
+def on_graph(uri: str, step: Any) -> Any:
+    """Run `step(graph)` on a driver of its own (the async driver belongs to the event loop that made it)."""
+    from graph.database import Graph, Target
+
+    async def run() -> Any:
+        graph = Graph.connect(Target(uri, None))
+        try:
+            return await step(graph)
+        finally:
+            await graph.close()
+
+    return asyncio.run(run())
+
+
+async def networks_assigned(graph: Any, batch_id: str, timeout: float = 1800) -> float:
+    """Wait until the server's network hook marked the batch (Batch.networks_assigned_at); returns 0 (the caller
+    adds the time it waited)."""
+    began = time.perf_counter()
+    while time.perf_counter() - began < timeout:
+        rows = await graph.read("MATCH (b:Batch {id: $id}) RETURN b.networks_assigned_at IS NOT NULL AS done",
+                                {"id": batch_id})
+        if rows and rows[0]["done"]:
+            break
+        await asyncio.sleep(0.5)
+    return 0.0

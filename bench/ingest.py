@@ -44,7 +44,7 @@ from dataclasses import dataclass  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 from typing import Any  # noqa: E402
 
-from bench.common import MB, free_port, graph_counts, mb, say  # noqa: E402
+from bench.common import MB, exit_on_sigterm, free_port, graph_counts, mb, networks_assigned, on_graph, say  # noqa: E402
 
 TARGET_RATIO = 0.8  # end-to-end lead rows/s ÷ bare lead rows/s, default settings
 FLAT_FACTOR = 1.25  # "flat": the large file's peak RSS ≤ 1.25 × the small file's (+ 32 MB of noise)
@@ -254,36 +254,9 @@ def _write_trend(progress: list[tuple[float, int]], start: float, end: float) ->
     return f"[rows/s first tenth {rate(head):,.0f}, last tenth {rate(tail):,.0f}]"
 
 
-def on_graph(uri: str, step: Any) -> Any:
-    """Run `step(graph)` on a driver of its own (the async driver belongs to the event loop that made it)."""
-    from graph.database import Graph, Target
-
-    async def run() -> Any:
-        graph = Graph.connect(Target(uri, None))
-        try:
-            return await step(graph)
-        finally:
-            await graph.close()
-
-    return asyncio.run(run())
-
-
 async def counts(graph: Any) -> dict[str, int]:
     return await graph_counts(graph, {"leads": "Lead", "indicators": "Indicator"},
                               {"names": "NAMES", "reported": "REPORTED", "co_occurs": "CO_OCCURS"})
-
-
-async def networks_assigned(graph: Any, batch_id: str, timeout: float = 1800) -> float:
-    """Wait until the server's network hook marked the batch (Batch.networks_assigned_at); returns 0 (the caller
-    adds the time it waited)."""
-    began = time.perf_counter()
-    while time.perf_counter() - began < timeout:
-        rows = await graph.read("MATCH (b:Batch {id: $id}) RETURN b.networks_assigned_at IS NOT NULL AS done",
-                                {"id": batch_id})
-        if rows and rows[0]["done"]:
-            break
-        await asyncio.sleep(0.5)
-    return 0.0
 
 
 async def wipe(graph: Any) -> float:
@@ -450,6 +423,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--profile", action="store_true", help="py-spy the API process and its worker during the large run")
     ap.add_argument("--no-offline", action="store_true", help="skip the neo4j-admin import ceiling")
     args = ap.parse_args(argv)
+    exit_on_sigterm()
     if args.rows < 10:
         ap.error("--rows must be at least 10")
 

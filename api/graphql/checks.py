@@ -48,6 +48,10 @@ class Contribution:
 
 @strawberry.type(description="The verdict on one identifier.")
 class IdentifierVerdict:
+    """What every caller reads is set at once; the score's explanation (categories, contributions, network) is built
+    only when a query selects it: a risk engine asking for `status` and `score` of 10,000 identifiers does not pay
+    for 10,000 explanations."""
+
     input_type: IdentifierKind
     type: IndicatorType | None
     masked: str | None
@@ -55,15 +59,47 @@ class IdentifierVerdict:
     reason: str | None
     score: int
     level: Level
-    categories: list[Category]
-    category_labels: list[str]
-    members: int = strawberry.field(description="Distinct reporting members you may see")
-    first_seen: datetime | None
-    last_seen: datetime | None
-    base: float = strawberry.field(description="Noisy-OR of member contributions, before the neighbour boost (0–1)")
-    boost: float = strawberry.field(description="Bounded boost from high-score network neighbours (0–1)")
-    contributions: list[Contribution]
-    network: NetworkSummary | None
+    verdict: strawberry.Private[check_service.Verdict]
+
+    @strawberry.field
+    def categories(self) -> list[Category]:
+        return all_by_value(Category, self._categories)
+
+    @strawberry.field
+    def category_labels(self) -> list[str]:
+        return [category_label(c) for c in self._categories]
+
+    @strawberry.field(description="Distinct reporting members you may see")
+    def members(self) -> int:
+        return self.verdict.score.members if self.verdict.score else 0
+
+    @strawberry.field
+    def first_seen(self) -> datetime | None:
+        return self.verdict.score.first_seen if self.verdict.score else None
+
+    @strawberry.field
+    def last_seen(self) -> datetime | None:
+        return self.verdict.score.last_seen if self.verdict.score else None
+
+    @strawberry.field(description="Noisy-OR of member contributions, before the neighbour boost (0–1)")
+    def base(self) -> float:
+        return round(self.verdict.score.base, 4) if self.verdict.score else 0.0
+
+    @strawberry.field(description="Bounded boost from high-score network neighbours (0–1)")
+    def boost(self) -> float:
+        return round(self.verdict.score.boost, 4) if self.verdict.score else 0.0
+
+    @strawberry.field
+    def contributions(self) -> list[Contribution]:
+        return [_contribution(c) for c in self.verdict.score.contributions] if self.verdict.score else []
+
+    @strawberry.field
+    def network(self) -> NetworkSummary | None:
+        return network_summary(self.verdict.network)
+
+    @property
+    def _categories(self) -> list[str]:
+        return list(self.verdict.score.categories) if self.verdict.score else []
 
 
 @strawberry.type(description="The verdict on one checked lead: its most damning identifier's score.")
@@ -90,16 +126,10 @@ def _contribution(c: ScoredContribution) -> Contribution:
 
 
 def _verdict(v: check_service.Verdict) -> IdentifierVerdict:
-    s = v.score
-    categories = list(s.categories) if s else []
     return IdentifierVerdict(
         input_type=IdentifierKind(v.input_type.strip().lower()), type=IndicatorType(v.type) if v.type else None,
         masked=v.masked, status=VerdictStatus(v.status), reason=v.reason,
-        score=v.points, level=Level(check_service.scoring.level_of(v.points)),
-        categories=all_by_value(Category, categories), category_labels=[category_label(c) for c in categories],
-        members=s.members if s else 0, first_seen=s.first_seen if s else None, last_seen=s.last_seen if s else None,
-        base=round(s.base, 4) if s else 0.0, boost=round(s.boost, 4) if s else 0.0,
-        contributions=[_contribution(c) for c in s.contributions] if s else [], network=network_summary(v.network),
+        score=v.points, level=Level(check_service.scoring.level_of(v.points)), verdict=v,
     )
 
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import logging
 import traceback
 import uuid
-from typing import Any, Iterator
+from typing import Any
 
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from core.errors import FenghuoError
 from graph.database import GraphUnavailable
@@ -16,31 +15,28 @@ from graph.database import GraphUnavailable
 log = logging.getLogger(__name__)
 
 
-class ErrorCodes(SchemaExtension):
-    """Adds extensions.code to every error; a Neo4j outage becomes UNAVAILABLE and HTTP 503."""
+def with_codes(errors: list[GraphQLError], context: Any) -> list[GraphQLError]:
+    """Every error with extensions.code (api/graphql/pipeline.py calls this after execution); `context` is the
+    request's Context, whose response turns 503 when Neo4j is down."""
+    return [_with_code(error, context) for error in errors]
 
-    def on_execute(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if not result or not result.errors:
-            return
-        result.errors = [self._with_code(error) for error in result.errors]
 
-    def _with_code(self, error: GraphQLError) -> GraphQLError:
-        original = error.original_error
-        if isinstance(original, GraphUnavailable):
-            self.execution_context.context.response.status_code = 503
-            return _recode(error, "UNAVAILABLE", "the intelligence graph is temporarily unavailable; retry shortly")
-        if isinstance(original, FenghuoError):
-            return _recode(error, original.code, str(original), original.details)
-        if original is not None and not isinstance(original, GraphQLError):
-            # An internal error: the caller gets a correlation id, the log gets the details (never raw values).
-            correlation = uuid.uuid4().hex[:12]
-            # Only the type and the stack: an exception's message may quote a raw identifier.
-            stack = "".join(traceback.format_tb(original.__traceback__))
-            log.error("internal error %s (%s) at %s\n%s", correlation, type(original).__name__, error.path, stack)
-            return _recode(error, "INTERNAL_SERVER_ERROR", f"internal error (correlation id {correlation})")
-        return error
+def _with_code(error: GraphQLError, context: Any) -> GraphQLError:
+    original = error.original_error
+    if isinstance(original, GraphUnavailable):
+        if context is not None:
+            context.response.status_code = 503
+        return _recode(error, "UNAVAILABLE", "the intelligence graph is temporarily unavailable; retry shortly")
+    if isinstance(original, FenghuoError):
+        return _recode(error, original.code, str(original), original.details)
+    if original is not None and not isinstance(original, GraphQLError):
+        # An internal error: the caller gets a correlation id, the log gets the details (never raw values).
+        correlation = uuid.uuid4().hex[:12]
+        # Only the type and the stack: an exception's message may quote a raw identifier.
+        stack = "".join(traceback.format_tb(original.__traceback__))
+        log.error("internal error %s (%s) at %s\n%s", correlation, type(original).__name__, error.path, stack)
+        return _recode(error, "INTERNAL_SERVER_ERROR", f"internal error (correlation id {correlation})")
+    return error
 
 
 def _recode(error: GraphQLError, code: str, message: str, details: dict[str, Any] | None = None) -> GraphQLError:

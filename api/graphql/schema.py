@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import strawberry
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, MaxTokensLimiter, ParserCache, QueryDepthLimiter
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter
 from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 
@@ -14,7 +14,6 @@ from api.graphql.checks import CheckQuery
 from api.graphql.context import Info
 from api.graphql.disputes import DisputeMutation, DisputeQuery
 from api.graphql.enums import IdentifierKind
-from api.graphql.errors import ErrorCodes
 from api.graphql.escalations import EscalationMutation, EscalationQuery
 from api.graphql.identifiers import NormalizedIdentifier, normalize_identifier
 from api.graphql.indicators import IndicatorQuery
@@ -22,10 +21,9 @@ from api.graphql.jobs import JobMutation, JobQuery
 from api.graphql.leads import LeadMutation, LeadQuery
 from api.graphql.networks import NetworkQuery
 from api.graphql.permissions import require
+from api.graphql.pipeline import pipeline
 from api.graphql.peers import PeerMutation, PeerQuery
 from api.graphql.psi import PsiMutation  # lead collision (issue 15)
-from api.graphql.validated import ValidatedDocuments
-from api.metrics import OperationMetrics
 from core.settings import Settings
 
 
@@ -58,28 +56,18 @@ Mutation = merge_types("Mutation", (AdminMutation, BatchMutation, LeadMutation, 
 
 class FenghuoSchema(strawberry.Schema):
     def process_errors(self, errors, execution_context=None) -> None:  # type: ignore[override]
-        """Strawberry would log every error with its message; ErrorCodes logs internal ones without values."""
+        """Strawberry would log every error with its message; api/graphql/errors.py logs internal ones without values."""
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings(_env_file=None)
-    # Risk engines send the same document with new variables: parse and validate it once. Strawberry keeps the
-    # parser's bounded LRU at module level (the extension is made per request); ValidatedDocuments must come
-    # after the limiters and the introspection rule, whose verdict it remembers. The limiters' validation rules
-    # are built here, once: each limiter builds a new rule class in its constructor, and extensions are
-    # constructed per request (that was ~6 % of a check's CPU).
+    # The limiters' validation rules are built here, once: each limiter builds a new rule class in its constructor.
+    # Parsing, validation (once per document), error codes and metrics: one extension (api/graphql/pipeline.py).
     rules = [*QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
              *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules]
     if not settings.graphql_introspection:
         rules.append(NoSchemaIntrospectionCustomRule)
-    extensions: list = [
-        lambda: AddValidationRules(rules),
-        lambda: MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-        ErrorCodes,
-        lambda: ParserCache(maxsize=256),
-        ValidatedDocuments,
-        OperationMetrics,  # GraphQL operation counts and latencies for GET /metrics
-    ]
+    extensions: list = [pipeline(settings.graphql_max_tokens, rules)]
     return FenghuoSchema(
         query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(auto_camel_case=True),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -149,3 +150,22 @@ async def test_revoking_through_this_process_forgets_the_remembered_record(graph
     await service.revoke_api_key(graph, AuditLog(graph), ACTOR, prefix)
     with pytest.raises(Unauthenticated, match="revoked"):
         await service.authenticate(graph, token, None, records=records)
+
+
+async def test_requests_of_one_key_arriving_together_share_one_read(graph: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fifty requests of a busy key arriving as its record expires read Neo4j once, not fifty times."""
+    records = service.KeyRecords(seconds=5)
+    token = await issue_key(graph, "ACME", "analyst")
+    reads = []
+    original = service.repo.key_by_prefix
+
+    async def counted(graph_: Graph, prefix: str):  # noqa: ANN202
+        reads.append(prefix)
+        return await original(graph_, prefix)
+
+    monkeypatch.setattr(service.repo, "key_by_prefix", counted)
+    principals = await asyncio.gather(*[service.authenticate(graph, token, None, records=records) for _ in range(50)])
+    assert {p.member_code for p in principals} == {"ACME"} and len(reads) == 1
+    records.forget(parse_token(token)[0])  # forgotten: the next request reads again
+    await service.authenticate(graph, token, None, records=records)
+    assert len(reads) == 2

@@ -95,7 +95,7 @@ async def test_introspection_can_be_switched_off(settings: Settings, neo4j_targe
 async def test_an_internal_error_is_masked_with_a_correlation_id(caplog: pytest.LogCaptureFixture) -> None:
     import strawberry
 
-    from api.graphql.errors import ErrorCodes
+    from api.graphql.pipeline import pipeline
     from api.graphql.schema import FenghuoSchema
 
     @strawberry.type
@@ -105,7 +105,7 @@ async def test_an_internal_error_is_masked_with_a_correlation_id(caplog: pytest.
             raw = "".join(["138", "0013", "8000"])  # not in the source line the traceback shows
             raise ValueError(f"phone {raw} broke")
 
-    schema = FenghuoSchema(query=Query, extensions=[ErrorCodes])
+    schema = FenghuoSchema(query=Query, extensions=[pipeline(max_tokens=100, rules=[])])
     result = await schema.execute("{ boom }")
     error = result.errors[0]
     assert error.extensions["code"] == "INTERNAL_SERVER_ERROR"

@@ -1,0 +1,54 @@
+"""Long graph work beside the API: a second event loop in its own thread, with its own driver.
+
+Agent networks after a 100k-row batch take minutes, much of it Python (records turned into dicts, fragments
+rejoined, plans made) between awaits. On the API's event loop every such stretch holds up every request: checks
+waited up to 2 s (p99) while a server caught up on a batch's networks. In a thread of its own the same work shares
+the interpreter in slices of `sys.getswitchinterval()` (5 ms), so requests keep being answered. Cancelling the
+awaiting side cancels the work; `close` cancels whatever still runs, then closes the driver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Awaitable, Callable, TypeVar
+
+from graph.database import Graph, Target
+
+T = TypeVar("T")
+
+
+class SideLoop:
+    def __init__(self, target: Target, database: str, name: str) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name=name, daemon=True)
+        self._thread.start()
+        self.graph = asyncio.run_coroutine_threadsafe(self._connect(target, database), self._loop).result()
+
+    @staticmethod
+    async def _connect(target: Target, database: str) -> Graph:
+        return Graph.connect(target, database)  # the driver belongs to the loop it is made on
+
+    async def run(self, step: Callable[[Graph], Awaitable[T]]) -> T:
+        """`step(graph)` on the side loop; its result or exception here."""
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(step(self.graph), self._loop))
+
+    async def close(self, timeout: float = 30.0) -> None:
+        """Cancel what still runs there, close its driver, stop its thread."""
+        if self._loop.is_closed():
+            return
+
+        async def shutdown() -> None:
+            tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await self.graph.close()
+
+        try:
+            await asyncio.wait_for(asyncio.wrap_future(asyncio.run_coroutine_threadsafe(shutdown(), self._loop)), timeout)
+        finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            await asyncio.to_thread(self._thread.join, timeout)
+            if not self._thread.is_alive():
+                self._loop.close()
