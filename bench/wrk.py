@@ -41,6 +41,7 @@ class WrkResult:
     p50: float
     p90: float
     p99: float
+    max: float = float("nan")
 
     @property
     def ok_per_s(self) -> float:
@@ -99,9 +100,11 @@ def parse(label: str, connections: int, out: str) -> WrkResult:
         raise RuntimeError(f"cannot read wrk's output:\n{out}")
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     sockets = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    most = re.search(r"^\s+Latency\s+\S+\s+\S+\s+(\S+)", out, re.M)
     return WrkResult(label, connections, _seconds(done.group(2)), int(done.group(1)),
                      int(non_2xx.group(1)) if non_2xx else 0, sum(map(int, sockets.groups())) if sockets else 0,
-                     percentiles["50"], percentiles.get("90", float("nan")), percentiles.get("99", float("nan")))
+                     percentiles["50"], percentiles.get("90", float("nan")), percentiles.get("99", float("nan")),
+                     _seconds(most.group(1)) if most else float("nan"))
 
 
 def run(label: str, url: str, lua: str, connections: int, seconds: float, timeout: str = "10s") -> WrkResult:
