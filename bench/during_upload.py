@@ -32,7 +32,7 @@ import time  # noqa: E402
 from datetime import datetime, timezone  # noqa: E402
 
 from bench import dataset, wrk  # noqa: E402
-from bench.common import exit_on_sigterm, networks_assigned, on_graph, say  # noqa: E402
+from bench.common import exit_on_sigterm, free_port, networks_assigned, on_graph, say  # noqa: E402
 
 
 def upload_file(rows: int) -> Path:
@@ -61,9 +61,11 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="fenghuo-bench-during-"))
     server = None
     try:
-        server, how = dataset.prepare(args.rows, work, {}, [])
+        bolt = {"FENGHUO_NEO4J_BOLT_PORT": str(free_port())}  # not a developer's `make run` port
+        server, how = dataset.prepare(args.rows, work, bolt, [])
         say(f"graph                {how}")
-        say(f"server               `fenghuo serve` pid {server.api.pid} at {server.url}, default settings")
+        say(f"server               `fenghuo serve` pid {server.api.pid} at {server.url}, default settings; "
+            f"override: FENGHUO_NEO4J_BOLT_PORT={bolt['FENGHUO_NEO4J_BOLT_PORT']}")
         pool = dataset.phone_pool(dataset.phones_of(dataset.generated_file(args.rows)[0]), 5000)
         bodies = [json.dumps({"leads": [{"ref": "a", "identifiers": [{"type": "PHONE", "value": v}]}]}) for v in pool]
         lua = wrk.script("/v1/checks", bodies, {"Authorization": f"Bearer {server.key()}",
