@@ -34,10 +34,10 @@ class Runtime:
     alliance_key: AllianceKey
     audit: AuditLog
     batches: BatchRunner
+    networks: SideLoop  # agent-network work runs there, off the requests' event loop
     migrated: asyncio.Event = field(default_factory=asyncio.Event)
     federation: Federation | None = None  # this node's identity and peer client (issue 12)
     private_setup: PrivateSetup | None = None  # the private-check setup this node serves (issue 15)
-    networks: SideLoop | None = None  # agent-network work runs there, off the requests' event loop
     checks: Coalescer = field(init=False)  # concurrent checks share Neo4j lookups (issue 14)
 
     def __post_init__(self) -> None:
@@ -53,8 +53,7 @@ class Runtime:
                     log.info("applied migrations %s", [m.version for m in applied])
                 await _warn_without_gds(self.graph)  # issue 16: networks need GDS; say so at start
                 resumed = await self.batches.resume_pending()
-                assigned = await (self.networks.run(assign_pending_networks) if self.networks
-                                  else assign_pending_networks(self.graph))
+                assigned = await self.networks.run(assign_pending_networks)
                 if resumed or assigned:
                     log.info("finished %d aggregations and %d network assignments left from the last stop", resumed, assigned)
                 self.migrated.set()
