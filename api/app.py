@@ -90,7 +90,7 @@ def worker_app() -> Starlette:
 
 async def _schedule_when_migrated(runtime: Runtime) -> Scheduler:
     await runtime.migrated.wait()
-    scheduler = build_scheduler(runtime.graph, runtime.audit, runtime.batches, runtime.settings)
+    scheduler = build_scheduler(runtime.graph, runtime.audit, runtime.batches, runtime.settings, runtime.networks)
     await scheduler.start(wait_for_lease=True)
     return scheduler
 

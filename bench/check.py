@@ -162,7 +162,8 @@ class Run:
                     "bare lookup", checks.CHECK, keys, conns, seconds), load=loadavg())
                 self.fig.add(f"lean lookup @{conns}", await driver.closed_loop(
                     "lean lookup", floors.LEAN, keys, conns, seconds), load=loadavg())
-            for name, cypher in (("bare lookup 10k", checks.CHECK), ("lean lookup 10k", floors.LEAN)):
+            for name, cypher in (("bare lookup 10k", checks.CHECK), ("lean lookup 10k", floors.LEAN),
+                                 ("lean lookup 10k one record", floors.LEAN_COLLECTED)):
                 took, _ = await driver.batch(cypher, batch_keys, self.args.batch_runs)
                 self.fig.add_seconds(name, took, load=loadavg())
         finally:

@@ -32,6 +32,7 @@ CACHE = Path.home() / ".cache" / "fenghuo" / "bench"
 # What decides the ingested graph: the pipeline, the graph writes and migrations, network detection, the generator,
 # the upload route, the demo seeding and key handling (not the check path: a new check path reuses the graph).
 GRAPH_CODE = ("ingest", "graph", "networks", "api/batches_http.py", "api/demo.py", "access", "psi")
+GRAPH_CODE_SKIP = ("graph/checks.py",)  # the check query reads the graph and writes nothing
 SNAPSHOT_SKIP = ("neo4j.state.json", "logs", "spool")
 # 2: the snapshot is taken once the batch's agent networks are assigned. A snapshot taken at checksReady made every
 # server started on it finish the network assignment first (minutes of CPU in the API's event loop at 100k rows),
@@ -46,7 +47,8 @@ def code_hash() -> str:
         path = REPO / root
         files = sorted(path.rglob("*")) if path.is_dir() else [path]
         for f in files:
-            if f.is_file() and f.suffix in (".py", ".cypher", ".java", ".xml") and "__pycache__" not in f.parts:
+            if (f.is_file() and f.suffix in (".py", ".cypher", ".java", ".xml") and "__pycache__" not in f.parts
+                    and str(f.relative_to(REPO)) not in GRAPH_CODE_SKIP):
                 digest.update(str(f.relative_to(REPO)).encode())
                 digest.update(f.read_bytes())
     return digest.hexdigest()[:12]

@@ -26,7 +26,7 @@ from typing import Any
 BARE = """
 UNWIND $rows AS row
 CREATE (l:Lead {id: row.id, batch_id: $batch_id, seq: row.line, member_code: $member_code, category: row.category,
-                observed_at: row.observed_at, confidence: row.confidence, tlp: row.tlp, attributed: false,
+                observed_at: datetime(row.observed_at), confidence: row.confidence, tlp: row.tlp, attributed: false,
                 agent: row.agent, note: row.note, reference: row.reference, content_hash: row.content_hash,
                 status: 'active', created_at: datetime()})
 WITH l, row

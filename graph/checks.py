@@ -7,6 +7,7 @@ and the summary of its agent network.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from core.principal import Principal
@@ -41,11 +42,34 @@ CALL (i) {{
   RETURN [x IN collect(CASE WHEN n IS NOT NULL THEN {{key: n.key, reports: reports}} END) WHERE x IS NOT NULL] AS neighbours
 }}
 OPTIONAL MATCH (net:Network {{id: i.network_id}}) WHERE {visibility.network("net")}
-RETURN key, i IS NOT NULL AS known, i.status AS status, coalesce(i.benign, false) AS benign,
-       i.benign_reason AS benign_reason, i.masked AS masked, reports, neighbours,
-       CASE WHEN net IS NULL THEN null ELSE net {{.id, .leads, .members, .categories, .cohesion, .oversized}} END AS network
+RETURN collect({{key: key, known: i IS NOT NULL, status: i.status, benign: coalesce(i.benign, false),
+       benign_reason: i.benign_reason, masked: i.masked, reports: reports, neighbours: neighbours,
+       network: CASE WHEN net IS NULL THEN null ELSE net {{.id, .leads, .members, .categories, .cohesion, .oversized}} END}}) AS rows
 """
+
+# A large lookup runs as parts of PART_KEYS keys, PARTS_AT_ONCE at a time: Neo4j runs each part on its own
+# thread, and the API reads one part's answer while Neo4j computes the next.
+PART_KEYS = 2500
+PARTS_AT_ONCE = 4
 
 
 async def lookup(graph: Graph, principal: Principal, keys: list[str], *, hub_cap: int, neighbours: int) -> list[dict[str, Any]]:
-    return await graph.read_values(CHECK, {"keys": keys, "hub_cap": hub_cap, "neighbours": neighbours, **visibility.params(principal)})
+    """One row per key, in the order of `keys`."""
+    params = {"hub_cap": hub_cap, "neighbours": neighbours, **visibility.params(principal)}
+    if len(keys) <= PART_KEYS:
+        return await _part(graph, keys, params)
+    gate = asyncio.Semaphore(PARTS_AT_ONCE)
+
+    async def part(chunk: list[str]) -> list[dict[str, Any]]:
+        async with gate:
+            return await _part(graph, chunk, params)
+
+    parts = await asyncio.gather(*(part(keys[i:i + PART_KEYS]) for i in range(0, len(keys), PART_KEYS)))
+    return [row for rows in parts for row in rows]
+
+
+async def _part(graph: Graph, keys: list[str], params: dict[str, Any]) -> list[dict[str, Any]]:
+    # The rows come back as one collected list: the driver's per-record cost (~0.1 ms) is most of a
+    # 10,000-row answer's time otherwise.
+    answer = await graph.read_values(CHECK, {"keys": keys, **params})
+    return answer[0]["rows"]

@@ -22,7 +22,7 @@ WITH b
 MATCH (m:Member {code: b.member_code})
 UNWIND $leads AS row
 CREATE (l:Lead {id: row.id, batch_id: b.id, seq: row.line, member_code: b.member_code, category: row.category,
-                observed_at: row.observed_at, confidence: row.confidence, tlp: row.tlp, attributed: $attributed,
+                observed_at: datetime(row.observed_at), confidence: row.confidence, tlp: row.tlp, attributed: $attributed,
                 agent: row.agent, note: row.note, reference: row.reference, content_hash: row.content_hash,
                 status: 'active', created_at: datetime()})
 CREATE (l)-[:FILED_BY]->(m)

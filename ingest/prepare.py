@@ -112,7 +112,9 @@ class Preparer:
             "id": lead_id(self.batch_id, lead.content_hash),
             "line": result.line,
             "category": lead.category.code,
-            "observed_at": lead.observed_at,
+            # ISO text, read by Cypher's datetime() (graph/leads.py): the driver packs a Python datetime in ~0.14 ms
+            # of pure Python, 0.7 s of the API's event loop for a 5,000-row chunk; the stored value is the same.
+            "observed_at": lead.observed_at.isoformat(),
             "confidence": lead.confidence,
             "tlp": lead.tlp,
             "agent": lead.agent,

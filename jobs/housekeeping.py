@@ -21,7 +21,8 @@ import logging
 import time
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from functools import partial
+from typing import Any, Awaitable, Callable, TypeVar
 
 from core.principal import cli_principal
 from audit import chain
@@ -34,6 +35,7 @@ from graph import matchability
 from graph.database import Graph
 from graph.disputes import rebuild_aggregates
 from graph.leads import delete_leads_of
+from graph.sideloop import SideLoop
 from networks.flows import assign_pending_networks, rebuild_networks, refresh_networks
 from ingest.categories import CATEGORIES
 from jobs import metrics
@@ -42,6 +44,7 @@ from jobs.model import JobKind
 
 log = logging.getLogger(__name__)
 SYSTEM = cli_principal("scheduler")
+T = TypeVar("T")
 
 # (name, kind, schedule, config): what `install_builtin_jobs` creates when missing.
 BUILTIN_JOBS: tuple[tuple[str, JobKind, dict[str, Any], dict[str, Any]], ...] = (
@@ -54,14 +57,14 @@ BUILTIN_JOBS: tuple[tuple[str, JobKind, dict[str, Any], dict[str, Any]], ...] = 
 )
 
 
-async def run(kind: JobKind, graph: Graph, audit: AuditLog, settings: Settings, config: dict[str, Any] | None = None) -> dict[str, Any]:
-    """Run one housekeeping task; the stats it returns go into the run record (`rows` = items handled)."""
+async def run(kind: JobKind, graph: Graph, audit: AuditLog, settings: Settings, config: dict[str, Any] | None = None,
+              networks: SideLoop | None = None) -> dict[str, Any]:
+    """Run one housekeeping task; the stats it returns go into the run record (`rows` = items handled).
+    `networks`: where agent-network work runs in a serving process (graph/sideloop.py), off the requests' loop."""
     if kind is JobKind.RETENTION:
         return await retention(graph, audit, settings)
     if kind is JobKind.NETWORK_UPKEEP:
-        if (config or {}).get("rebuild"):
-            return {"rows": 0, **(await rebuild_networks(graph))}
-        return {"rows": await assign_pending_networks(graph), "mode": "pending batches assigned"}
+        return await _on(networks, graph, partial(network_upkeep, rebuild=bool((config or {}).get("rebuild"))))
     if kind is JobKind.BATCH_SWEEPER:
         return await sweep_batches(graph, audit, settings)
     if kind is JobKind.AUDIT_CHECKPOINT:
@@ -69,6 +72,16 @@ async def run(kind: JobKind, graph: Graph, audit: AuditLog, settings: Settings, 
     if kind is JobKind.ESCALATION_DIGEST:
         return await escalation_digest(graph)
     raise SourceFailed(f"{kind.value} is not a housekeeping job", retry=False)
+
+
+async def network_upkeep(graph: Graph, *, rebuild: bool) -> dict[str, Any]:
+    if rebuild:
+        return {"rows": 0, **(await rebuild_networks(graph))}
+    return {"rows": await assign_pending_networks(graph), "mode": "pending batches assigned"}
+
+
+async def _on(side: SideLoop | None, graph: Graph, step: Callable[[Graph], Awaitable[T]]) -> T:
+    return await (side.run(step) if side is not None else step(graph))
 
 
 def retention_cutoffs(now: datetime, grace_days: int = 0) -> dict[str, datetime]:

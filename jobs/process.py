@@ -5,13 +5,15 @@ from __future__ import annotations
 from audit.log import AuditLog
 from core.settings import Settings
 from graph.database import Graph
+from graph.sideloop import SideLoop
 from ingest.pipeline import BatchRunner
 from jobs.runner import JobRunner
 from jobs.scheduler import Scheduler, new_holder
 from jobs.secrets import SecretBox
 
 
-def build_scheduler(graph: Graph, audit: AuditLog, batches: BatchRunner, settings: Settings) -> Scheduler:
-    runner = JobRunner(graph, audit, batches, SecretBox.from_settings(settings), settings, new_holder())
+def build_scheduler(graph: Graph, audit: AuditLog, batches: BatchRunner, settings: Settings,
+                    networks: SideLoop | None = None) -> Scheduler:
+    runner = JobRunner(graph, audit, batches, SecretBox.from_settings(settings), settings, new_holder(), networks)
     return Scheduler(graph, runner, lease_seconds=settings.scheduler_lease_seconds,
                      poll_seconds=settings.scheduler_poll_seconds)

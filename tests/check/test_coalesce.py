@@ -89,3 +89,19 @@ async def test_a_large_call_is_looked_up_on_its_own(filed: Graph) -> None:
     keys = [key_of(f"1370000{n:04d}") for n in range(shared.direct_above + 1)]
     rows = await shared.lookup(member("ACME"), keys)
     assert len(rows) == len(keys) and shared.lookups == 1 and not any(r["known"] for r in rows)
+
+
+async def test_a_lookup_in_parts_answers_as_one_query_does(filed: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large lookup runs as concurrent parts (graph/checks.py PART_KEYS): one row per key, in the keys' order,
+    the same rows as one query, the RED lead still hidden from a member who may not see it."""
+    who = member("ACME")
+    keys = [key_of(p) for p in PHONES] + [key_of(f"1370000{n:04d}") for n in range(15)] + [key_of(RED_PHONE)]
+    whole = await alone(filed, who, keys)
+    monkeypatch.setattr(repo, "PART_KEYS", 7)
+    monkeypatch.setattr(repo, "PARTS_AT_ONCE", 3)
+    parted = await alone(filed, who, keys)
+    assert [row["key"] for row in parted] == keys
+    assert parted == whole
+    by_key = {row["key"]: row for row in parted}
+    assert by_key[key_of(PHONES[5])]["reports"] and not by_key[key_of(RED_PHONE)]["reports"]
+    assert not by_key[key_of("13700000003")]["known"]

@@ -1,12 +1,14 @@
-"""Housekeeping: retention purges leads past τ + grace (audit kept), the sweeper, the audit checkpoint."""
+"""Housekeeping: retention purges leads past τ + grace (audit kept), the sweeper, the audit checkpoint, network upkeep."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from audit.log import AuditLog
-from graph.database import Graph
+from graph.database import Graph, Target
+from graph.sideloop import SideLoop
 from ingest.pipeline import BatchRunner, UploadRequest
 from jobs import housekeeping, metrics
 from jobs.model import JobKind
@@ -101,3 +103,28 @@ async def test_the_daily_escalation_digest_is_installed_and_its_run_stores_yeste
     assert (job["kind"], job["cron"], job["builtin"]) == (JobKind.ESCALATION_DIGEST.value, "10 0 * * *", True)
     assert (run["status"], run["rows"]) == ("succeeded", 2), run
     assert stored == [{"id": f"440000-{day}", "new": 1}, {"id": f"440300-{day}", "new": 1}]
+
+
+async def test_network_upkeep_runs_on_the_side_loop_of_a_serving_process(jobs_env: JobsEnv, tmp_path: Path,
+                                                                        neo4j_target: Target, monkeypatch) -> None:
+    """A serving process passes its side loop (graph/sideloop.py): the upkeep's network work runs there, off the
+    loop that answers requests, and still assigns the batch whose after-batch hook never ran."""
+    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    await _file(jobs_env.graph, tmp_path, [("13800138201", "MONEY_MULE", today), ("13800138202", "MONEY_MULE", today)])
+    threads: list[str] = []
+    real = housekeeping.assign_pending_networks
+
+    async def watched(graph: Graph) -> int:
+        threads.append(threading.current_thread().name)
+        return await real(graph)
+
+    monkeypatch.setattr(housekeeping, "assign_pending_networks", watched)
+    side = SideLoop(neo4j_target, "neo4j", "test-networks")
+    try:
+        stats = await housekeeping.run(JobKind.NETWORK_UPKEEP, jobs_env.graph, jobs_env.audit, jobs_env.settings, {}, side)
+    finally:
+        await side.close()
+
+    assert threads == ["test-networks"] and threading.current_thread().name != "test-networks"
+    assert stats == {"rows": 1, "mode": "pending batches assigned"}
+    assert await jobs_env.count("MATCH (b:Batch {status: 'committed'}) WHERE b.networks_assigned_at IS NULL RETURN count(b) AS n") == 0
