@@ -18,6 +18,7 @@ from ingest.pipeline import BatchRunner
 from core.settings import Settings
 from graph.database import Graph, GraphUnavailable, Target
 from graph.migrate import migrate
+from graph import checks as check_repo
 from graph.sideloop import SideLoop
 from ingest.pseudonym import AllianceKey, key_from_config, load_or_create_dev_key
 from networks.communities import GdsMissing, require_gds
@@ -52,6 +53,7 @@ class Runtime:
                 if applied:
                     log.info("applied migrations %s", [m.version for m in applied])
                 await _warn_without_gds(self.graph)  # issue 16: networks need GDS; say so at start
+                await check_repo.warm_up(self.graph)
                 resumed = await self.batches.resume_pending()
                 assigned = await self.networks.run(assign_pending_networks)
                 if resumed or assigned:
