@@ -7,8 +7,8 @@ POST /v1/checks  Content-Type: application/json
                  naming the lead and field) and nothing is checked.
 POST /v1/checks  Content-Type: application/x-ndjson — one lead object per line, any number of lines
                  → application/x-ndjson, one answer per input line in input order, streamed as each chunk of
-                 up to 2,000 identifiers is decided. A bad line answers {"line": N, "error": {…}} in its place;
-                 the other lines are still checked.
+                 up to 2,000 identifiers is decided (two chunks are checked at once). A bad line answers
+                 {"line": N, "error": {…}} in its place; the other lines are still checked.
 
 Verdicts are check/service.py's, named as in schema.graphql (enum names: "ACTIVE", "HIGH", "PHONE"), and every call
 — every chunk of a stream — is audited like a `checkLeads` call, with the caller's X-Fenghuo-Purpose.
@@ -16,7 +16,9 @@ Verdicts are check/service.py's, named as in schema.graphql (enum names: "ACTIVE
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections import deque
 from datetime import datetime
 from typing import Any, AsyncIterator
 
@@ -36,6 +38,7 @@ from ingest.identifiers import INPUT_TYPES
 
 NDJSON = "application/x-ndjson"
 STREAM_CHUNK_IDENTIFIERS = 2000
+STREAM_CHUNKS_AT_ONCE = 2  # one chunk checked while the next is read and checked
 _KINDS = {name.upper(): name for name in INPUT_TYPES}
 _ACCEPTED = ", ".join(_KINDS)
 
@@ -79,22 +82,33 @@ async def _check(request: Request, reader: Reader, queries: list[service.LeadQue
 
 
 async def _stream(request: Request, reader: Reader) -> AsyncIterator[bytes]:
-    """Lines in, answers out: a chunk is checked once it holds STREAM_CHUNK_IDENTIFIERS identifiers (or the body ends)."""
+    """Lines in, answers out: a chunk is checked once it holds STREAM_CHUNK_IDENTIFIERS identifiers (or the body ends).
+    Up to STREAM_CHUNKS_AT_ONCE chunks are checked at once while the body is read on; answers leave in input order."""
+    checking: deque[asyncio.Task[bytes]] = deque()
     chunk: list[tuple[int, service.LeadQuery | BadInput]] = []
     size = 0
-    async for number, line in _lines(request):
-        try:
-            lead = parse_lead(_json_line(line), f"line {number}")
-        except BadInput as error:
-            chunk.append((number, error))
-            continue
-        if size + len(lead.identifiers) > STREAM_CHUNK_IDENTIFIERS and size:
-            yield await _answer_chunk(request, reader, chunk)
-            chunk, size = [], 0
-        chunk.append((number, lead))
-        size += len(lead.identifiers)
-    if chunk:
-        yield await _answer_chunk(request, reader, chunk)
+    try:
+        async for number, line in _lines(request):
+            try:
+                lead = parse_lead(_json_line(line), f"line {number}")
+            except BadInput as error:
+                chunk.append((number, error))
+                continue
+            if size + len(lead.identifiers) > STREAM_CHUNK_IDENTIFIERS and size:
+                checking.append(asyncio.ensure_future(_answer_chunk(request, reader, chunk)))
+                chunk, size = [], 0
+                if len(checking) >= STREAM_CHUNKS_AT_ONCE:
+                    yield await checking.popleft()
+            chunk.append((number, lead))
+            size += len(lead.identifiers)
+        if chunk:
+            checking.append(asyncio.ensure_future(_answer_chunk(request, reader, chunk)))
+        while checking:
+            yield await checking.popleft()
+    finally:  # the client went away, or the stream failed: nothing goes on checking for nobody
+        for task in checking:
+            if task.cancel() is False and not task.cancelled():
+                task.exception()  # already failed: retrieved here, the stream's own error is the one raised
 
 
 async def _answer_chunk(request: Request, reader: Reader, chunk: list[tuple[int, service.LeadQuery | BadInput]]) -> bytes:

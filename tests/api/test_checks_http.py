@@ -143,3 +143,38 @@ async def test_checks_need_a_key_with_the_check_role(api: httpx.AsyncClient, gra
     assert (await api.post("/v1/checks", json={"leads": []})).status_code == 401
     response = await api.post("/v1/checks", json={"leads": _leads(LISTED[0])}, headers=_auth(uploader_only))
     assert response.status_code == 403 and response.json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_stream_checks_two_chunks_at_once_and_answers_in_input_order(api: httpx.AsyncClient, graph: Graph,
+                                                                              monkeypatch) -> None:
+    import asyncio
+    from api import checks_http
+
+    acme, _ = await _alliance(api, graph)
+    monkeypatch.setattr(checks_http, "STREAM_CHUNK_IDENTIFIERS", 2)
+    running, most = 0, 0
+    real = checks_http._check
+
+    async def watched(*args: Any):
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            await asyncio.sleep(0.05)  # long enough for the next chunk to start, were it allowed to
+            return await real(*args)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(checks_http, "_check", watched)
+    phones = [LISTED[n % 3] if n % 4 == 0 else f"1390000{n:04d}" for n in range(11)]
+    lines = [json.dumps(lead) for lead in _leads(*phones)]
+    lines.insert(5, "not json")
+    response = await api.post("/v1/checks", content="\n".join(lines).encode(),
+                              headers=_auth(acme, **{"content-type": "application/x-ndjson"}))
+
+    answers = [json.loads(line) for line in response.text.splitlines()]
+    assert [a["line"] for a in answers] == list(range(1, 13))
+    assert "error" in answers[5] and [a["ref"] for a in answers if "ref" in a] == [f"app-{n}" for n in range(11)]
+    statuses = [a["identifiers"][0]["status"] for a in answers if "ref" in a]
+    assert statuses == ["ACTIVE" if n % 4 == 0 else "NO_RECORD" for n in range(11)]
+    assert most == checks_http.STREAM_CHUNKS_AT_ONCE == 2
