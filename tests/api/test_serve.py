@@ -17,6 +17,7 @@ import pytest
 from core.settings import Settings
 from graph.embedded import LAUNCHER_MAIN, STATE_FILE
 from tests.conftest import free_port
+from tests.support import ends_with_the_tests
 
 FENGHUO = str(Path(sys.executable).with_name("fenghuo"))
 
@@ -50,7 +51,7 @@ def _serve(data_dir: Path, bolt_port: int, http_port: int) -> subprocess.Popen[b
     }
     env.pop("FENGHUO_NEO4J_URI", None)
     return subprocess.Popen([FENGHUO, "serve", "--port", str(http_port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=ends_with_the_tests)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> str:

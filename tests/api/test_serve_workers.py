@@ -14,6 +14,7 @@ import psutil
 from core.settings import Settings
 from tests.api.test_serve import FENGHUO, _launchers_for, _wait_status
 from tests.conftest import free_port
+from tests.support import ends_with_the_tests
 
 
 def test_two_workers_answer_checks_and_ctrl_c_leaves_no_process(tmp_path: Path) -> None:
@@ -23,7 +24,7 @@ def test_two_workers_answer_checks_and_ctrl_c_leaves_no_process(tmp_path: Path) 
            "FENGHUO_SCHEDULER_METRICS_PORT": str(free_port()), "FENGHUO_DEMO_SEED": "false"}
     env.pop("FENGHUO_NEO4J_URI", None)
     process = subprocess.Popen([FENGHUO, "serve", "--port", str(http), "--workers", "2"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=ends_with_the_tests)
     url = f"http://127.0.0.1:{http}"
     try:
         _wait_status(url, 200, 300)

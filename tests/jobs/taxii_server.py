@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from tests.conftest import free_port
+from tests.support import ends_with_the_tests
 
 REPO = Path(__file__).resolve().parents[2]
 API_ROOT = "fenghuo"
@@ -70,7 +71,7 @@ class Medallion:
     def __enter__(self) -> "Medallion":
         self.process = subprocess.Popen(
             [sys.executable, "-m", "medallion.scripts.run", "--host", "127.0.0.1", "--port", str(self.port), str(self.config)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=REPO, preexec_fn=ends_with_the_tests,
             env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))})
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

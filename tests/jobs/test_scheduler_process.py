@@ -21,6 +21,7 @@ from graph.database import Graph
 from jobs import service
 from jobs.secrets import SecretBox
 from tests.conftest import free_port
+from tests.support import ends_with_the_tests
 from tests.jobs.conftest import MEMBER, LoopbackServer
 from tests.support import ACTOR, add_member
 from audit.log import AuditLog
@@ -44,7 +45,7 @@ class SchedulerProcess:
     def __init__(self, env: dict[str, str]) -> None:
         self.process = subprocess.Popen([sys.executable, "-c", "from api.cli import main; main()", "scheduler"], env=env,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                        cwd=Path(__file__).resolve().parents[2])
+                                        cwd=Path(__file__).resolve().parents[2], preexec_fn=ends_with_the_tests)
 
     def stop(self) -> None:
         if self.process.poll() is None:
