@@ -28,6 +28,7 @@ from ingest.pseudonym import AllianceKey, identify
 
 SETUP_PATH, CHECK_PATH = "/v1/psi/setup", "/v1/psi/check"
 H_KEY_ID, H_SETUP_AGE = "x-fenghuo-psi-key-id", "x-fenghuo-setup-age"
+SETUP_ATTEMPTS = 3  # manifest reads per check when a refresh removes a segment in between
 
 
 class PrivateCheckFailed(Exception):
@@ -77,9 +78,7 @@ class PrivateChecker:
     def check(self, identifiers: Sequence[tuple[str, str]]) -> PrivateCheckResult:
         keyed, invalid = self._keys(identifiers)
         sent = received = 0
-        manifest, size = self._manifest()
-        received += size
-        received += self._fetch_segments(manifest)
+        manifest, received = self._setup()
         started = time.perf_counter()
         client = psi.client.CreateWithNewKey(True)
         unique = sorted(set(keyed))
@@ -112,6 +111,19 @@ class PrivateChecker:
     def _keys(self, identifiers: Sequence[tuple[str, str]]) -> tuple[dict[str, list[tuple[str, str]]], list]:
         return key_identifiers(self.alliance_key, identifiers)
 
+    def _setup(self) -> tuple[dict, int]:
+        """The hub's manifest with its segments cached, and the bytes read. A refresh between the manifest and a
+        segment removes that segment (404): the manifest is read again, up to SETUP_ATTEMPTS times."""
+        received = 0
+        for _ in range(SETUP_ATTEMPTS):
+            manifest, size = self._manifest()
+            received += size
+            try:
+                return manifest, received + self._fetch_segments(manifest)
+            except _SetupChanged:
+                continue
+        raise PrivateCheckFailed(f"the hub's setup changed {SETUP_ATTEMPTS} times while it was read; run the check again")
+
     def _manifest(self) -> tuple[dict, int]:
         response = self.http.get(SETUP_PATH)
         _raise_for(response)
@@ -135,6 +147,8 @@ class PrivateChecker:
             response = self.http.get(f"{SETUP_PATH}/{segment_id}", headers=headers)
             if response.status_code == 304 and cached:
                 continue
+            if response.status_code == 404:
+                raise _SetupChanged(segment_id)
             _raise_for(response)
             setup = psi.ServerSetup()
             setup.ParseFromString(response.content)
@@ -155,6 +169,10 @@ def key_identifiers(alliance_key: AllianceKey, identifiers: Sequence[tuple[str, 
         else:
             keyed.setdefault(result.key, []).append((type, value))
     return keyed, invalid
+
+
+class _SetupChanged(Exception):
+    """A segment of the manifest just read is gone: the hub refreshed its setup in between."""
 
 
 def _raise_for(response: httpx.Response) -> None:

@@ -239,3 +239,28 @@ async def test_an_upheld_dispute_stops_matching_privately_without_the_full_pass(
                       id=opened["data"]["disputeIndicator"]["id"])
     assert ruled["data"]["resolveDispute"]["status"] == "UPHELD"
     assert await matched_within(str(api.base_url), acme, listed, {listed[1]}) == {listed[1]}
+
+
+async def test_a_setup_refreshed_between_the_manifest_and_a_segment_is_read_again(
+        api: httpx.AsyncClient, graph: Graph, runner: BatchRunner, monkeypatch) -> None:
+    """The hub refreshes its setup while a client reads it: the manifest names a segment that is gone (404). The
+    client reads the manifest again and the check answers, instead of failing."""
+    await issue_key(graph, "BETA", "uploader", "analyst")
+    acme = await issue_key(graph, "ACME", "analyst")
+    listed = phones(2)
+    await submit(runner, "BETA", listed)
+    await wait_fresh(str(api.base_url), acme, time.time())
+    manifests: list[dict] = []
+    real = PrivateChecker._manifest
+
+    def stale_first(checker: PrivateChecker) -> tuple[dict, int]:
+        manifest, size = real(checker)
+        if not manifests:  # as read just before a refresh replaced its segments
+            manifest = {**manifest, "segments": [{**s, "id": s["id"] + "0"} for s in manifest["segments"]]}
+        manifests.append(manifest)
+        return manifest, size
+
+    monkeypatch.setattr(PrivateChecker, "_manifest", stale_first)
+    result = await asyncio.to_thread(private, str(api.base_url), acme, listed)
+    assert len(manifests) == 2
+    assert sorted(result.matched) == sorted(("phone", p) for p in listed)
