@@ -22,7 +22,7 @@ import time
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from functools import partial
-from typing import Any, Awaitable, Callable, TypeVar
+from typing import Any
 
 from core.principal import cli_principal
 from audit import chain
@@ -44,7 +44,6 @@ from jobs.model import JobKind
 
 log = logging.getLogger(__name__)
 SYSTEM = cli_principal("scheduler")
-T = TypeVar("T")
 
 # (name, kind, schedule, config): what `install_builtin_jobs` creates when missing.
 BUILTIN_JOBS: tuple[tuple[str, JobKind, dict[str, Any], dict[str, Any]], ...] = (
@@ -64,7 +63,8 @@ async def run(kind: JobKind, graph: Graph, audit: AuditLog, settings: Settings, 
     if kind is JobKind.RETENTION:
         return await retention(graph, audit, settings)
     if kind is JobKind.NETWORK_UPKEEP:
-        return await _on(networks, graph, partial(network_upkeep, rebuild=bool((config or {}).get("rebuild"))))
+        upkeep = partial(network_upkeep, rebuild=bool((config or {}).get("rebuild")))
+        return await (networks.run(upkeep) if networks is not None else upkeep(graph))
     if kind is JobKind.BATCH_SWEEPER:
         return await sweep_batches(graph, audit, settings)
     if kind is JobKind.AUDIT_CHECKPOINT:
@@ -78,10 +78,6 @@ async def network_upkeep(graph: Graph, *, rebuild: bool) -> dict[str, Any]:
     if rebuild:
         return {"rows": 0, **(await rebuild_networks(graph))}
     return {"rows": await assign_pending_networks(graph), "mode": "pending batches assigned"}
-
-
-async def _on(side: SideLoop | None, graph: Graph, step: Callable[[Graph], Awaitable[T]]) -> T:
-    return await (side.run(step) if side is not None else step(graph))
 
 
 def retention_cutoffs(now: datetime, grace_days: int = 0) -> dict[str, datetime]:

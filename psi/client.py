@@ -77,7 +77,7 @@ class PrivateChecker:
 
     def check(self, identifiers: Sequence[tuple[str, str]]) -> PrivateCheckResult:
         keyed, invalid = self._keys(identifiers)
-        sent = received = 0
+        sent = 0
         manifest, received = self._setup()
         started = time.perf_counter()
         client = psi.client.CreateWithNewKey(True)
