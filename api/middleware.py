@@ -13,6 +13,7 @@ import math
 import uuid
 from typing import Any
 
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from access.ratelimit import RateLimiter
@@ -119,6 +120,8 @@ class GuardMiddleware:
             else:
                 async with asyncio.timeout(self.settings.request_timeout_seconds):
                     await self.app(scope, receive_bounded, send_with_id)
+        except ClientDisconnect:  # nobody to answer; Starlette would log a 500 with a traceback
+            log.info("request %s: the client went away before its body was read", request_id)
         except BodyTooLarge:
             if not started:
                 await _refuse(send, 413, "PAYLOAD_TOO_LARGE", f"request body exceeds the limit of {limit} bytes", request_id)

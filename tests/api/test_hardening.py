@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 import httpx
 import pytest
 
@@ -122,3 +125,41 @@ async def test_a_remembered_valid_document_is_still_refused_when_it_changes(api:
     for _ in range(2):  # an invalid document is never remembered as valid
         body = await gql(api, deep, token)
         assert "exceeds maximum operation depth" in " ".join(e["message"] for e in body["errors"])
+
+
+async def test_a_client_that_leaves_mid_body_is_not_a_server_error(api_server: ServerThread, api: httpx.AsyncClient,
+                                                                    graph: Graph) -> None:
+    """wrk stopping, a risk engine timing out: the request ends quietly (one INFO line), not as a logged 500."""
+    token = await issue_key(graph, "ACME", "analyst")
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    keep = Keep(logging.INFO)
+    loggers = [logging.getLogger("api.middleware"), logging.getLogger("uvicorn.error")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.addHandler(keep)
+        logger.setLevel(logging.INFO)
+    try:
+        for path in ("/graphql", "/v1/checks"):
+            reader, writer = await asyncio.open_connection("127.0.0.1", api_server.port)
+            writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                         "Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"query\": ".encode())
+            await writer.drain()
+            await asyncio.sleep(0.2)  # the server has the headers and waits for the rest of the body
+            writer.close()
+            await writer.wait_closed()
+        for _ in range(100):
+            if sum("went away" in r.getMessage() for r in records) == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.removeHandler(keep)
+            logger.setLevel(level)
+    assert sum("went away" in r.getMessage() for r in records) == 2, [r.getMessage() for r in records]
+    assert not [r.getMessage() for r in records if r.levelno >= logging.ERROR]
+    assert (await api.get("/healthz")).status_code == 200
