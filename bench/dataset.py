@@ -32,7 +32,8 @@ CACHE = Path.home() / ".cache" / "fenghuo" / "bench"
 # What decides the ingested graph: the pipeline, the graph writes and migrations, network detection, the generator,
 # the upload route, the demo seeding and key handling (not the check path: a new check path reuses the graph).
 GRAPH_CODE = ("ingest", "graph", "networks", "api/batches_http.py", "api/demo.py", "access", "psi")
-GRAPH_CODE_SKIP = ("graph/checks.py",)  # the check query reads the graph and writes nothing
+# The check query reads the graph and writes nothing; the private-check setup lives in the serving process's memory.
+GRAPH_CODE_SKIP = ("graph/checks.py", "psi/setup.py")
 SNAPSHOT_SKIP = ("neo4j.state.json", "logs", "spool")
 # 2: the snapshot is taken once the batch's agent networks are assigned. A snapshot taken at checksReady made every
 # server started on it finish the network assignment first (minutes of CPU in the API's event loop at 100k rows),
