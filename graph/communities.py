@@ -127,6 +127,12 @@ RETURN {_name('n')} AS a, {_name('m')} AS b, weight
 SCOPE_LEADS = """
 UNWIND $components AS cid MATCH (l:Lead {component_id: cid}) RETURN l.id AS id, l.network_id AS network_id
 """
+# How many leads of each component carry each network id (null: none yet): which components must be recomputed
+# together (those sharing a network id) and how large each such group is.
+SCOPE_SHAPE = """
+UNWIND $components AS cid MATCH (l:Lead {component_id: cid})
+RETURN cid AS component, l.network_id AS network, count(l) AS leads
+"""
 ALL_SCOPE_LEADS = """
 MATCH (l:Lead) WHERE l.component_id IS NOT NULL OR l.network_id IS NOT NULL
 RETURN l.id AS id, l.network_id AS network_id, l.component_id IS NOT NULL AS in_component
@@ -202,6 +208,10 @@ DETACH DELETE n
 
 async def scope_leads(graph: Graph, components: list[str]) -> list[dict[str, Any]]:
     return await graph.read(SCOPE_LEADS, {"components": components})
+
+
+async def scope_shape(graph: Graph, components: list[str]) -> list[dict[str, Any]]:
+    return await graph.read(SCOPE_SHAPE, {"components": components})
 
 
 async def all_scope_leads(graph: Graph) -> list[dict[str, Any]]:

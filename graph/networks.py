@@ -56,14 +56,15 @@ RETURN l.id AS id, l.component_id AS component_id, l.tlp = 'RED' AS red,
           leads: CASE WHEN a.component_id IS NULL THEN COUNT {{ (a)<-[:OPERATED_BY]-(:Lead) }} END}}] AS agents
 """
 
-# Earlier leads reached through indicators or agents of the batch that belong to no network yet.
+# Other leads (earlier batches, or this batch outside the window being assigned) reached through indicators or
+# agents of the window that belong to no component yet.
 ANCHORED_LEADS = f"""
 CALL () {{
   UNWIND $keys AS key MATCH (:Indicator {{key: key}})<-[:NAMES]-(l:Lead) RETURN l
   UNION
   UNWIND $agents AS agent MATCH (:Agent {{id: agent}})<-[:OPERATED_BY]-(l:Lead) RETURN l
 }}
-WITH l WHERE l.batch_id <> $batch_id AND {_ELIGIBLE}
+WITH l WHERE NOT (l.batch_id = $batch_id AND l.seq >= $from AND l.seq < $to) AND {_ELIGIBLE}
 RETURN {_LINKS},
        [(l)-[:NAMES]->(i:Indicator) WHERE i.component_id IS NOT NULL AND {linking()} | i.component_id]
        + [(l)-[:OPERATED_BY]->(a:Agent) WHERE a.component_id IS NOT NULL | a.component_id] AS networks
@@ -180,8 +181,10 @@ async def batch_leads(graph: Graph, batch_id: str, start: int, end: int, cap: in
     return await graph.read(BATCH_LEADS, {"batch_id": batch_id, "from": start, "to": end, "cap": cap})
 
 
-async def anchored_leads(graph: Graph, batch_id: str, keys: list[str], agents: list[str], cap: int) -> list[dict[str, Any]]:
-    return await graph.read(ANCHORED_LEADS, {"keys": keys, "agents": agents, "batch_id": batch_id, "cap": cap})
+async def anchored_leads(graph: Graph, batch_id: str, start: int, end: int, keys: list[str], agents: list[str],
+                         cap: int) -> list[dict[str, Any]]:
+    return await graph.read(ANCHORED_LEADS, {"keys": keys, "agents": agents, "batch_id": batch_id, "from": start,
+                                             "to": end, "cap": cap})
 
 
 async def network_sizes(graph: Graph, ids: list[str]) -> dict[str, int]:

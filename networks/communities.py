@@ -24,6 +24,9 @@ leads. Within the components a change touched, this module
 - applies the size guard: a community larger than `MAX_NETWORK_LEADS` is re-split by Leiden at rising
   resolution; the split is taken when its parts are cohesive (separate gangs), the community stays whole when they
   are not (one knit gang), and it is flagged `oversized` when no gang-sized split exists,
+- recomputes many components a bounded number of leads at a time (`update_in_chunks`, `CHUNK_LEADS`), so the
+  after-batch hook's memory does not grow with the batch: a 1M-row upload held every edge of its 950k leads in
+  Python at once (3.9 GB in the API process),
 - keeps network ids stable (`plan_recompute`: each old id goes to the new community sharing most leads with it),
 - writes each lead's network and the summary with its cohesion: the share of its members' link weight that
   stays inside it (1.0: nothing links it to the rest of its component).
@@ -39,7 +42,7 @@ from typing import Any, Hashable, Iterable
 
 from graph import communities as repo
 from graph.database import Graph
-from networks.linking import MIN_NETWORK_LEADS, PAIR_DEGREE_CAP, Component, plan_recompute
+from networks.linking import MIN_NETWORK_LEADS, PAIR_DEGREE_CAP, Component, UnionFind, plan_recompute
 
 TYPE_WEIGHTS = {"device": 1.0, "bank_card": 1.0, "id_number": 0.8, "phone": 0.5, "other": 0.4}
 AGENT_WEIGHT = 1.0
@@ -50,6 +53,7 @@ MAX_NETWORK_LEADS = 600  # a real gang rarely files more (the issue saw 50–470
 # in one member's 1M rows, ~780 in two members'); a larger community is re-split or flagged
 WHOLE_LEADS = 20  # a weakly connected component of the weighted graph this small is one network as it stands: Leiden
 # has little to part in it, and skipping it keeps a young alliance's networks as plain as its components
+CHUNK_LEADS = 50_000  # leads recomputed at a time by `update_in_chunks` (whole components; a larger one alone)
 COHESIVE = 0.9  # parts keeping this share of their link weight inside are separate gangs
 SPLIT_GAMMAS = (0.5, 1.0, 2.0, 4.0)
 WRITE_CHUNK = 2000
@@ -266,6 +270,47 @@ async def update(graph: Graph, components: set[str] | None, old_networks: set[st
         await repo.drop_empty(graph, ids, MIN_NETWORK_LEADS)
     return {"networks": len(networks), "changed": len(rows), "oversized": sum(f["oversized"] for f in facts.values()),
             "ids": networks}
+
+
+async def update_in_chunks(graph: Graph, components: set[str], old_networks: set[str], cap: int) -> dict[str, Any]:
+    """`update` over many components, at most `CHUNK_LEADS` leads at a time (a larger component alone).
+
+    Communities never cross a component, so each chunk is an `update` of its own. Components whose leads share a
+    network id (a network a recomputation split across components) go in the same chunk: each network id is then
+    read, reused and summarised by one chunk only. `old_networks` go to the first chunk, whose clean-up of them
+    leaves alone what a later chunk still holds (a network keeps its links and summary while leads carry it)."""
+    chunks = _pack(await _scope_groups(graph, components), CHUNK_LEADS) or [set()]
+    total: dict[str, Any] = {"networks": 0, "changed": 0, "oversized": 0, "ids": set()}
+    for index, chunk in enumerate(chunks):
+        found = await update(graph, chunk, old_networks if index == 0 else set(), cap)
+        total = {key: total[key] | found[key] if key == "ids" else total[key] + found[key] for key in total}
+    return total
+
+
+async def _scope_groups(graph: Graph, components: set[str]) -> list[tuple[int, list[str]]]:
+    """The components, grouped where their leads share a network id, each group with its lead count."""
+    joined, leads = UnionFind(), Counter()
+    for ids in _chunks(sorted(components), 500):
+        for row in await repo.scope_shape(graph, ids):
+            joined.add(row["component"])
+            leads[row["component"]] += row["leads"]
+            if row["network"] is not None:
+                joined.union(row["component"], ("network", row["network"]))
+    groups = ([c for c in group if isinstance(c, str)] for group in joined.groups())
+    return sorted((sum(leads[c] for c in group), sorted(group)) for group in groups if group)
+
+
+def _pack(groups: list[tuple[int, list[str]]], limit: int) -> list[set[str]]:
+    """Groups packed in order into chunks of at most `limit` leads (a group larger than that is a chunk alone)."""
+    chunks: list[set[str]] = []
+    size = limit
+    for leads, group in groups:
+        if size + leads > limit:
+            chunks.append(set())
+            size = 0
+        chunks[-1].update(group)
+        size += leads
+    return chunks
 
 
 def _facts(groups: dict[str, list[str]], scores: dict[str, float], oversized: set[str],

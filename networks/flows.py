@@ -6,9 +6,10 @@ kept here incrementally with union-find. Networks: the communities GDS finds wit
 touched (networks/communities.py); leads, indicators and agents carry `network_id`, and a `(:Network)` node per
 network keeps the summary lists read (size, cohesion, members, categories, agents, top indicators, span, TLPs).
 - `rebuild_networks` is the full recomputation a scheduler job calls;
-- `assign_networks` is the after-aggregation hook of ingest/pipeline.py: it reads only the batch's leads and
-  what they touch, folds them into existing networks, and re-splits networks that were held together only by an
-  indicator that has since become a hub, then recomputes the communities of the components it touched;
+- `assign_networks` is the after-aggregation hook of ingest/pipeline.py: window by window, it reads only the
+  batch's leads and what they touch, folds them into existing networks, and re-splits networks that were held
+  together only by an indicator that has since become a hub, then recomputes the communities of the components
+  it touched; its memory is bounded by the window and the community chunk, not by the batch;
 - `refresh_networks` does the same for the networks a retraction, an upheld dispute or expiry changed;
 - writers hold one lease (a `NetworkLease` node) so concurrent batches, in any process, never race.
 The Cypher is graph/networks.py; reading networks for a principal is networks/reads.py.
@@ -30,6 +31,7 @@ from networks.linking import (
 )
 
 PAGE_SPAN = 5000  # batch lines, or leads of a rebuild, read per page
+WINDOW = 50_000  # batch lines folded and written at a time by the after-batch hook (its memory is bounded by this)
 WRITE_CHUNK = 2000  # rows per UNWIND write
 LEASE_TTL_MS = 10 * 60 * 1000  # a holder that died frees the lease after this; live holders renew per page
 LEASE_WAIT_S = 15 * 60
@@ -69,12 +71,9 @@ async def assign_networks(graph: Graph, batch_id: str, *, cap: int = NETWORK_DEG
                           pending_only: bool = False) -> dict[str, int]:
     """Fold a committed, aggregated batch into the networks (the `BatchRunner.after_aggregation` hook).
 
-    Reads the batch's leads page by page (by `seq`) with their indicators and agents, the earlier leads those
-    reach that are in no network yet (few: a linking indicator has at most `cap` leads), and unions them with the
-    networks already touched. A component touching several networks keeps the largest's id and relabels the
-    others; a new component of two or more leads gets a new id. Networks that carry a now non-linking indicator
-    (it crossed the cap with this batch, or was flagged benign/retracted) are recomputed from their own leads,
-    so a network joined only through that indicator splits. Idempotent: running it again changes nothing.
+    Works through the batch `WINDOW` lines at a time (`_assign_window`), so what it holds does not grow with the
+    batch, then recomputes the communities of every component it touched, `CHUNK_LEADS` at a time. Idempotent:
+    running it again changes nothing.
     `pending_only`: do nothing when the batch's networks were assigned by the time the lease was ours (the upkeep
     job found the batch pending while its own hook was still running; it waited for that hook's lease).
     """
@@ -84,36 +83,70 @@ async def assign_networks(graph: Graph, batch_id: str, *, cap: int = NETWORK_DEG
             return dict.fromkeys(("leads", "networks", "merged", "split"), 0)
         if pending_only and assigned:
             return {**dict.fromkeys(("leads", "networks", "merged", "split"), 0), "skipped": 1}
-        fold = await _fold_batch(graph, batch_id, last_line, cap, lease)
-        comps = fold.linker.components()
-        touched = sorted({n for c in comps for n in c.networks})
-        sizes = await repo.network_sizes(graph, touched) if touched else {}
-        plan = plan_merge(comps, fold.current, sizes)
-        old_networks = await repo.networks_of_components(graph, sorted(set(touched) | fold.unlinked))
-        for moves in _chunks([{"from": a, "to": b} for a, b in sorted(plan.moves.items())]):
-            await repo.relabel(graph, moves)
-        await _assign(graph, [{"lead": lead, "network": net} for lead, net in sorted(plan.assign.items())], cap, lease)
-        split = {plan.final(n) for n in fold.unlinked}
-        await _refresh(graph, plan.touched - split, set(plan.moves))
-        affected = plan.touched - split
-        if split:
-            affected |= await _recompute(graph, split, cap, lease)
-        if affected or old_networks:
-            await communities.update(graph, affected, old_networks, cap)
+        done = _Assigned()
+        for start in range(0, last_line + 1, WINDOW):
+            await _assign_window(graph, batch_id, start, min(start + WINDOW, last_line + 1), cap, lease, done)
+        if done.affected or done.old_networks:
+            await communities.update_in_chunks(graph, done.affected, done.old_networks, cap)
         await repo.mark_assigned(graph, batch_id)
-    return {"leads": len(plan.assign), "networks": len(plan.touched), "merged": len(plan.moves), "split": len(split)}
+    return {"leads": done.leads, "networks": len(done.touched - done.merged), "merged": len(done.merged),
+            "split": len(done.split)}
 
 
-async def _fold_batch(graph: Graph, batch_id: str, last_line: int, cap: int, lease: _Lease) -> BatchFold:
-    """The batch's leads page by page, then the earlier leads reached through its not-yet-networked anchors."""
+class _Assigned:
+    """What the windows of one batch did: counts for the caller, components and networks for the community step."""
+
+    def __init__(self) -> None:
+        self.leads = 0
+        self.touched: set[str] = set()  # components created or grown
+        self.merged: set[str] = set()  # components absorbed into others
+        self.split: set[str] = set()  # components recomputed because an indicator stopped linking
+        self.affected: set[str] = set()  # components whose communities must be recomputed
+        self.old_networks: set[str] = set()  # the networks they held before
+
+
+async def _assign_window(graph: Graph, batch_id: str, start: int, end: int, cap: int, lease: _Lease,
+                         done: _Assigned) -> None:
+    """Fold lines [start, end) of the batch into the components and write them.
+
+    Reads the window's leads page by page (by `seq`) with their indicators and agents, the other leads those reach
+    that are in no component yet (few: a linking indicator has at most `cap` leads; earlier windows' leads are
+    among them, so a component spanning windows is found whole), and unions them with the components already
+    touched. A component touching several keeps the largest's id and relabels the others; a new component of two
+    or more leads gets a new id. Components that carry a now non-linking indicator (it crossed the cap with this
+    batch, or was flagged benign/retracted) are recomputed from their own leads, so one joined only through that
+    indicator splits."""
+    fold = await _fold_window(graph, batch_id, start, end, cap, lease)
+    comps = fold.linker.components()
+    touched = sorted({n for c in comps for n in c.networks})
+    sizes = await repo.network_sizes(graph, touched) if touched else {}
+    plan = plan_merge(comps, fold.current, sizes)
+    done.old_networks |= await repo.networks_of_components(graph, sorted(set(touched) | fold.unlinked))
+    for moves in _chunks([{"from": a, "to": b} for a, b in sorted(plan.moves.items())]):
+        await repo.relabel(graph, moves)
+    await _assign(graph, [{"lead": lead, "network": net} for lead, net in sorted(plan.assign.items())], cap, lease)
+    split = {plan.final(n) for n in fold.unlinked}
+    await _refresh(graph, plan.touched - split, set(plan.moves))
+    done.leads += len(plan.assign)
+    done.touched |= plan.touched
+    done.merged |= set(plan.moves)
+    done.split |= split
+    done.affected = (done.affected - set(plan.moves)) | (plan.touched - split)
+    if split:
+        done.affected = (done.affected - split) | await _recompute(graph, split, cap, lease)
+
+
+async def _fold_window(graph: Graph, batch_id: str, start: int, end: int, cap: int, lease: _Lease) -> BatchFold:
+    """The window's leads page by page, then the other leads reached through its not-yet-networked anchors."""
     fold = BatchFold()
-    for start in range(0, last_line + 1, PAGE_SPAN):
-        for row in await repo.batch_leads(graph, batch_id, start, start + PAGE_SPAN, cap):
+    for page in range(start, end, PAGE_SPAN):
+        for row in await repo.batch_leads(graph, batch_id, page, min(page + PAGE_SPAN, end), cap):
             fold.add_batch_lead(row["id"], row["component_id"], row["red"], row["indicators"], row["agents"])
         await lease.renew()
     keys, agents = fold.anchors()
     for n in range(0, max(len(keys), len(agents)), WRITE_CHUNK):
-        for row in await repo.anchored_leads(graph, batch_id, keys[n:n + WRITE_CHUNK], agents[n:n + WRITE_CHUNK], cap):
+        for row in await repo.anchored_leads(graph, batch_id, start, end, keys[n:n + WRITE_CHUNK],
+                                             agents[n:n + WRITE_CHUNK], cap):
             own = (row["component_id"],) if row["component_id"] else ()
             links = LeadLinks(row["id"], tuple(row["indicators"]), tuple(row["agents"]), own + tuple(row["networks"]))
             fold.add_earlier_lead(links, row["component_id"])

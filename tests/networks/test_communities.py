@@ -146,6 +146,24 @@ def test_cohesion_is_the_share_of_link_weight_kept_inside() -> None:
     assert cohesion({"lone": ["z"]}, edges) == {"lone": 1.0}
 
 
+def test_components_are_recomputed_in_chunks_of_whole_groups_up_to_the_limit() -> None:
+    groups_ = [(3, ["a"]), (4, ["b", "c"]), (5, ["d"]), (12, ["e"]), (2, ["f"])]
+    assert communities._pack(groups_, 10) == [{"a", "b", "c"}, {"d"}, {"e"}, {"f"}]  # a group is never cut
+    assert communities._pack(groups_, 100) == [{"a", "b", "c", "d", "e", "f"}]
+    assert communities._pack([], 10) == []
+
+
+async def test_components_sharing_a_network_id_are_recomputed_in_one_chunk(graph: Graph) -> None:
+    """A recomputation that split a component leaves one network id on leads of two components until their
+    communities are found again; one chunk must own both, or two chunks could each keep the id."""
+    rows = [("c1", "n1"), ("c1", "n1"), ("c2", "n1"), ("c2", None), ("c3", "n3"), ("c3", "n3"), ("c3", None),
+            ("c4", None)]
+    await graph.write("UNWIND $rows AS row CREATE (:Lead {id: randomUUID(), component_id: row[0], network_id: row[1]})",
+                      {"rows": [list(row) for row in rows]})
+    assert await communities._scope_groups(graph, {"c1", "c2", "c3", "c4", "gone"}) == [
+        (1, ["c4"]), (3, ["c3"]), (4, ["c1", "c2"])]
+
+
 def test_leidens_resolution_grows_with_the_projected_graphs_weight_above_a_floor() -> None:
     small = [("a", "b", 0.5), ("b", "c", 0.25)]
     assert communities.gamma(small) == communities.MIN_GAMMA
