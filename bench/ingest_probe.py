@@ -93,7 +93,7 @@ class Sampler(threading.Thread):
 
     def __enter__(self) -> "Sampler":
         self._api0, self._jvm0 = cpu_seconds(self.tree.api), cpu_seconds(self.tree.jvm)
-        self._threads0 = jvm_threadcpu_seconds(self.tree.jvm.pid) if self.tree.jvm else {}
+        self._threads0 = jvm_thread_cpu(self.tree.jvm.pid) if self.tree.jvm else {}
         self.start()
         return self
 
@@ -105,7 +105,7 @@ class Sampler(threading.Thread):
         u.cpu = {"api": cpu_seconds(self.tree.api) - self._api0, "worker": sum(self._worker_cpu.values()),
                  "jvm": cpu_seconds(self.tree.jvm) - self._jvm0}
         if self.tree.jvm:
-            for tid, (kind, seconds) in jvm_threadcpu_seconds(self.tree.jvm.pid).items():
+            for tid, (kind, seconds) in jvm_thread_cpu(self.tree.jvm.pid).items():
                 before = self._threads0.get(tid, (kind, 0.0))[1]
                 u.cpu[f"jvm {kind}"] = u.cpu.get(f"jvm {kind}", 0.0) + seconds - before
 
