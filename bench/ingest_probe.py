@@ -120,7 +120,7 @@ class Sampler(threading.Thread):
         total = 0
         for worker in self.tree.workers():
             total += _rss(worker)
-            cpu = _cpu(worker)
+            cpu = cpu_seconds(worker)
             if cpu:
                 self._worker_cpu[worker.pid] = cpu
         self.usage.worker.add(total)
