@@ -53,14 +53,15 @@ def on_graph(uri: str, step: Any) -> Any:
     return asyncio.run(run())
 
 
-async def networks_assigned(graph: Any, batch_id: str, timeout: float = 1800) -> float:
+async def networks_assigned(graph: Any, batch_id: str, timeout: float = 4 * 3600) -> float:
     """Wait until the server's network hook marked the batch (Batch.networks_assigned_at); returns 0 (the caller
-    adds the time it waited)."""
+    adds the time it waited). Raises when it has not within `timeout`: a graph whose networks are half assigned is
+    no graph to measure or cache (every server started on it would assign them again before it answers)."""
     began = time.perf_counter()
     while time.perf_counter() - began < timeout:
         rows = await graph.read("MATCH (b:Batch {id: $id}) RETURN b.networks_assigned_at IS NOT NULL AS done",
                                 {"id": batch_id})
         if rows and rows[0]["done"]:
-            break
+            return 0.0
         await asyncio.sleep(0.5)
-    return 0.0
+    raise TimeoutError(f"the after-batch network hook did not finish batch {batch_id} within {timeout:,.0f} s")

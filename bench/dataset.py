@@ -32,8 +32,8 @@ CACHE = Path.home() / ".cache" / "fenghuo" / "bench"
 # What decides the ingested graph: the pipeline, the graph writes and migrations, network detection, the generator,
 # the upload route, the demo seeding and key handling (not the check path: a new check path reuses the graph).
 GRAPH_CODE = ("ingest", "graph", "networks", "api/batches_http.py", "api/demo.py", "access", "psi")
-# The check query reads the graph and writes nothing; the private-check setup lives in the serving process's memory.
-GRAPH_CODE_SKIP = ("graph/checks.py", "psi/setup.py")
+# The check query and the private-check setup's reads write nothing; the setup lives in the serving process's memory.
+GRAPH_CODE_SKIP = ("graph/checks.py", "graph/psi.py", "psi/setup.py")
 SNAPSHOT_SKIP = ("neo4j.state.json", "logs", "spool")
 # 2: the snapshot is taken once the batch's agent networks are assigned. A snapshot taken at checksReady made every
 # server started on it finish the network assignment first (minutes of CPU in the API's event loop at 100k rows),
@@ -130,13 +130,21 @@ class Server:
         with open(self.log_path, "ab") as out:  # cwd: no stray .env is read
             self.process = subprocess.Popen([str(VENV_BIN / "fenghuo"), "serve", *self.serve_args], env=env, cwd=self.data_dir.parent,
                                             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        try:  # a server that never answers is stopped here, not left running after the benchmark
+            self._wait_healthy(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        self.tree = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(True)]
+
+    def _wait_healthy(self, timeout: float) -> None:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"fenghuo serve exited with {self.process.returncode}:\n{self.tail()}")
             try:
                 if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
-                    self.tree = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(True)]
                     return
             except httpx.HTTPError:
                 pass
@@ -178,6 +186,12 @@ class Server:
 
     def stop(self, timeout: float = 90.0) -> None:
         """SIGTERM serve (it stops its Neo4j); anything of its tree still alive afterwards is killed by pid."""
+        tree = self.tree
+        if not tree and self.process is not None and self.process.poll() is None:  # stopped before it answered
+            try:
+                tree = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(True)]
+            except psutil.Error:
+                tree = []
         if self.process is not None and self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
             try:
@@ -185,7 +199,7 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        for proc in self.tree[1:]:
+        for proc in tree[1:]:
             try:
                 proc.kill()
             except psutil.Error:
@@ -252,7 +266,11 @@ def prepare(rows: int, work: Path, overrides: dict[str, str], serve_args: list[s
     server.start()
     # A fresh server encrypts every privately matchable key for the private-check setup (~0.25 ms of a core per
     # key: ~1 min at 100k rows, several at 1M): the figures are taken after it, not beside it.
-    waited, idle = server.settle(limit=max(240.0, rows / 1000))
+    try:
+        waited, idle = server.settle(limit=max(240.0, rows / 1000))
+    except BaseException:  # interrupted (SIGTERM, Ctrl-C) before the caller holds the server: stop it here
+        server.stop()
+        raise
     say(f"settled              serve {'idle' if idle else 'STILL BUSY (figures below run beside it)'} after "
         f"{waited:.0f} s (start-up work such as the private-check setup)")
     return server, how
