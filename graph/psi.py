@@ -5,13 +5,22 @@ Only keys leave these queries; the PSI protocol (psi/) keeps them from whoever a
 
 from __future__ import annotations
 
+from typing import AsyncIterator
+
 from core.principal import Principal
 from graph import visibility
 from graph.database import Graph
 
-MATCHABLE_KEYS = f"""
-MATCH (i:Indicator) WHERE {visibility.privately_matchable("i")}
-RETURN i.key AS key
+# One page of the indicators in key order after `$after` (the unique constraint's index gives the order and the
+# start), each with whether it is privately matchable: a full refresh reads the whole set a page at a time, so no
+# answer holds every key's row at once (1.9 M rows at 1M leads, ~1 GB of driver records in the API process).
+PAGE_KEYS = 50_000  # indicators per page of a full refresh's read
+PAGE_LINES = 50_000  # batch lines per read of a batch's indicators
+
+MATCHABLE_KEYS_PAGE = f"""
+MATCH (i:Indicator) WHERE i.key > $after
+WITH i ORDER BY i.key LIMIT $limit
+RETURN i.key AS key, {visibility.privately_matchable("i")} AS matchable
 """
 
 # A lead list for a collision: leads the principal may read, of one category, never RED (RED never leaves its
@@ -24,9 +33,10 @@ RETURN DISTINCT i.key AS key
 """
 
 # The indicators one batch's leads name (retracted leads too: their indicators may have lost an aggregate),
-# each with whether it is privately matchable now: what a refresh after that batch reads, and nothing more.
+# each with whether it is privately matchable now: what a refresh after that batch reads, and nothing more; read
+# `PAGE_LINES` lines of the batch at a time (an indicator named in two windows comes back twice, with one answer).
 BATCH_MATCHABILITY = f"""
-MATCH (l:Lead) WHERE l.batch_id = $batch_id AND l.seq >= 0
+MATCH (l:Lead) WHERE l.batch_id = $batch_id AND l.seq >= $from AND l.seq < $to
 MATCH (l)-[:NAMES]->(i:Indicator)
 WITH DISTINCT i
 RETURN i.key AS key, {visibility.privately_matchable("i")} AS matchable
@@ -39,6 +49,10 @@ OPTIONAL MATCH (i:Indicator {{key: key}})
 RETURN key, i IS NOT NULL AND coalesce({visibility.privately_matchable("i")}, false) AS matchable
 """
 
+BATCH_LAST_LINE = """
+MATCH (b:Batch {id: $batch_id}) RETURN b.last_line AS last_line
+"""
+
 MASKED = """
 UNWIND $keys AS key
 MATCH (i:Indicator {key: key})
@@ -46,13 +60,28 @@ RETURN i.key AS key, i.type AS type, i.masked AS masked ORDER BY key
 """
 
 
-async def matchable_keys(graph: Graph, principal: Principal) -> list[str]:
-    return [row["key"] for row in await graph.read_values(MATCHABLE_KEYS, visibility.params(principal))]
+async def matchable_key_pages(graph: Graph, principal: Principal) -> AsyncIterator[list[str]]:
+    """The privately matchable keys, a page of at most `PAGE_KEYS` indicators (in key order) at a time."""
+    params, size = visibility.params(principal), PAGE_KEYS
+    after = ""
+    while True:
+        rows = await graph.read_values(MATCHABLE_KEYS_PAGE, {"after": after, "limit": size, **params})
+        if rows:
+            yield [row["key"] for row in rows if row["matchable"]]
+        if len(rows) < size:
+            return
+        after = rows[-1]["key"]
 
 
 async def batch_matchability(graph: Graph, principal: Principal, batch_id: str) -> dict[str, bool]:
-    rows = await graph.read_values(BATCH_MATCHABILITY, {"batch_id": batch_id, **visibility.params(principal)})
-    return {row["key"]: row["matchable"] for row in rows}
+    found: dict[str, bool] = {}  # key → bool: the garbage collector does not track it, however many keys it holds
+    rows = await graph.read_values(BATCH_LAST_LINE, {"batch_id": batch_id})
+    last = rows[0]["last_line"] if rows else None
+    params = {"batch_id": batch_id, **visibility.params(principal)}
+    for start in range(0, (last or 0) + 1, PAGE_LINES):
+        rows = await graph.read_values(BATCH_MATCHABILITY, {**params, "from": start, "to": start + PAGE_LINES})
+        found.update((row["key"], row["matchable"]) for row in rows)
+    return found
 
 
 async def keys_matchability(graph: Graph, principal: Principal, keys: list[str]) -> dict[str, bool]:

@@ -189,10 +189,12 @@ class PrivateSetup:
             cursor = await feed.now_ms(self.graph)
             # Entries visible now record changes committed before the keys are read: the read reflects them.
             seen = await feed.changes_since(self.graph, cursor - FEED_SLACK_MS)
-            current = set(await repo.matchable_keys(self.graph, SETUP_PRINCIPAL))
+            current: dict[str, None] = {}  # untracked by the garbage collector, unlike a set of the same keys
+            async for keys in repo.matchable_key_pages(self.graph, SETUP_PRINCIPAL):
+                current.update(dict.fromkeys(keys))
             read = time.perf_counter() - started
-            report = await self._apply(current - self._keys.keys(), self._keys.keys() - current, started, read,
-                                       len(current))
+            report = await self._apply(current.keys() - self._keys.keys(), self._keys.keys() - current.keys(), started,
+                                       read, len(current))
             self._advance(seen, max(self._cursor_ms or cursor, cursor))
             self.as_of = as_of
             return report

@@ -18,11 +18,12 @@ from core.principal import Principal, Role, cli_principal
 from core.settings import Settings
 from indicators import disputes
 from jobs import housekeeping
+from graph import psi as repo
 from graph.database import Graph
 from ingest.pipeline import BatchRunner
 from ingest.pseudonym import identify
 from leads.retraction import retract
-from psi.setup import PrivateSetup
+from psi.setup import SETUP_PRINCIPAL, PrivateSetup
 from tests.support import TEST_KEY, add_member
 
 _phones = itertools.count(13500000000)
@@ -106,6 +107,24 @@ async def test_a_merge_keeps_segments_few(graph: Graph, runner: BatchRunner) -> 
     assert sum(sizes) == 12 and sizes == sorted(sizes, reverse=True) and len(set(sizes)) == len(sizes)
 
 
+async def test_a_full_refresh_reads_the_keys_a_page_at_a_time_and_misses_none(
+        graph: Graph, runner: BatchRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    """At 1M leads one answer of every key held ~1 GB of driver records in the API process: the read is paged."""
+    monkeypatch.setattr(repo, "PAGE_KEYS", 3)
+    numbers = await file(runner, 10)
+    audit = AuditLog(graph)
+    await retract(graph, audit, BETA, lead_ids=[await lead_of(graph, numbers[4])], reason="filed in error")
+    await audit.close()
+    pages = [page async for page in repo.matchable_key_pages(graph, SETUP_PRINCIPAL)]
+    keys = [key for page in pages for key in page]
+    assert [len(page) for page in pages] == [3, 2, 3, 1]  # 10 indicators, 3 a page; the retracted one not matchable
+    assert keys == sorted({identify(TEST_KEY, "phone", p).key for p in numbers if p != numbers[4]})  # type: ignore[union-attr]
+    setup = PrivateSetup(graph)
+    report = await setup.refresh()
+    assert (report.read_keys, report.added) == (9, 9)
+    assert matched(setup, numbers) == set(numbers) - {numbers[4]}
+
+
 # -- targeted refreshes from the change feed (graph/matchability.py): no full read, no waiting for the full pass --
 
 async def lead_of(graph: Graph, number: str) -> str:
@@ -124,6 +143,21 @@ async def test_the_refresh_after_a_batch_reads_only_the_indicators_that_batch_na
     assert matched(setup, first + second) == set(first + second)
     again = await setup.catch_up()  # the entry is re-read within the slack, never applied twice
     assert (again.changes, again.read_keys, again.rebuilt_keys) == (0, 0, 0)
+
+
+async def test_the_refresh_after_a_large_batch_reads_it_a_window_of_lines_at_a_time(
+        graph: Graph, runner: BatchRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(repo, "PAGE_LINES", 2)
+    setup = PrivateSetup(graph)
+    await setup.refresh()
+    numbers = await file(runner, 7)
+    batch = (await graph.read("MATCH (l:Lead) RETURN DISTINCT l.batch_id AS id"))[0]["id"]
+    state = await repo.batch_matchability(graph, SETUP_PRINCIPAL, batch)
+    assert sorted(state) == sorted(identify(TEST_KEY, "phone", p).key for p in numbers)  # type: ignore[union-attr]
+    assert all(state.values())
+    report = await setup.catch_up()
+    assert (report.changes, report.read_keys, report.added) == (1, 7, 7)
+    assert matched(setup, numbers) == set(numbers)
 
 
 async def test_a_retracted_lead_stops_matching_at_the_next_catch_up(graph: Graph, runner: BatchRunner) -> None:
