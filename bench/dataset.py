@@ -135,7 +135,13 @@ class Server:
         except BaseException:
             self.stop()
             raise
-        self.tree = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(True)]
+        self.tree = self._process_tree()
+
+    def _process_tree(self) -> list[psutil.Process]:
+        """serve and everything it started (its Neo4j first among them)."""
+        assert self.process is not None
+        api = psutil.Process(self.process.pid)
+        return [api, *api.children(recursive=True)]
 
     def _wait_healthy(self, timeout: float) -> None:
         assert self.process is not None
@@ -189,7 +195,7 @@ class Server:
         tree = self.tree
         if not tree and self.process is not None and self.process.poll() is None:  # stopped before it answered
             try:
-                tree = [psutil.Process(self.process.pid), *psutil.Process(self.process.pid).children(True)]
+                tree = self._process_tree()
             except psutil.Error:
                 tree = []
         if self.process is not None and self.process.poll() is None:
