@@ -86,7 +86,7 @@ async def gamma_sweep(graph: Any, gammas: list[float]) -> dict[float, dict[str, 
     name = "bench-gamma-sweep"
     await repo.project(graph, name, None, TYPE_WEIGHTS, AGENT_WEIGHT, NETWORK_DEGREE_CAP, PAIR_DEGREE_CAP)
     try:
-        wcc = await repo.wcc(graph, name)
+        wcc, _ = await repo.wcc(graph, name)
         return {g: {lead: f"{wcc[lead]}:{c}" for lead, c in (await repo.leiden(graph, name, g)).items()
                     if not lead.startswith(repo.STAR_PREFIX)} for g in gammas}
     finally:

@@ -104,7 +104,8 @@ def _name(x: str) -> str:
 
 WCC = f"""
 CALL gds.wcc.stream($name) YIELD nodeId, componentId
-WITH gds.util.asNode(nodeId) AS n, componentId RETURN {_name('n')} AS lead, componentId AS component
+WITH nodeId, gds.util.asNode(nodeId) AS n, componentId
+RETURN nodeId AS node, {_name('n')} AS lead, componentId AS component
 """
 LEIDEN = f"""
 CALL gds.leiden.stream($name, {{relationshipWeightProperty: 'weight', gamma: $gamma, randomSeed: 19,
@@ -113,7 +114,23 @@ YIELD nodeId, communityId
 WITH gds.util.asNode(nodeId) AS n, communityId RETURN {_name('n')} AS lead, communityId AS community
 """
 
-# The weighted edges themselves (for cohesion): each undirected pair comes back in both directions.
+# The projected graph's total link weight (each undirected pair is stored in both directions: counted once).
+TOTAL_WEIGHT = """
+CALL gds.graph.relationshipProperty.stream($name, 'weight') YIELD sourceNodeId, targetNodeId, propertyValue
+WHERE sourceNodeId < targetNodeId
+RETURN sum(propertyValue) AS total
+"""
+# The link weight between groups of nodes, summed in Neo4j: `$of` maps a node id (as a string) to its group's
+# number, -1 for a node in no group. One row per pair of groups that share links (a <= b; a = b: links inside).
+LINKS = """
+CALL gds.graph.relationshipProperty.stream($name, 'weight') YIELD sourceNodeId, targetNodeId, propertyValue
+WHERE sourceNodeId < targetNodeId
+WITH coalesce($of[toString(sourceNodeId)], -1) AS x, coalesce($of[toString(targetNodeId)], -1) AS y,
+     propertyValue AS weight
+RETURN CASE WHEN x <= y THEN x ELSE y END AS a, CASE WHEN x <= y THEN y ELSE x END AS b, sum(weight) AS weight
+"""
+# The weighted edges themselves (the size guard's cohesion test over one small projection): each undirected pair
+# comes back in both directions.
 EDGES = f"""
 CALL gds.graph.relationshipProperty.stream($name, 'weight') YIELD sourceNodeId, targetNodeId, propertyValue
 WHERE sourceNodeId < targetNodeId
@@ -268,15 +285,29 @@ async def drop(graph: Graph, name: str) -> None:
     await graph.write(DROP_GRAPH, {"name": name})
 
 
-async def wcc(graph: Graph, name: str) -> dict[str, int]:
-    return {row["lead"]: row["component"] for row in await graph.read(WCC, {"name": name})}
+async def wcc(graph: Graph, name: str) -> tuple[dict[str, int], dict[str, int]]:
+    """Each projected node's weakly connected component, and its GDS node id (what `links` groups by)."""
+    rows = await graph.read_values(WCC, {"name": name})
+    return {row["lead"]: row["component"] for row in rows}, {row["lead"]: row["node"] for row in rows}
+
+
+async def total_weight(graph: Graph, name: str) -> float:
+    return (await graph.read_values(TOTAL_WEIGHT, {"name": name}))[0]["total"] or 0.0
+
+
+async def links(graph: Graph, name: str, of: dict[int, int]) -> list[tuple[int | None, int | None, float]]:
+    """Link weight summed per pair of groups (`of`: GDS node id → group number; None for nodes in no group): the
+    projected graph's edges never leave Neo4j, only one row per pair of linked groups does."""
+    rows = await graph.read_values(LINKS, {"name": name, "of": {str(node): group for node, group in of.items()}})
+    return [(None if row["a"] < 0 else row["a"], None if row["b"] < 0 else row["b"], row["weight"]) for row in rows]
 
 
 async def leiden(graph: Graph, name: str, gamma: float) -> dict[str, int]:
     """Each lead's community; empty when GDS 2.13 finds no partition at all (at a high `gamma` on a small graph
     it fails with a NullPointerException on its dendrogram instead of returning singletons)."""
     try:
-        return {row["lead"]: row["community"] for row in await graph.read(LEIDEN, {"name": name, "gamma": gamma})}
+        rows = await graph.read_values(LEIDEN, {"name": name, "gamma": gamma})
+        return {row["lead"]: row["community"] for row in rows}
     except ClientError as error:
         if "dendrogramManager" not in str(error):
             raise
@@ -284,4 +315,4 @@ async def leiden(graph: Graph, name: str, gamma: float) -> dict[str, int]:
 
 
 async def edges(graph: Graph, name: str) -> list[tuple[str, str, float]]:
-    return [(row["a"], row["b"], row["weight"]) for row in await graph.read(EDGES, {"name": name})]
+    return [(row["a"], row["b"], row["weight"]) for row in await graph.read_values(EDGES, {"name": name})]

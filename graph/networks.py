@@ -178,12 +178,12 @@ async def batch_span(graph: Graph, batch_id: str) -> tuple[int | None, bool]:
 
 
 async def batch_leads(graph: Graph, batch_id: str, start: int, end: int, cap: int) -> list[dict[str, Any]]:
-    return await graph.read(BATCH_LEADS, {"batch_id": batch_id, "from": start, "to": end, "cap": cap})
+    return await graph.read_values(BATCH_LEADS, {"batch_id": batch_id, "from": start, "to": end, "cap": cap})
 
 
 async def anchored_leads(graph: Graph, batch_id: str, start: int, end: int, keys: list[str], agents: list[str],
                          cap: int) -> list[dict[str, Any]]:
-    return await graph.read(ANCHORED_LEADS, {"keys": keys, "agents": agents, "batch_id": batch_id, "from": start,
+    return await graph.read_values(ANCHORED_LEADS, {"keys": keys, "agents": agents, "batch_id": batch_id, "from": start,
                                              "to": end, "cap": cap})
 
 
@@ -192,11 +192,11 @@ async def network_sizes(graph: Graph, ids: list[str]) -> dict[str, int]:
 
 
 async def network_members(graph: Graph, ids: list[str], cap: int) -> list[dict[str, Any]]:
-    return await graph.read(NETWORK_MEMBERS, {"ids": ids, "cap": cap})
+    return await graph.read_values(NETWORK_MEMBERS, {"ids": ids, "cap": cap})
 
 
 async def all_leads_page(graph: Graph, after: str, page: int, cap: int) -> list[dict[str, Any]]:
-    return await graph.read(ALL_LEADS, {"after": after, "page": page, "cap": cap})
+    return await graph.read_values(ALL_LEADS, {"after": after, "page": page, "cap": cap})
 
 
 async def all_component_ids(graph: Graph) -> set[str]:

@@ -91,10 +91,10 @@ def cohesion(groups: dict[str, list[str]], edges: Iterable[tuple[str, str, float
     return {key: (inside[key] / total[key] if total[key] else 1.0) for key in groups}
 
 
-def gamma(edges: Iterable[tuple[str, str, float]], resolution: float = RESOLUTION) -> float:
-    """Leiden's gamma for a projected graph: `resolution` × twice its total link weight (the modularity's 2m, which
-    GDS divides gamma by), at least `MIN_GAMMA`."""
-    return max(MIN_GAMMA, resolution * 2 * sum(weight for _, _, weight in edges))
+def gamma(total_weight: float, resolution: float = RESOLUTION) -> float:
+    """Leiden's gamma for a projected graph of this total link weight: `resolution` × twice it (the modularity's
+    2m, which GDS divides gamma by), at least `MIN_GAMMA`."""
+    return max(MIN_GAMMA, resolution * 2 * total_weight)
 
 
 def pair_scores(truth: list[Hashable], found: list[Hashable]) -> dict[str, float]:
@@ -115,41 +115,63 @@ def pair_scores(truth: list[Hashable], found: list[Hashable]) -> dict[str, float
 async def detect(graph: Graph, components: list[str] | None,
                  cap: int) -> tuple[dict[str, list[str]], dict[str, float], set[str]]:
     """Communities (key → lead ids) of the given components (None: all), each one's cohesion, and the keys of
-    those left larger than the size guard (no gang-sized split of them exists)."""
+    those left larger than the size guard (no gang-sized split of them exists).
+
+    The projected edges stay in Neo4j: fragments and cohesion need only the link weight between groups of nodes,
+    which `repo.links` sums there (streaming every edge into Python was half of the after-batch hook's time)."""
     name = f"fenghuo-networks-{uuid.uuid4().hex}"
     projected = await repo.project(graph, name, components, TYPE_WEIGHTS, AGENT_WEIGHT, cap, PAIR_DEGREE_CAP)
     if not projected.get("nodes"):  # no lead in any component: GDS creates no graph at all
         await repo.drop(graph, name)
         return {}, {}, set()
     try:
-        wcc = await repo.wcc(graph, name)
-        edges = await repo.edges(graph, name)
+        wcc, ids = await repo.wcc(graph, name)
         sizes = Counter(component for node, component in wcc.items() if _is_lead(node))
         parted = max(sizes.values(), default=0) > WHOLE_LEADS  # else every component stays whole
-        leiden = await repo.leiden(graph, name, gamma(edges)) if parted else {}
+        leiden = await repo.leiden(graph, name, gamma(await repo.total_weight(graph, name))) if parted else {}
+        groups: dict[str, list[str]] = defaultdict(list)  # leads and the star identifiers that went with them
+        for node, component in wcc.items():  # a small component is one network as it stands
+            if sizes[component] <= WHOLE_LEADS:
+                groups[f"{component}"].append(node)
+        pieces: dict[str, list[str]] = defaultdict(list)
+        for node, community in leiden.items():  # Leiden never crosses components; the key says so too
+            if sizes[wcc[node]] > WHOLE_LEADS:
+                pieces[f"{wcc[node]}:{community}"].append(node)
+        made_of = {key: [key] for key in groups}  # each group's pieces (a small component is its own)
+        between = await _links(graph, name, {**groups, **pieces}, ids)
+        for key, joined in absorb_fragments({key: [key] for key in pieces}, between).items():
+            groups[key] = [node for piece in joined for node in pieces[piece]]
+            made_of[key] = joined
+        oversized, resplit = set(), False
+        for key in [k for k, nodes in groups.items() if _leads(nodes) > MAX_NETWORK_LEADS]:
+            parts = await _split(graph, groups[key], cap)
+            if parts is None:
+                oversized.add(key)
+            elif len(parts) > 1:
+                del groups[key]
+                groups.update({f"{key}/{n}": nodes for n, nodes in enumerate(parts)})
+                resplit = True
+        if resplit:  # a split cuts across Leiden's pieces: sum the links between the groups as they are now
+            between = await _links(graph, name, groups, ids)
+        else:
+            group_of = {piece: key for key, joined in made_of.items() for piece in joined}
+            between = [(group_of.get(a), group_of.get(b), weight) for a, b, weight in between]
+        scores = cohesion({key: [key] for key in groups}, between)
     finally:
         await repo.drop(graph, name)
-    groups: dict[str, list[str]] = defaultdict(list)  # leads and the star identifiers that went with them
-    for node, component in wcc.items():  # a small component is one network as it stands
-        if sizes[component] <= WHOLE_LEADS:
-            groups[f"{component}"].append(node)
-    pieces: dict[str, list[str]] = defaultdict(list)
-    for node, community in leiden.items():  # Leiden never crosses components; the key says so too
-        if sizes[wcc[node]] > WHOLE_LEADS:
-            pieces[f"{wcc[node]}:{community}"].append(node)
-    groups.update(absorb_fragments(pieces, edges))
-    oversized = set()
-    for key in [k for k, nodes in groups.items() if _leads(nodes) > MAX_NETWORK_LEADS]:
-        parts = await _split(graph, groups[key], edges, cap)
-        if parts is None:
-            oversized.add(key)
-        elif len(parts) > 1:
-            del groups[key]
-            groups.update({f"{key}/{n}": nodes for n, nodes in enumerate(parts)})
-    scores = cohesion(groups, edges)
     groups = {key: leads for key, nodes in groups.items()
               if len(leads := [node for node in nodes if _is_lead(node)]) >= MIN_NETWORK_LEADS}
     return groups, {key: scores[key] for key in groups}, oversized & set(groups)
+
+
+async def _links(graph: Graph, name: str, groups: dict[str, list[str]],
+                 ids: dict[str, int]) -> list[tuple[str | None, str | None, float]]:
+    """The projected graph's link weight summed per pair of groups, as (key, key, weight); None: nodes in no group.
+    A node listed in two groups counts in the later one."""
+    keys = list(groups)
+    of = {ids[node]: n for n, key in enumerate(keys) for node in groups[key] if node in ids}
+    return [(None if a is None else keys[a], None if b is None else keys[b], weight)
+            for a, b, weight in await repo.links(graph, name, of)]
 
 
 def _is_lead(node: str) -> bool:
@@ -210,7 +232,7 @@ def absorb_fragments(groups: dict[str, list[str]], edges: Iterable[tuple[str, st
     return merged
 
 
-async def _split(graph: Graph, nodes: list[str], edges: list[tuple[str, str, float]], cap: int) -> list[list[str]] | None:
+async def _split(graph: Graph, nodes: list[str], cap: int) -> list[list[str]] | None:
     """The size guard: Leiden again over one oversized community alone (its leads and the star identifiers they
     name), at rising resolution. A split is taken when its parts are gang-sized, hold most of the leads and are
     cohesive themselves (separate gangs); parts that are not cohesive mean one tightly knit gang, kept whole.
@@ -219,8 +241,8 @@ async def _split(graph: Graph, nodes: list[str], edges: list[tuple[str, str, flo
     leads = [node for node in nodes if _is_lead(node)]
     await repo.project_leads(graph, name, leads, TYPE_WEIGHTS, AGENT_WEIGHT, cap, PAIR_DEGREE_CAP)
     inside = set(nodes)
-    own = [e for e in edges if e[0] in inside and e[1] in inside]
     try:
+        own = [edge for edge in await repo.edges(graph, name) if edge[0] in inside and edge[1] in inside]
         for gamma in SPLIT_GAMMAS:
             found: dict[int, list[str]] = defaultdict(list)
             for node, community in (await repo.leiden(graph, name, gamma)).items():

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from graph import communities as repo
 from graph.database import Graph
 from ingest import demo
 from ingest.pipeline import BatchRunner
 from networks import communities, reads
 from networks.communities import cohesion, require_gds
 from networks.flows import rebuild_networks
+from networks.linking import NETWORK_DEGREE_CAP
 from tests.networks.test_networks import (  # noqa: F401 (runner is a fixture)
     OPERATOR, component_groups, file, groups, lead, list_networks, network_graph, network_ids_of, runner, with_cap,
 )
@@ -139,6 +141,56 @@ async def test_recomputation_keeps_network_ids(runner: BatchRunner, graph: Graph
     assert {n["id"] for n in await list_networks(graph, OPERATOR)} == set(before.values())
 
 
+async def test_the_link_weight_between_groups_is_summed_in_neo4j_as_the_projected_edges_sum(
+        runner: BatchRunner, graph: Graph) -> None:
+    """`detect` never streams the projected edges: Neo4j sums them per pair of groups. Over a projection with pairs,
+    a star identifier and a node in no group, those sums give the cohesion and the totals the edges themselves give."""
+    farm = [lead(f"F{n}", phones=(10 + n // 2,), device=1) for n in range(6)]  # a device named by six: a star at 3
+    a, b = gang("A", 2, 30), gang("B", 3, 50)
+    a[0]["phone"] += ";13800139999"
+    b[0]["phone"] += ";13800139999"
+    await file(runner, "ACME", *farm, *a, *b)
+    refs = {row["id"]: row["ref"] for row in await graph.read("MATCH (l:Lead) RETURN l.id AS id, l.reference AS ref")}
+    name = "test-links"
+    await repo.project(graph, name, None, communities.TYPE_WEIGHTS, communities.AGENT_WEIGHT, NETWORK_DEGREE_CAP, 3)
+    try:
+        wcc, ids = await repo.wcc(graph, name)
+        edges = await repo.edges(graph, name)
+        by_ref = {refs.get(node, node): node for node in wcc}  # stars keep their projected name
+        star = next(node for node in wcc if node.startswith(repo.STAR_PREFIX))
+        groups_ = {"across": [by_ref[r] for r in ("A0", "A1", "B0", "F0", "F1")] + [star],
+                   "rest": [node for ref, node in by_ref.items() if ref not in {"A0", "A1", "B0", "F0", "F1", "B4"}
+                            and node != star]}
+        summed = await communities._links(graph, name, groups_, ids)
+    finally:
+        await repo.drop(graph, name)
+    assert len(summed) < len(edges)
+    assert {a for a, b, w in summed} | {b for a, b, w in summed} == {"across", "rest", None}  # B4 is in no group
+    assert sum(w for _, _, w in summed) == pytest.approx(sum(w for _, _, w in edges))
+    expected = cohesion(groups_, edges)
+    assert 0 < expected["across"] < 1 and 0 < expected["rest"] < 1
+    assert cohesion({key: [key] for key in groups_}, summed) == pytest.approx(expected)
+
+
+def test_fragments_rejoin_the_same_way_over_the_link_weight_between_pieces() -> None:
+    """`detect` hands `absorb_fragments` each piece as one node and the summed link weight between pieces."""
+    def clique(prefix: str, size: int) -> list[tuple[str, str, float]]:
+        return [(f"{prefix}{a}", f"{prefix}{b}", 1.0) for a in range(size) for b in range(a + 1, size)]
+
+    edges = clique("a", 12) + clique("b", 6) + [("a0", "b0", 0.4), ("a11", "c0", 0.3)]
+    pieces = {"p": [f"a{n}" for n in range(6)], "q": [f"a{n}" for n in range(6, 9)],
+              "r": [f"a{n}" for n in range(9, 12)], "b": [f"b{n}" for n in range(6)]}
+    where = {node: key for key, nodes in pieces.items() for node in nodes}
+    between: dict[tuple, float] = {}
+    for x, y, w in edges:
+        pair = tuple(sorted((where.get(x), where.get(y)), key=str))
+        between[pair] = between.get(pair, 0.0) + w
+    joined = communities.absorb_fragments({key: [key] for key in pieces}, [(a, b, w) for (a, b), w in between.items()])
+    assert {key: sorted(n for piece in keys for n in pieces[piece]) for key, keys in joined.items()} == {
+        key: sorted(nodes) for key, nodes in communities.absorb_fragments(pieces, edges).items()}
+    assert sorted(map(sorted, joined.values())) == [["b"], ["p", "q", "r"]]
+
+
 def test_cohesion_is_the_share_of_link_weight_kept_inside() -> None:
     groups_ = {"g": ["a", "b"], "h": ["c", "d"]}
     edges = [("a", "b", 3.0), ("c", "d", 1.0), ("b", "c", 1.0), ("d", "x", 2.0)]
@@ -165,11 +217,9 @@ async def test_components_sharing_a_network_id_are_recomputed_in_one_chunk(graph
 
 
 def test_leidens_resolution_grows_with_the_projected_graphs_weight_above_a_floor() -> None:
-    small = [("a", "b", 0.5), ("b", "c", 0.25)]
-    assert communities.gamma(small) == communities.MIN_GAMMA
-    large = [(f"a{n}", f"b{n}", 0.5) for n in range(1_000_000)]  # total weight 500,000
-    assert communities.gamma(large, resolution=1e-5) == pytest.approx(10.0)
-    assert communities.gamma(large + large, resolution=1e-5) == pytest.approx(20.0)  # twice the graph, twice gamma
+    assert communities.gamma(0.75) == communities.MIN_GAMMA
+    assert communities.gamma(500_000, resolution=1e-5) == pytest.approx(10.0)
+    assert communities.gamma(1_000_000, resolution=1e-5) == pytest.approx(20.0)  # twice the graph, twice gamma
 
 
 def test_generated_batches_carry_ground_truth_with_gang_names_distinct_across_seeds(tmp_path: Path) -> None:
