@@ -29,6 +29,7 @@ sys.path.insert(0, str(_REPO))
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import json  # noqa: E402
+import math  # noqa: E402
 import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
@@ -38,6 +39,7 @@ from functools import cache  # noqa: E402
 from typing import Callable  # noqa: E402
 
 import httpx  # noqa: E402
+import psutil  # noqa: E402
 
 from bench import dataset, floors, wrk  # noqa: E402
 from bench.check_report import Figures, report  # noqa: E402
@@ -47,6 +49,7 @@ EMPTY = json.dumps({"query": "{ __typename }"})
 GRAPHQL_CHECK = "query($leads:[LeadCheckInput!]!){ checkLeads(leads:$leads){ leads { ref score level identifiers { status } } } }"
 BATCH_IDENTIFIERS = 10_000
 BATCH_LEAD_SIZE = 4
+JIT_SETTLED = 0.10  # warm: Neo4j's JIT compilers used less than this share of a core in the last warm-up round
 
 
 def leads_of(values: list[str]) -> list[dict]:
@@ -108,11 +111,40 @@ class Run:
             raise RuntimeError(f"POST /v1/checks answered {rest.status_code}: {rest.text[:500]}")
         return True
 
+    def warm_up(self, rest: bool) -> None:
+        """Load until Neo4j's JIT compilers settle, so the figures are a running server's, not a fresh JVM's.
+
+        A fresh JVM compiles the paths a check takes for minutes: on this machine its C1/C2 compiler threads
+        burned 8–9 ms of CPU per single check at first (more than Neo4j's own work), on two cores shared with the
+        API. Each round is --warmup seconds of single checks through each path at 50 and at 1 connection; warm
+        means the compiler threads used less than JIT_SETTLED of a core in the last round (at most
+        --warmup-max seconds; the figures say which)."""
+        url = self.server.url
+        bodies = [("/graphql", [graphql_body([v]) for v in self.pool])]
+        if rest:
+            bodies.append(("/v1/checks", [rest_body([v]) for v in self.pool]))
+        began, rounds, share = time.perf_counter(), 0, math.nan
+        while True:
+            before = jit_cpu(self.server.jvm)
+            t0 = time.perf_counter()
+            for path, pool in bodies:
+                for conns in (50, 1):
+                    wrk.run("warm-up", url + path, wrk.script(path, pool, self.auth), conns, self.args.warmup / 2)
+            share = (jit_cpu(self.server.jvm) - before) / (time.perf_counter() - t0)
+            rounds += 1
+            spent = time.perf_counter() - began
+            say(f"warm-up              round {rounds}: Neo4j's JIT compilers used {100 * share:.0f} % of a core")
+            if share < JIT_SETTLED or spent >= self.args.warmup_max:
+                break
+        settled = "settled" if share < JIT_SETTLED else f"NOT settled after --warmup-max {self.args.warmup_max:.0f} s"
+        self.fig.warmup = (f"{spent:.0f} s of single checks until Neo4j's JIT compilers used {100 * share:.0f} % of a "
+                           f"core ({settled}; threshold {100 * JIT_SETTLED:.0f} %)")
+        say(f"warm-up              {self.fig.warmup}")
+
     def http_figures(self, rest: bool) -> None:
         url = self.server.url
         singles = [graphql_body([v]) for v in self.pool]
-        say(f"warm-up              {self.args.warmup:.0f} s of single checks at 50 connections")
-        wrk.run("warm-up", url + "/graphql", wrk.script("/graphql", singles, self.auth), 50, self.args.warmup)
+        self.warm_up(rest)
         plain = {"Content-Type": "application/json"}
         for conns in (1, 50):
             self.wrk("bare Starlette", self.floor.url, [EMPTY], conns, plain)
@@ -177,9 +209,8 @@ class Run:
             return
         raw = path.with_suffix(".raw.txt")
         seconds = max(10, round(self.args.duration))
-        say(f"warm-up              {self.args.warmup:.0f} s of single checks at 50 connections")
         singles = [graphql_body([v]) for v in self.pool]
-        wrk.run("warm-up", self.server.url + "/graphql", wrk.script("/graphql", singles, self.auth), 50, self.args.warmup)
+        self.warm_up(rest=False)
         load = loadavg()
         spy = subprocess.Popen([pyspy, "record", "--pid", str(self.server.api.pid), "--duration", str(seconds),
                                 "--rate", "200", "--format", "raw", "--output", str(raw), "--nonblocking"],
@@ -193,6 +224,22 @@ class Run:
         path.write_text(f"load average {load:.2f} → {loadavg():.2f}; under py-spy: {profiled.line()}\n"
                         + top_frames(raw.read_text(), 30))
         say(f"profile              top frames by self time in {path} (raw stacks: {raw})")
+
+
+def jit_cpu(jvm: psutil.Process | None) -> float:
+    """CPU seconds the JVM's JIT compiler threads (HotSpot names them "C1 CompilerThread…", "C2 CompilerThread…")
+    have used so far."""
+    if jvm is None:
+        return 0.0
+    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
+    for task in Path(f"/proc/{jvm.pid}/task").iterdir():
+        try:
+            if "CompilerThre" in (task / "comm").read_text():
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / tick
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a compiler thread that ended (HotSpot starts and stops them with the load)
+    return total
 
 
 def top_frames(raw: str, n: int) -> str:
@@ -223,7 +270,9 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="bench/check.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=100_000, help="rows of the generated file ingested (default 100,000)")
     ap.add_argument("--duration", type=float, default=15, help="seconds per wrk/driver measurement (default 15)")
-    ap.add_argument("--warmup", type=float, default=10, help="seconds of warm-up load (default 10)")
+    ap.add_argument("--warmup", type=float, default=10,
+                    help="seconds per warm-up round and path (default 10); rounds repeat until Neo4j's JIT settles")
+    ap.add_argument("--warmup-max", type=float, default=900, help="stop warming up after this many seconds (default 900)")
     ap.add_argument("--pool", type=int, default=5000, help="phones in the request pool (default 5,000)")
     ap.add_argument("--batch-runs", type=int, default=3, help="10,000-identifier requests per path (default 3)")
     ap.add_argument("--rate-limit", type=int, help="override FENGHUO_RATE_LIMIT_PER_MINUTE (and the burst) — printed")

@@ -33,6 +33,7 @@ class Figures:
     load_before: float
     load_after: float = math.nan
     graph: str = ""
+    warmup: str = ""
     date: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     rows_of: dict[str, dict[str, Any]] = field(default_factory=dict)
 
@@ -112,7 +113,7 @@ def report(f: Figures, markdown: Path | None, cache: Path) -> None:
     settings = ", ".join(f"{k}={v}" for k, v in f.overrides.items()) or "none"
     head = (f"run {f.date}; {f.rows:,} ingested rows; {os.cpu_count()} CPUs ({cpu_model()}); load average "
             f"{f.load_before:.2f} before, {f.load_after:.2f} after; server: `fenghuo serve` default settings, "
-            f"overrides: {settings}")
+            f"overrides: {settings}" + (f"; warm-up: {f.warmup}" if f.warmup else ""))
     say("\n" + "=" * 110)
     say(head)
     say(f"graph: {f.graph}")

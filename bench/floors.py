@@ -117,9 +117,11 @@ class Driver:
         self.params = {**principal_params, "hub_cap": hub_cap, "neighbours": neighbours}
 
     async def query(self, cypher: str, keys: list[str] | None = None) -> list[Any]:
+        """One auto-commit read, the call graph/database.py makes for a read (one round trip; execute_query's
+        managed transaction adds BEGIN and COMMIT): the floor is the least the driver does, not more."""
         params = {**self.params, "keys": keys} if keys is not None else {}
-        records, _, _ = await self.driver.execute_query(cypher, params, database_="neo4j", routing_="r")
-        return records
+        async with self.driver.session(database="neo4j", default_access_mode="READ") as session:
+            return [record async for record in await session.run(cypher, params)]
 
     async def closed_loop(self, label: str, cypher: str, keys: list[str], concurrency: int, seconds: float) -> Timed:
         """`concurrency` workers, one key per query, each waiting for its answer, for `seconds`."""
