@@ -44,6 +44,7 @@ import psutil  # noqa: E402
 from bench import dataset, floors, wrk  # noqa: E402
 from bench.check_report import Figures, report  # noqa: E402
 from bench.common import exit_on_sigterm, free_port, say  # noqa: E402
+from bench.ingest_probe import jvm_thread_cpu  # noqa: E402
 
 EMPTY = json.dumps({"query": "{ __typename }"})
 GRAPHQL_CHECK = "query($leads:[LeadCheckInput!]!){ checkLeads(leads:$leads){ leads { ref score level identifiers { status } } } }"
@@ -227,19 +228,10 @@ class Run:
 
 
 def jit_cpu(jvm: psutil.Process | None) -> float:
-    """CPU seconds the JVM's JIT compiler threads (HotSpot names them "C1 CompilerThread…", "C2 CompilerThread…")
-    have used so far."""
+    """CPU seconds the JVM's JIT compiler threads have used so far (bench/ingest_probe.jvm_thread_cpu's "JIT" group)."""
     if jvm is None:
         return 0.0
-    tick, total = os.sysconf("SC_CLK_TCK"), 0.0
-    for task in Path(f"/proc/{jvm.pid}/task").iterdir():
-        try:
-            if "CompilerThre" in (task / "comm").read_text():
-                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / tick
-        except (FileNotFoundError, ProcessLookupError):
-            continue  # a compiler thread that ended (HotSpot starts and stops them with the load)
-    return total
+    return sum(cpu for kind, cpu in jvm_thread_cpu(jvm.pid).values() if kind == "JIT")
 
 
 def top_frames(raw: str, n: int) -> str:

@@ -18,9 +18,9 @@ T = TypeVar("T")
 UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (ServiceUnavailable, SessionExpired, ConnectionError, OSError)
 
 
-# Reads are retried on these for up to READ_RETRY_SECONDS (execute_query's retry covers writes the same way).
+# Reads are retried on these for up to RETRY_SECONDS, as the driver retries managed transactions (writes).
 RETRYABLE_READ_ERRORS: tuple[type[BaseException], ...] = (ServiceUnavailable, SessionExpired, TransientError)
-READ_RETRY_SECONDS = 5.0
+RETRY_SECONDS = 5.0
 
 
 def _retryable(error: BaseException) -> bool:
@@ -60,7 +60,7 @@ class Graph:
             auth=target.auth,
             connection_timeout=3.0,
             connection_acquisition_timeout=10.0,
-            max_transaction_retry_time=5.0,
+            max_transaction_retry_time=RETRY_SECONDS,
             max_connection_pool_size=100,
             liveness_check_timeout=30.0,
             notifications_min_severity="OFF",  # performance hints are for developers, not the service log
@@ -102,8 +102,8 @@ class Graph:
         (execute_query) adds BEGIN and COMMIT and a second round trip. The driver's CPU per check lookup went from
         3.3 to 1.8 ms (per `RETURN 1`: 2.2 to 1.4 ms). Read-your-writes holds as
         with execute_query (its bookmark manager), and transient failures are retried, as it retries them, for
-        up to READ_RETRY_SECONDS."""
-        deadline = asyncio.get_running_loop().time() + READ_RETRY_SECONDS
+        up to RETRY_SECONDS."""
+        deadline = asyncio.get_running_loop().time() + RETRY_SECONDS
         delay = 0.05
         while True:
             try:
