@@ -81,11 +81,16 @@ class AuditLog:
                 log.exception("audit flush failed (%d records pending)", len(self._pending))
 
     async def flush(self) -> int:
-        """Append everything queued so far; returns the number of records written."""
+        """Append what was queued when the flush began; returns the number of records written.
+
+        Records queued while it runs wait for the next flush. Looping until the queue was empty made the flusher
+        chase a steady stream of checks: one write transaction per two to four records, back to back, instead of
+        one per `flush_interval` — at one client, a third of the API's CPU per check and half of Neo4j's."""
         written = 0
         async with self._lock:
-            while self._pending:
-                batch = self._pending[: self.max_block]
+            queued = len(self._pending)
+            while written < queued:
+                batch = self._pending[: min(self.max_block, queued - written)]
                 created_at = utc_now_iso()
                 await audit_graph.append(
                     self.graph, batch, lambda head, todo: chain.seal(chain.Head(**head), todo, created_at), chain.GENESIS
