@@ -6,7 +6,8 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, TypeVar
 
-from neo4j import READ_ACCESS, AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, Record, RoutingControl
+from neo4j import (READ_ACCESS, AsyncDriver, AsyncGraphDatabase, AsyncManagedTransaction, AsyncNeo4jDriver, Record,
+                   RoutingControl)
 from neo4j.exceptions import DriverError, Neo4jError, ServiceUnavailable, SessionExpired, TransientError
 
 from core.settings import Settings
@@ -49,14 +50,14 @@ def resolve_target(settings: Settings) -> Target | None:
 class Graph:
     """The process's driver plus the database name; every query in graph/ runs through it."""
 
-    def __init__(self, driver: AsyncDriver, database: str, *, routed: bool = False) -> None:
+    def __init__(self, driver: AsyncDriver, database: str) -> None:
         self.driver = driver
         self.database = database
         # Bookmarks only matter where a read may go to another server than the write before it: a cluster,
-        # reached through a routing URI (neo4j://). On one server a committed write is visible to every later
-        # read, and sending the last bookmark with each read cost a check lookup ~0.1 ms of the API's CPU and
-        # ~0.1 ms of latency (paired rounds on the 100k bench graph, 4 Dec 2026).
-        self.read_bookmarks = driver.execute_query_bookmark_manager if routed else None
+        # reached through a routing URI (neo4j://, the driver routes). On one server a committed write is visible
+        # to every later read, and sending the last bookmark with each read cost a check lookup ~0.1 ms of the
+        # API's CPU and ~0.1 ms of latency (paired rounds on the 100k bench graph, 4 Dec 2026).
+        self.read_bookmarks = driver.execute_query_bookmark_manager if isinstance(driver, AsyncNeo4jDriver) else None
 
     @classmethod
     def connect(cls, target: Target, database: str = "neo4j") -> "Graph":
@@ -70,7 +71,7 @@ class Graph:
             liveness_check_timeout=30.0,
             notifications_min_severity="OFF",  # performance hints are for developers, not the service log
         )
-        return cls(driver, database, routed=target.uri.split("://", 1)[0].startswith("neo4j"))
+        return cls(driver, database)
 
     async def close(self) -> None:
         await self.driver.close()
