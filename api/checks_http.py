@@ -78,7 +78,7 @@ async def check(request: Request) -> Response:
 
 async def _check(request: Request, reader: Reader, queries: list[service.LeadQuery]) -> list[service.LeadVerdict]:
     runtime = request.app.state.runtime
-    return await service.check_leads(reader, runtime.alliance_key, queries, lookup=runtime.checks.lookup)
+    return await service.check_leads(reader, runtime.alliance_key, queries, lookup=runtime.checks.parts)
 
 
 async def _stream(request: Request, reader: Reader) -> AsyncIterator[bytes]:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any, Hashable
+from typing import Any, AsyncIterator, Hashable
 
 from core.principal import Principal
 from graph import checks as repo
@@ -63,6 +64,19 @@ class Coalescer:
         if group.in_flight < self.max_in_flight:
             self._send(view, group)
         return await waiting.answer
+
+    async def parts(self, principal: Principal, keys: list[str]) -> AsyncIterator[Rows]:
+        """`lookup`'s rows, a part at a time for a large call (graph/checks.lookup_parts), so that the caller decides
+        one part while Neo4j answers the next; a small call's rows in one part."""
+        if len(keys) <= self.direct_above:
+            yield await self.lookup(principal, keys)
+            return
+        self.lookups += 1
+        self.checks += 1
+        async with aclosing(repo.lookup_parts(self.graph, principal, keys, hub_cap=self.hub_cap,
+                                              neighbours=self.neighbours)) as parts:
+            async for rows in parts:
+                yield rows
 
     def _send(self, view: Hashable, group: _Group) -> None:
         taken: list[_Waiting] = []

@@ -7,9 +7,10 @@ One query answers every identifier of the call (graph/checks.py); scoring is che
 from __future__ import annotations
 
 import hashlib
+from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable, Iterable, Sequence
+from typing import Any, AsyncIterator, Callable, Iterable, Sequence
 
 from audit.reader import Reader
 from check import scoring
@@ -77,23 +78,24 @@ def shared_lookups(graph: Graph) -> Coalescer:
     return Coalescer(graph, hub_cap=HUB_CAP, neighbours=NEIGHBOURS_FOR_BOOST)
 
 
-Lookup = Callable[[Principal, list[str]], Awaitable[list[dict[str, Any]]]]
+Lookup = Callable[[Principal, list[str]], AsyncIterator[list[dict[str, Any]]]]
 
 
 async def check_leads(
     reader: Reader, alliance_key: AllianceKey, leads: Sequence[LeadQuery], *, now: datetime | None = None,
     lookup: Lookup | None = None,
 ) -> list[LeadVerdict]:
-    """`lookup`: how the keys are looked up (the runtime's check/coalesce.Coalescer shares queries between
-    concurrent checks); by default one query of graph/checks.py for this call."""
+    """`lookup`: how the keys are looked up, as row lists a part at a time (the runtime's
+    check/coalesce.Coalescer.parts shares queries between concurrent checks); by default graph/checks.py's parts
+    for this call. Each part is judged as it arrives, while Neo4j answers the next."""
     results, pending = classify_leads(leads, alliance_key)
     if pending:
-        if lookup is None:
-            rows = await repo.lookup(reader.graph, reader.principal, list(pending), hub_cap=HUB_CAP,
-                                     neighbours=NEIGHBOURS_FOR_BOOST)
-        else:
-            rows = await lookup(reader.principal, list(pending))
-        judge_rows(pending, rows, now or datetime.now(timezone.utc))
+        keys, now = list(pending), now or datetime.now(timezone.utc)
+        parts = lookup(reader.principal, keys) if lookup is not None else repo.lookup_parts(
+            reader.graph, reader.principal, keys, hub_cap=HUB_CAP, neighbours=NEIGHBOURS_FOR_BOOST)
+        async with aclosing(parts):
+            async for rows in parts:
+                judge_rows(pending, rows, now)
     total = sum(len(lead.identifiers) for lead in leads)
     reader.record("check", subject=list(pending), detail=f"leads={len(leads)} identifiers={total}")
     return results
@@ -141,7 +143,7 @@ def judge(verdict: Verdict, row: dict[str, Any], now: datetime) -> None:
         verdict.status, verdict.reason = RETRACTED, "an operator upheld a dispute: this identifier no longer matches"
         return
     reports = [_report(r, row["key"]) for r in row["reports"]]
-    neighbour_scores = [scoring.score([_report(r, n["key"]) for r in n["reports"]], now=now).base
+    neighbour_scores = [scoring.base([_report(r, n["key"]) for r in n["reports"]], now=now)
                         for n in row.get("neighbours") or [] if n["reports"]]
     verdict.score = scoring.score(reports, now=now, neighbour_scores=neighbour_scores)
     verdict.network = row.get("network")

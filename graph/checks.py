@@ -8,7 +8,7 @@ and the summary of its agent network.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Any, AsyncIterator, Awaitable
 
 from core.principal import Principal
 from graph import visibility
@@ -48,24 +48,52 @@ RETURN collect({{key: key, known: i IS NOT NULL, status: i.status, benign: coale
 """
 
 # A large lookup runs as parts of PART_KEYS keys, PARTS_AT_ONCE at a time: Neo4j runs each part on its own
-# thread, and the API reads one part's answer while Neo4j computes the next.
-PART_KEYS = 2500
-PARTS_AT_ONCE = 4
+# thread, and the API reads (and, through lookup_parts, decides) one part's answer while Neo4j computes the next.
+# The API's Python is the slower side of a 10,000-identifier check (~2.4 s of API CPU against ~1.3 s of Neo4j's),
+# so small parts two at a time keep it busy from early on: 2.59 s in process against 2.97 s as four parts of 2,500
+# at once (six interleaved rounds each, 4 Dec 2026, 100k-row graph).
+PART_KEYS = 1000
+PARTS_AT_ONCE = 2
 
 
 async def lookup(graph: Graph, principal: Principal, keys: list[str], *, hub_cap: int, neighbours: int) -> list[dict[str, Any]]:
     """One row per key, in the order of `keys`."""
-    params = {"hub_cap": hub_cap, "neighbours": neighbours, **visibility.params(principal)}
+    params = _params(principal, hub_cap, neighbours)
     if len(keys) <= PART_KEYS:
         return await _part(graph, keys, params)
-    gate = asyncio.Semaphore(PARTS_AT_ONCE)
+    return [row for rows in await asyncio.gather(*_parts(graph, keys, params)) for row in rows]
+
+
+async def lookup_parts(graph: Graph, principal: Principal, keys: list[str], *, hub_cap: int,
+                       neighbours: int) -> AsyncIterator[list[dict[str, Any]]]:
+    """The rows of `lookup`, a part at a time as Neo4j answers each (parts in any order, rows in key order within
+    a part): a 10,000-identifier check scores the first parts while Neo4j still computes the last."""
+    params = _params(principal, hub_cap, neighbours)
+    if len(keys) <= PART_KEYS:
+        yield await _part(graph, keys, params)
+        return
+    running = [asyncio.ensure_future(part) for part in _parts(graph, keys, params)]
+    try:
+        for answered in asyncio.as_completed(running):
+            yield await answered
+    finally:  # the caller stopped early or a part failed: nothing goes on computing for nobody
+        for task in running:
+            task.cancel()
+        await asyncio.gather(*running, return_exceptions=True)  # gone when this returns; failures retrieved
+
+
+def _params(principal: Principal, hub_cap: int, neighbours: int) -> dict[str, Any]:
+    return {"hub_cap": hub_cap, "neighbours": neighbours, **visibility.params(principal)}
+
+
+def _parts(graph: Graph, keys: list[str], params: dict[str, Any]) -> list[Awaitable[list[dict[str, Any]]]]:
+    gate = asyncio.Semaphore(PARTS_AT_ONCE)  # waiters acquire in order: the first parts are answered first
 
     async def part(chunk: list[str]) -> list[dict[str, Any]]:
         async with gate:
             return await _part(graph, chunk, params)
 
-    parts = await asyncio.gather(*(part(keys[i:i + PART_KEYS]) for i in range(0, len(keys), PART_KEYS)))
-    return [row for rows in parts for row in rows]
+    return [part(keys[i:i + PART_KEYS]) for i in range(0, len(keys), PART_KEYS)]
 
 
 async def warm_up(graph: Graph) -> None:

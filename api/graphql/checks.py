@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import Enum
+from typing import Any, Mapping
 
 import strawberry
 
@@ -28,6 +29,16 @@ class CheckScope(Enum):
 class LeadCheckInput:
     ref: str
     identifiers: list[IdentifierInput]
+
+
+def _lead_from_input(cls: type[LeadCheckInput], value: Mapping[str, Any], context: object) -> LeadCheckInput:
+    """Strawberry's `from_input` hook for LeadCheckInput. graphql-core has already coerced and validated the
+    variables (enum values are IdentifierKind members by then); Strawberry's generic conversion walked each of
+    10,000 identifiers field by field through its type machinery, 0.67 s of a 10,000-identifier `checkLeads`."""
+    return cls(ref=value["ref"], identifiers=[IdentifierInput(type=i["type"], value=i["value"]) for i in value["identifiers"]])
+
+
+LeadCheckInput.__strawberry_definition__.from_input = _lead_from_input
 
 
 @strawberry.type(description="Why an identifier scores what it does: one member's strongest lead (each member counts once).")
@@ -144,7 +155,7 @@ class CheckQuery:
             verdicts, peers = await federated_check(info, reader, queries)
         else:
             runtime = info.context.runtime
-            verdicts = await check_service.check_leads(reader, runtime.alliance_key, queries, lookup=runtime.checks.lookup)
+            verdicts = await check_service.check_leads(reader, runtime.alliance_key, queries, lookup=runtime.checks.parts)
             peers = []
         return CheckResult(
             checked_at=datetime.now().astimezone(), scope=scope, peers=peers,

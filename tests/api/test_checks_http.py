@@ -178,3 +178,29 @@ async def test_a_stream_checks_two_chunks_at_once_and_answers_in_input_order(api
     statuses = [a["identifiers"][0]["status"] for a in answers if "ref" in a]
     assert statuses == ["ACTIVE" if n % 4 == 0 else "NO_RECORD" for n in range(11)]
     assert most == checks_http.STREAM_CHUNKS_AT_ONCE == 2
+
+
+async def test_a_large_check_decided_part_by_part_answers_as_one_part_does(api: httpx.AsyncClient, graph: Graph, monkeypatch) -> None:
+    """Above the coalescer's direct_above (200 keys), a check is judged a part at a time as Neo4j answers each part
+    (graph/checks.lookup_parts): the verdicts, in the caller's order, are those of one part, through REST and GraphQL."""
+    from graph import checks as repo
+
+    acme, _ = await _alliance(api, graph)
+    phones = [*LISTED, RED, *(f"1390000{n:04d}" for n in range(240))]
+    leads = [{"ref": f"app-{n}", "identifiers": [{"type": "PHONE", "value": phones[i]} for i in range(n * 3, n * 3 + 3)]
+              + [{"type": "ID_NUMBER", "value": "11010519491231002X"}, {"type": "PHONE", "value": "1.38001E+10"}]}
+             for n in range(len(phones) // 3)]
+    whole = await api.post("/v1/checks", json={"leads": leads}, headers=_auth(acme))
+    monkeypatch.setattr(repo, "PART_KEYS", 7)
+    monkeypatch.setattr(repo, "PARTS_AT_ONCE", 2)
+    parted = await api.post("/v1/checks", json={"leads": leads}, headers=_auth(acme))
+    assert whole.status_code == parted.status_code == 200
+    assert parted.json()["leads"] == whole.json()["leads"]
+    statuses = [i["status"] for lead in parted.json()["leads"] for i in lead["identifiers"]]
+    assert statuses[:5] == ["ACTIVE", "ACTIVE", "ACTIVE", "NO_RECORD", "INVALID"] and statuses.count("ACTIVE") == 3
+    graphql = (await gql(api, CHECK, acme, leads=leads))["data"]["checkLeads"]["leads"]
+    assert [lead["ref"] for lead in graphql] == [lead["ref"] for lead in leads]
+    for ours, theirs in zip(parted.json()["leads"], graphql):
+        assert [{k: a[k] for k in b} for a, b in zip(ours["identifiers"], theirs["identifiers"])] == theirs["identifiers"]
+    kinds = [i["inputType"] for i in graphql[0]["identifiers"]]
+    assert kinds == ["PHONE", "PHONE", "PHONE", "ID_NUMBER", "PHONE"]

@@ -105,3 +105,38 @@ async def test_a_lookup_in_parts_answers_as_one_query_does(filed: Graph, monkeyp
     by_key = {row["key"]: row for row in parted}
     assert by_key[key_of(PHONES[5])]["reports"] and not by_key[key_of(RED_PHONE)]["reports"]
     assert not by_key[key_of("13700000003")]["known"]
+
+
+async def test_lookup_parts_answers_each_part_once_with_the_rows_of_one_query(filed: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A large check is judged a part at a time as Neo4j answers each (graph/checks.lookup_parts, through the
+    coalescer's `parts`): every key's row exactly once, the same rows as one lookup, the RED lead still hidden."""
+    who = member("ACME")
+    keys = [key_of(p) for p in PHONES] + [key_of(f"1370000{n:04d}") for n in range(15)] + [key_of(RED_PHONE)]
+    whole = {row["key"]: row for row in await alone(filed, who, keys)}
+    monkeypatch.setattr(repo, "PART_KEYS", 7)
+    monkeypatch.setattr(repo, "PARTS_AT_ONCE", 3)
+    shared = coalescer(filed)
+    shared.direct_above = 10
+    parts = [rows async for rows in shared.parts(who, keys)]
+    assert len(parts) == -(-len(keys) // 7) and all(1 <= len(rows) <= 7 for rows in parts)
+    answered = [row["key"] for rows in parts for row in rows]
+    assert sorted(answered) == sorted(keys)  # each key once
+    assert {row["key"]: row for rows in parts for row in rows} == whole
+    assert not whole[key_of(RED_PHONE)]["reports"] and whole[key_of(PHONES[5])]["reports"]
+    assert shared.lookups == 1  # one call, however many parts
+    small = [rows async for rows in shared.parts(who, keys[:3])]  # a small call: one part, through the coalescer
+    assert small == [[whole[k] for k in keys[:3]]]
+
+
+async def test_a_check_that_stops_reading_parts_leaves_nothing_running(filed: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(repo, "PART_KEYS", 5)
+    monkeypatch.setattr(repo, "PARTS_AT_ONCE", 2)
+    keys = [key_of(f"1370000{n:04d}") for n in range(40)]
+    before = asyncio.all_tasks()
+    parts = repo.lookup_parts(filed, member("ACME"), keys, hub_cap=service.HUB_CAP, neighbours=service.NEIGHBOURS_FOR_BOOST)
+    first = await anext(parts)
+    assert len(first) == 5
+    assert len(asyncio.all_tasks() - before) > 1  # the other parts were running or waiting
+    await parts.aclose()
+    await asyncio.sleep(0)
+    assert asyncio.all_tasks() - before == set()

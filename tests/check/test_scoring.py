@@ -9,6 +9,7 @@ from check.scoring import (
     DECAY_SPEED,
     LEVEL_THRESHOLDS,
     Report,
+    base,
     decay,
     level_of,
     neighbour_boost,
@@ -364,3 +365,13 @@ def test_the_score_never_rises_as_time_passes(rs, ns, later_days):
     later = score(rs, now=NOW + timedelta(days=later_days), neighbour_scores=ns)
     assert later.score <= earlier.score
     assert later.base <= earlier.base
+
+
+@settings(max_examples=500)
+@given(report_lists, st.floats(min_value=0.0, max_value=2000.0, allow_nan=False))
+def test_base_is_the_scores_base_to_the_last_bit(rs, later_days):
+    """A neighbour's boost is computed from `base` alone (check/service.judge); it must be the same float as the
+    full score's base, or a neighbour at exactly the threshold could lend a check a point it should not."""
+    now = NOW + timedelta(days=later_days)
+    assert base(rs, now=now) == score(rs, now=now).base
+    assert base(list(reversed(rs)), now=now) == score(rs, now=now).base
