@@ -7,7 +7,8 @@ otherwise the keys wait for the next lookup, which takes every key waiting by th
 the lookups grow and their count stays flat — the batching window is exactly the time a lookup takes.
 
 Callers are grouped by what visibility lets them see (graph/visibility.params of their principal): one query never
-mixes two members' views. Large calls (more than `direct_above` keys) are already batches and go straight through.
+mixes two members' views. Large calls (more than `direct_above` keys) are already batches: `parts` sends them
+straight to Neo4j, a part at a time.
 """
 
 from __future__ import annotations
@@ -50,11 +51,8 @@ class Coalescer:
         self.checks = 0
 
     async def lookup(self, principal: Principal, keys: list[str]) -> Rows:
-        """The lookup rows of `keys` (one per distinct key), as graph/checks.lookup answers them for `principal`."""
-        if len(keys) > self.direct_above:
-            self.lookups += 1
-            self.checks += 1
-            return await self._query(principal, keys)
+        """The lookup rows of `keys` (one per distinct key), as graph/checks.lookup answers them for `principal`,
+        from a lookup shared with the checks waiting at that moment (meant for small calls: see `parts`)."""
         view = _view(principal)
         group = self._groups.get(view)
         if group is None:

@@ -85,10 +85,14 @@ async def test_a_failed_lookup_fails_every_check_waiting_on_it(filed: Graph) -> 
 
 
 async def test_a_large_call_is_looked_up_on_its_own(filed: Graph) -> None:
+    """A call above direct_above does not wait for, or join, the small checks' shared lookups."""
     shared = coalescer(filed)
     keys = [key_of(f"1370000{n:04d}") for n in range(shared.direct_above + 1)]
-    rows = await shared.lookup(member("ACME"), keys)
-    assert len(rows) == len(keys) and shared.lookups == 1 and not any(r["known"] for r in rows)
+    small = asyncio.create_task(shared.lookup(member("ACME"), [key_of(PHONES[0])]))
+    rows = [row async for part in shared.parts(member("ACME"), keys) for row in part]
+    assert sorted(r["key"] for r in rows) == sorted(keys) and not any(r["known"] for r in rows)
+    assert (await small)[0]["known"]
+    assert shared.lookups == 2 and shared.checks == 2
 
 
 async def test_a_lookup_in_parts_answers_as_one_query_does(filed: Graph, monkeypatch: pytest.MonkeyPatch) -> None:
