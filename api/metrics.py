@@ -10,6 +10,7 @@ Labels are operation names and route templates only: nothing a caller sent beyon
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 
 from graphql import DocumentNode, FieldNode, OperationDefinitionNode
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Histogram, generate_latest
@@ -29,6 +30,17 @@ GRAPHQL_LATENCY = Histogram("fenghuo_graphql_operation_duration_seconds", "Graph
                             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 
 KNOWN_ROUTES = ("/graphql", "/healthz", "/metrics", "/v1/batches", "/v1/checks")
+
+
+@lru_cache(maxsize=1024)
+def _http(route: str, method: str, status: str) -> tuple[Counter, Histogram]:
+    """The labelled children of one (route, method, status), found once: `labels()` validates and locks each time."""
+    return HTTP_REQUESTS.labels(route, method, status), HTTP_LATENCY.labels(route)
+
+
+@lru_cache(maxsize=1024)
+def _operation(name: str, outcome: str) -> tuple[Counter, Histogram]:
+    return GRAPHQL_OPERATIONS.labels(name, outcome), GRAPHQL_LATENCY.labels(name)
 
 
 async def metrics_endpoint(request: Request) -> Response:
@@ -67,16 +79,17 @@ class RequestMetrics:
         try:
             await self.app(scope, receive, sending)
         finally:
-            HTTP_REQUESTS.labels(route, scope.get("method", ""), str(status)).inc()
-            HTTP_LATENCY.labels(route).observe(time.perf_counter() - started)
+            requests, latency = _http(route, scope.get("method", ""), str(status))
+            requests.inc()
+            latency.observe(time.perf_counter() - started)
 
 
 def observe_operation(document: DocumentNode | None, failed: bool, seconds: float) -> None:
     """One GraphQL operation, by its first root field (e.g. checkLeads): a schema-bound, finite label set
     (api/graphql/pipeline.py calls this after execution)."""
-    name = _root_field(document)
-    GRAPHQL_OPERATIONS.labels(name, "error" if failed else "ok").inc()
-    GRAPHQL_LATENCY.labels(name).observe(seconds)
+    operations, latency = _operation(_root_field(document), "error" if failed else "ok")
+    operations.inc()
+    latency.observe(seconds)
 
 
 def _root_field(document: DocumentNode | None) -> str:

@@ -7,7 +7,7 @@ A plain JSON POST of one operation (what every client and risk engine sends) tak
 `schema.execute`, with the same context, result processing and response as Strawberry's view; anything else
 (GET, GraphiQL, multipart uploads, batches, streaming transports, a malformed body) goes through Strawberry's view
 unchanged. Strawberry's view spent about as long working out what kind of request it had as executing
-`{ __typename }`.
+`{ __typename }`. A document that passed validation before is executed by api/graphql/pipeline.execute_known.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types.graphql import OperationType
 
 from api.graphql.context import Context
+from api.graphql.pipeline import execute_known
 from api.graphql.schema import build_schema
 from core.settings import Settings
 
@@ -63,10 +64,13 @@ class FenghuoGraphQL(GraphQL[Context, None]):
         sub_response = await self.get_sub_response(request)
         context = await self.get_context(request, sub_response)
         try:
-            result = await self.schema.execute(
-                query, variable_values=variables, context_value=context, root_value=None,
-                operation_name=operation_name, allowed_operation_types=POST_OPERATIONS, operation_extensions=extensions,
-            )
+            result = await execute_known(self.schema, query, variables, operation_name, context, extensions)
+            if result is None:
+                result = await self.schema.execute(
+                    query, variable_values=variables, context_value=context, root_value=None,
+                    operation_name=operation_name, allowed_operation_types=POST_OPERATIONS,
+                    operation_extensions=extensions,
+                )
         except CannotGetOperationTypeError as error:
             return PlainTextResponse(error.as_http_error_reason(), status_code=400)
         except InvalidOperationTypeError as error:

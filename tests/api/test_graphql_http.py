@@ -11,11 +11,13 @@ import json
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 from strawberry.asgi import GraphQL
 
 from api.graphql.endpoint import FenghuoGraphQL
+from api.graphql.schema import FenghuoSchema
 from tests.conftest import ServerThread
 
 NORMALIZE = "query($v: String!) { normalize(type: PHONE, value: $v) { valid masked reason } }"
@@ -65,10 +67,12 @@ async def test_a_json_post_is_answered_as_strawberry_answers_it(api_server: Serv
     ours, theirs = _clients(api_server)
     async with ours, theirs:
         headers = {"content-type": "application/json"}
-        mine = await ours.post("/graphql", content=body, headers=headers)
+        first = await ours.post("/graphql", content=body, headers=headers)
+        again = await ours.post("/graphql", content=body, headers=headers)  # a valid document: remembered now
         reference = await theirs.post("/graphql", content=body, headers=headers)
-    assert (mine.status_code, mine.headers.get("content-type"), mine.content) == \
-           (reference.status_code, reference.headers.get("content-type"), reference.content)
+    for mine in (first, again):
+        assert (mine.status_code, mine.headers.get("content-type"), mine.content) == \
+               (reference.status_code, reference.headers.get("content-type"), reference.content)
 
 
 async def test_the_short_path_is_taken_for_a_json_post(api_server: ServerThread, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -88,6 +92,47 @@ async def test_the_short_path_is_taken_for_a_json_post(api_server: ServerThread,
         assert fell_through == []
         await ours.post("/graphql", content=b"[1]", headers={"content-type": "application/json"})
         assert fell_through == ["/graphql"]  # a batch body: Strawberry's view answers it
+
+
+async def test_a_document_valid_before_is_executed_without_strawberrys_execute(api_server: ServerThread,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """api/graphql/pipeline.execute_known: the answers above would also match if it were never used."""
+    ours, _ = _clients(api_server)
+    executed = []
+    original = FenghuoSchema.execute
+
+    async def spy(self, query, *args, **kwargs):  # noqa: ANN001
+        executed.append(query)
+        return await original(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(FenghuoSchema, "execute", spy)
+    fresh = "query Fresh($v: String!) { t: __typename normalize(type: PHONE, value: $v) { valid } }"
+    async with ours:
+        answers = [(await ours.post("/graphql", json={"query": fresh, "variables": {"v": value}})).json()
+                   for value in ("13800138000", "13800138000", 5)]
+        await ours.post("/graphql", json={"query": "subscription { __typename }"})
+        await ours.post("/graphql", json={"query": "subscription { __typename }"})
+    assert executed == [fresh] + ["subscription { __typename }"] * 2  # validated once; subscriptions: Strawberry
+    assert answers[0] == answers[1] and answers[0]["data"] is None
+    assert answers[0]["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"  # the resolver ran; with its code
+    assert "Variable '$v' has invalid value" in answers[2]["errors"][0]["message"]  # variables are still coerced
+
+
+async def test_every_request_is_counted_and_timed_for_metrics(api_server: ServerThread) -> None:
+    """api/metrics.py keeps each label set's children once found; the counts must still move per request, on the
+    path that validates a document and on the one that runs it as known."""
+    def samples() -> tuple[float, float, float]:
+        http = {"route": "/graphql", "method": "POST", "status": "200"}
+        operation = {"operation": "__typename", "outcome": "ok"}  # the root field, not its alias
+        return (REGISTRY.get_sample_value("fenghuo_http_requests_total", http) or 0,
+                REGISTRY.get_sample_value("fenghuo_graphql_operations_total", operation) or 0,
+                REGISTRY.get_sample_value("fenghuo_graphql_operation_duration_seconds_count", {"operation": "__typename"}) or 0)
+
+    before = samples()
+    async with httpx.AsyncClient(base_url=api_server.url) as client:
+        for _ in range(3):
+            assert (await client.post("/graphql", json={"query": "{ t: __typename }"})).json() == {"data": {"t": "Query"}}
+    assert [after - was for after, was in zip(samples(), before)] == [3, 3, 3]
 
 
 @pytest.mark.parametrize("body", [b'"just a string"', b"5", b"null"])
