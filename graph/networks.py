@@ -155,8 +155,12 @@ MARK_ALL_ASSIGNED = """
 MATCH (b:Batch {status: 'committed'}) WHERE b.networks_assigned_at IS NULL AND b.committed_at <= $started
 SET b.networks_assigned_at = datetime()
 """
+# Aggregated batches only (ingest/pipeline.checks_ready): a batch still being aggregated has its hook to come, and
+# its indicators' lead counts (which decide what links) are not final. At 1M rows aggregation takes ~7 minutes; the
+# upkeep job used to start on such a batch, hold the lease, deadlock with the aggregation's writes and make the
+# batch's own hook wait, then redo the work.
 PENDING_BATCHES = """
-MATCH (b:Batch {status: 'committed'}) WHERE b.networks_assigned_at IS NULL
+MATCH (b:Batch {status: 'committed'}) WHERE b.networks_assigned_at IS NULL AND b.aggregated_seq > b.last_line
 RETURN b.id AS id ORDER BY b.committed_at
 """
 

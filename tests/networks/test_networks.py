@@ -408,6 +408,23 @@ async def test_upkeep_leaves_a_batch_to_the_hook_that_finished_it_while_upkeep_w
     assert await networks_repo.pending_batches(graph) == []
 
 
+async def test_upkeep_does_not_take_a_batch_still_being_aggregated(runner: BatchRunner, graph: Graph) -> None:
+    """Between commit and the end of aggregation a batch is not pending: its own hook comes after aggregation, and
+    the indicators' lead counts are not final yet."""
+    from graph import networks as networks_repo
+
+    runner.after_aggregation.clear()
+    await file(runner, "ACME", lead("A", phones=(1,), device=1), lead("B", phones=(1,), device=2))
+    (batch_id,) = await networks_repo.pending_batches(graph)
+    done = (await graph.read("MATCH (b:Batch {id: $id}) RETURN b.aggregated_seq AS seq", {"id": batch_id}))[0]["seq"]
+    await graph.write("MATCH (b:Batch {id: $id}) SET b.aggregated_seq = 0", {"id": batch_id})  # as right after commit
+    assert await networks_repo.pending_batches(graph) == []
+    assert await networks.assign_pending_networks(graph) == 0 and await groups(graph) == set()
+    await graph.write("MATCH (b:Batch {id: $id}) SET b.aggregated_seq = $seq", {"id": batch_id, "seq": done})
+    assert await networks_repo.pending_batches(graph) == [batch_id]
+    assert await networks.assign_pending_networks(graph) == 1 and await groups(graph) == {frozenset({"A", "B"})}
+
+
 # -- the pure part --------------------------------------------------------------------------------------------
 
 
