@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Iterable, NamedTuple
 
 from ingest.categories import BY_CODE, accepted_categories_text
@@ -49,6 +49,8 @@ BOOST_CAP = 0.15
 LEVEL_THRESHOLDS: tuple[tuple[int, str], ...] = ((70, "high"), (40, "medium"), (1, "low"), (0, "none"))
 
 _SECONDS_PER_DAY = 86_400.0
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +168,10 @@ def level_of(score: int) -> str:
     """'none' | 'low' | 'medium' | 'high' for a 0–100 score, by ``LEVEL_THRESHOLDS``."""
     if not 0 <= score <= 100:
         raise ValueError(f"a score is between 0 and 100, got {score!r}")
-    return next(level for lowest, level in LEVEL_THRESHOLDS if score >= lowest)
+    for lowest, level in LEVEL_THRESHOLDS:
+        if score >= lowest:
+            return level
+    raise AssertionError("LEVEL_THRESHOLDS ends at 0")
 
 
 def score(reports: Iterable[Report], *, now: datetime, neighbour_scores: Iterable[float] = ()) -> Score:
@@ -211,14 +216,32 @@ def score(reports: Iterable[Report], *, now: datetime, neighbour_scores: Iterabl
 
 def base(reports: Iterable[Report], *, now: datetime) -> float:
     """``score(reports, now=now).base`` without the explanation: all a neighbour lends a check is its base, and a
-    10,000-identifier check scores ~14,000 neighbours. Each member's strongest weight, multiplied strongest first
-    as ``score`` multiplies them, so the two agree to the last bit."""
+    10,000-identifier check scores ~14,000 neighbours. The two agree to the last bit."""
+    return base_of((report.member, weight(report.category, report.reliability,
+                                          report.max_confidence, _age_days(now, report.max_confidence_at),
+                                          report.last_confidence, _age_days(now, report.last_seen)))
+                   for report in reports)
+
+
+def base_of(weights: Iterable[tuple[str, float]]) -> float:
+    """``base`` from (member, report weight) pairs: each member's strongest weight, multiplied strongest first as
+    ``score`` multiplies them. check/service.py scores neighbours this way straight from lookup rows, without
+    building a Report (with its checks and datetimes) for each of their aggregates."""
     strongest: dict[str, float] = {}
-    for report in reports:
-        weight = _stronger_lead(report, now)[0].weight
-        if weight > strongest.get(report.member, 0.0):
-            strongest[report.member] = weight
+    for member, value in weights:
+        if value > strongest.get(member, 0.0):
+            strongest[member] = value
     return noisy_or(sorted(strongest.values(), reverse=True))
+
+
+def weight(category: str, reliability: float, max_confidence: float, max_confidence_age_days: float,
+           last_confidence: float, last_age_days: float) -> float:
+    """A report's weight as ``score`` counts it: its stronger lead's (the most confident or the latest), from the
+    two leads' ages in days. The same arithmetic as ``_decayed``, in the same order, so the floats are equal."""
+    category_ = BY_CODE[category]
+    factor = category_.severity * reliability
+    return max(max_confidence * factor * decay(max_confidence_age_days, category_.lifetime_days),
+               last_confidence * factor * decay(last_age_days, category_.lifetime_days))
 
 
 class _Lead(NamedTuple):
@@ -267,6 +290,19 @@ def _contribution(lead: _Lead, report: Report, member_leads: int) -> Contributio
         leads=member_leads,
         node=report.node,
     )
+
+
+def micros(now: datetime) -> int:
+    """`now` as integer microseconds since the epoch (a naive datetime is read as UTC), for `age_days_since`."""
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    return (now - _EPOCH) // _MICROSECOND
+
+
+def age_days_since(now_micros: int, millis: int) -> float:
+    """``_age_days`` for a time given as epoch milliseconds (graph/checks.py's), without making a datetime: the
+    same integer microseconds divided the same way as ``timedelta.total_seconds``, so the floats are equal."""
+    return max(0.0, (now_micros - millis * 1000) / 1_000_000 / _SECONDS_PER_DAY)
 
 
 def _age_days(now: datetime, at: datetime) -> float:
