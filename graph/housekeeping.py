@@ -8,7 +8,7 @@ the indicators whose aggregates must be rebuilt and the networks the leads were 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, AsyncIterator
 
 from graph import audit as audit_graph
 from graph.database import Graph
@@ -69,11 +69,19 @@ async def abandoned_batches(graph: Graph, before: datetime) -> list[dict[str, An
     return await graph.read(ABANDONED_BATCHES, {"before": before})
 
 
-async def newest_blocks(graph: Graph, count: int) -> tuple[dict[str, Any] | None, list[tuple[dict[str, Any], list[dict[str, Any]]]]]:
-    """The chain head and its newest `count` blocks with their records, oldest first."""
-    head = await audit_graph.head(graph)
-    if head is None:
-        return None, []
-    start = max(1, int(head["seq"]) - count + 1)
-    rows = await graph.read(NEWEST_BLOCKS, {"from_seq": start, "limit": count})
-    return head, [(row["block"], row["records"]) for row in rows]
+async def chain_head(graph: Graph) -> dict[str, Any] | None:
+    return await audit_graph.head(graph)
+
+
+async def newest_blocks(graph: Graph, head: dict[str, Any], count: int,
+                        page: int) -> AsyncIterator[list[tuple[dict[str, Any], list[dict[str, Any]]]]]:
+    """The newest `count` blocks up to `head` with their records, oldest first, `page` blocks per read (a block
+    holds up to 5,000 records, a 10,000-identifier check's record 10,000 keys)."""
+    last = int(head["seq"])
+    start = max(1, last - count + 1)
+    while start <= last:
+        rows = await graph.read(NEWEST_BLOCKS, {"from_seq": start, "limit": min(page, last - start + 1)})
+        if not rows:
+            return
+        yield [(row["block"], row["records"]) for row in rows]
+        start = int(rows[-1]["block"]["seq"]) + 1

@@ -78,6 +78,56 @@ async def test_audit_checkpoint_alerts_when_a_recent_record_was_altered(jobs_env
     assert metrics.AUDIT_CHAIN_BROKEN._value.get() == 1
 
 
+async def test_audit_checkpoint_reads_a_page_of_blocks_at_a_time_and_finds_a_break_in_a_later_page(jobs_env: JobsEnv) -> None:
+    for n in range(5):
+        jobs_env.audit.record(UPLOADER, "test.paged", subject=f"p{n}")
+        await jobs_env.audit.flush()
+    blocks = await jobs_env.count("MATCH (b:AuditBlock) RETURN count(b) AS n")
+
+    assert (await housekeeping.audit_checkpoint(jobs_env.graph, jobs_env.settings, page=2))["verified_blocks"] == blocks
+    assert metrics.AUDIT_CHAIN_BROKEN._value.get() == 0
+
+    await jobs_env.graph.write("MATCH (r:AuditRecord {subject: ['p4']}) SET r.action = 'edited'")  # the newest page
+    try:
+        await housekeeping.audit_checkpoint(jobs_env.graph, jobs_env.settings, page=2)
+        raised = None
+    except Exception as error:  # noqa: BLE001
+        raised = error
+    assert raised is not None and "audit chain is broken" in str(raised)
+
+    await jobs_env.graph.write("MATCH (r:AuditRecord {subject: ['p4']}) SET r.action = 'test.paged'")
+    await jobs_env.graph.write("MATCH (b:AuditBlock) WITH max(b.seq) AS newest MATCH (b:AuditBlock {seq: newest}) DETACH DELETE b")
+    try:  # the newest block gone: the head no longer matches the last block read
+        await housekeeping.audit_checkpoint(jobs_env.graph, jobs_env.settings, page=2)
+        raised = None
+    except Exception as error:  # noqa: BLE001
+        raised = error
+    assert raised is not None and "audit chain is broken" in str(raised)
+
+
+async def test_audit_checkpoint_runs_on_the_side_loop_in_a_serving_process(jobs_env: JobsEnv, neo4j_target: Target,
+                                                                           monkeypatch) -> None:
+    """On the requests' loop a checkpoint of a busy node's newest blocks held every check for seconds."""
+    jobs_env.audit.record(UPLOADER, "test.side", subject="s")
+    await jobs_env.audit.flush()
+    threads: list[str] = []
+    real = housekeeping.repo.newest_blocks
+
+    def watched(*args, **kwargs):
+        threads.append(threading.current_thread().name)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(housekeeping.repo, "newest_blocks", watched)
+    side = SideLoop(neo4j_target, "neo4j", "test-side-checkpoint")
+    try:
+        stats = await housekeeping.run(JobKind.AUDIT_CHECKPOINT, jobs_env.graph, jobs_env.audit, jobs_env.settings, {}, side)
+    finally:
+        await side.close()
+
+    assert threads == ["test-side-checkpoint"] and threading.current_thread().name != "test-side-checkpoint"
+    assert stats["verified_blocks"] >= 1
+
+
 async def test_housekeeping_jobs_are_installed_once_and_run_through_the_runner(jobs_env: JobsEnv) -> None:
     assert await install_builtin_jobs(jobs_env.graph) == len(housekeeping.BUILTIN_JOBS)
     assert await install_builtin_jobs(jobs_env.graph) == 0
