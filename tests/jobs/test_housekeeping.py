@@ -30,6 +30,23 @@ async def _file(graph: Graph, tmp_path: Path, rows: list[tuple[str, str, str]]) 
     await audit.close()
 
 
+async def _on_side_loop(jobs_env: JobsEnv, target: Target, kind: JobKind, thread: str) -> dict:
+    """`kind` run as a serving process runs it: with a side loop (graph/sideloop.py) named `thread`."""
+    side = SideLoop(target, "neo4j", thread)
+    try:
+        return await housekeeping.run(kind, jobs_env.graph, jobs_env.audit, jobs_env.settings, {}, side)
+    finally:
+        await side.close()
+
+
+async def _checkpoint_failure(jobs_env: JobsEnv, **options: int) -> Exception | None:
+    try:
+        await housekeeping.audit_checkpoint(jobs_env.graph, jobs_env.settings, **options)
+    except Exception as error:  # noqa: BLE001
+        return error
+    return None
+
+
 async def test_retention_counts_expired_and_purges_leads_past_grace_keeping_audit(jobs_env: JobsEnv, tmp_path: Path) -> None:
     now = datetime.now(timezone.utc)
     day = lambda n: (now - timedelta(days=n)).strftime("%Y-%m-%d")  # noqa: E731
@@ -68,11 +85,7 @@ async def test_audit_checkpoint_alerts_when_a_recent_record_was_altered(jobs_env
     assert metrics.AUDIT_CHAIN_BROKEN._value.get() == 0
 
     await jobs_env.graph.write("MATCH (r:AuditRecord {subject: ['s1']}) SET r.action = 'edited'")
-    try:
-        await housekeeping.audit_checkpoint(jobs_env.graph, jobs_env.settings)
-        raised = None
-    except Exception as error:  # noqa: BLE001
-        raised = error
+    raised = await _checkpoint_failure(jobs_env)
 
     assert raised is not None and "audit chain is broken" in str(raised)
     assert metrics.AUDIT_CHAIN_BROKEN._value.get() == 1
@@ -88,20 +101,12 @@ async def test_audit_checkpoint_reads_a_page_of_blocks_at_a_time_and_finds_a_bre
     assert metrics.AUDIT_CHAIN_BROKEN._value.get() == 0
 
     await jobs_env.graph.write("MATCH (r:AuditRecord {subject: ['p4']}) SET r.action = 'edited'")  # the newest page
-    try:
-        await housekeeping.audit_checkpoint(jobs_env.graph, jobs_env.settings, page=2)
-        raised = None
-    except Exception as error:  # noqa: BLE001
-        raised = error
+    raised = await _checkpoint_failure(jobs_env, page=2)
     assert raised is not None and "audit chain is broken" in str(raised)
 
     await jobs_env.graph.write("MATCH (r:AuditRecord {subject: ['p4']}) SET r.action = 'test.paged'")
     await jobs_env.graph.write("MATCH (b:AuditBlock) WITH max(b.seq) AS newest MATCH (b:AuditBlock {seq: newest}) DETACH DELETE b")
-    try:  # the newest block gone: the head no longer matches the last block read
-        await housekeeping.audit_checkpoint(jobs_env.graph, jobs_env.settings, page=2)
-        raised = None
-    except Exception as error:  # noqa: BLE001
-        raised = error
+    raised = await _checkpoint_failure(jobs_env, page=2)  # the newest block gone: the head no longer matches
     assert raised is not None and "audit chain is broken" in str(raised)
 
 
@@ -118,11 +123,7 @@ async def test_audit_checkpoint_runs_on_the_side_loop_in_a_serving_process(jobs_
         return real(*args, **kwargs)
 
     monkeypatch.setattr(housekeeping.repo, "newest_blocks", watched)
-    side = SideLoop(neo4j_target, "neo4j", "test-side-checkpoint")
-    try:
-        stats = await housekeeping.run(JobKind.AUDIT_CHECKPOINT, jobs_env.graph, jobs_env.audit, jobs_env.settings, {}, side)
-    finally:
-        await side.close()
+    stats = await _on_side_loop(jobs_env, neo4j_target, JobKind.AUDIT_CHECKPOINT, "test-side-checkpoint")
 
     assert threads == ["test-side-checkpoint"] and threading.current_thread().name != "test-side-checkpoint"
     assert stats["verified_blocks"] >= 1
@@ -169,11 +170,7 @@ async def test_network_upkeep_runs_on_the_side_loop_of_a_serving_process(jobs_en
         return await real(graph)
 
     monkeypatch.setattr(housekeeping, "assign_pending_networks", watched)
-    side = SideLoop(neo4j_target, "neo4j", "test-networks")
-    try:
-        stats = await housekeeping.run(JobKind.NETWORK_UPKEEP, jobs_env.graph, jobs_env.audit, jobs_env.settings, {}, side)
-    finally:
-        await side.close()
+    stats = await _on_side_loop(jobs_env, neo4j_target, JobKind.NETWORK_UPKEEP, "test-networks")
 
     assert threads == ["test-networks"] and threading.current_thread().name != "test-networks"
     assert stats == {"rows": 1, "mode": "pending batches assigned"}
