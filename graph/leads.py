@@ -19,13 +19,11 @@ WRITE_CHUNK = """
 MATCH (b:Batch {id: $batch_id}) WHERE b.written_seq = $expected AND b.status = 'processing'
 SET b.written_seq = $next, b.rows_done = $rows_done
 WITH b
-MATCH (m:Member {code: b.member_code})
 UNWIND $leads AS row
 CREATE (l:Lead {id: row.id, batch_id: b.id, seq: row.line, member_code: b.member_code, category: row.category,
                 observed_at: datetime(row.observed_at), confidence: row.confidence, tlp: row.tlp, attributed: $attributed,
                 agent: row.agent, note: row.note, reference: row.reference, content_hash: row.content_hash,
                 status: 'active', created_at: datetime()})
-CREATE (l)-[:FILED_BY]->(m)
 WITH l, row
 CALL (l, row) {
   UNWIND row.indicators AS ind
@@ -52,7 +50,8 @@ RETURN b.id AS id, b.member_code AS member_code
 
 # One row per (lead, indicator). A new aggregate takes the lead's values as they are; an existing one folds
 # the lead in (the CASEs read the old values before they are replaced, hence their order). The member is
-# the batch's, sought once. The indicator counters are then folded once per indicator of the chunk.
+# the batch's, sought once. The indicator's lead count (the hub cap of checks and networks) is then folded
+# once per indicator of the chunk; its first and last sightings live on the aggregates, not on the indicator.
 AGGREGATE_REPORTED = """
 MATCH (m:Member {code: $member_code})
 MATCH (l:Lead) WHERE l.batch_id = $batch_id AND l.seq >= $from AND l.seq < $to AND l.status = 'active'
@@ -68,10 +67,8 @@ ON MATCH SET r.leads = r.leads + 1,
              r.first_seen = CASE WHEN l.observed_at < r.first_seen THEN l.observed_at ELSE r.first_seen END,
              r.last_confidence = CASE WHEN l.observed_at >= r.last_seen THEN l.confidence ELSE r.last_confidence END,
              r.last_seen = CASE WHEN l.observed_at > r.last_seen THEN l.observed_at ELSE r.last_seen END
-WITH i, count(*) AS leads, min(l.observed_at) AS first, max(l.observed_at) AS last
-SET i.lead_count = coalesce(i.lead_count, 0) + leads,
-    i.first_seen = CASE WHEN i.first_seen IS NULL OR first < i.first_seen THEN first ELSE i.first_seen END,
-    i.last_seen = CASE WHEN i.last_seen IS NULL OR last > i.last_seen THEN last ELSE i.last_seen END
+WITH i, count(*) AS leads
+SET i.lead_count = coalesce(i.lead_count, 0) + leads
 """
 
 AGGREGATE_CO_OCCURS = """

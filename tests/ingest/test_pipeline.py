@@ -62,6 +62,22 @@ async def test_generated_batch_is_stored_with_counts_matching_the_report(runner:
     assert batch["aggregated_seq"] == batch["last_line"] + 1
 
 
+async def test_a_batch_writes_the_edges_and_counters_the_model_lists_and_no_others(runner: BatchRunner, graph: Graph,
+                                                                                   tmp_path: Path) -> None:
+    """graph/MODEL.md: a lead's filer is its member_code (no edge to the member), and an indicator carries its
+    lead count but not sighting times (those are on the REPORTED aggregates). Each extra write costs ingest."""
+    path = tmp_path / "leads.csv"
+    demo.generate(path, 1000, seed=5)
+    await runner.submit_file(UPLOADER, copy_file_chunks(path), UploadRequest(filename=path.name), wait=True)
+    edges = await graph.read("MATCH (:Lead)-[r]->() RETURN type(r) AS type, count(*) AS n ORDER BY type")
+    assert [row["type"] for row in edges] == ["NAMES", "OPERATED_BY"]
+    fields = await graph.read("MATCH (i:Indicator {benign: false}) UNWIND keys(i) AS k RETURN collect(DISTINCT k) AS keys")
+    assert "lead_count" in fields[0]["keys"]
+    assert not {"first_seen", "last_seen"} & set(fields[0]["keys"])
+    counted = await graph.read("MATCH (i:Indicator {benign: false}) RETURN sum(i.lead_count) AS n")
+    assert counted[0]["n"] == edges[0]["n"]
+
+
 async def test_uploading_the_same_file_twice_leaves_the_graph_as_after_the_first(runner: BatchRunner, graph: Graph, tmp_path: Path) -> None:
     path = tmp_path / "leads.csv"
     demo.generate(path, 800, seed=3)
