@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 # The same lead and indicator properties as graph/leads.py WRITE_CHUNK, without the batch cursor guard,
-# the FILED_BY / OPERATED_BY edges, the agent MERGE and the later aggregation pass.
+# the OPERATED_BY edges, the agent MERGE and the later aggregation pass.
 BARE = """
 UNWIND $rows AS row
 CREATE (l:Lead {id: row.id, batch_id: $batch_id, seq: row.line, member_code: $member_code, category: row.category,
