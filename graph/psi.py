@@ -73,24 +73,21 @@ async def matchable_key_pages(graph: Graph, principal: Principal) -> AsyncIterat
         after = rows[-1]["key"]
 
 
-async def batch_matchability(graph: Graph, principal: Principal, batch_id: str) -> dict[str, bool]:
-    found: dict[str, bool] = {}  # key → bool: the garbage collector does not track it, however many keys it holds
+async def batch_matchability(graph: Graph, principal: Principal, batch_id: str) -> AsyncIterator[list[dict]]:
+    """Rows (`key`, `matchable`) of the indicators the batch's leads name, a window of `PAGE_LINES` lines at a time
+    (an indicator named in two windows comes back in both, with one answer)."""
     rows = await graph.read_values(BATCH_LAST_LINE, {"batch_id": batch_id})
     last = rows[0]["last_line"] if rows else None
     params = {"batch_id": batch_id, **visibility.params(principal)}
     for start in range(0, (last or 0) + 1, PAGE_LINES):
-        rows = await graph.read_values(BATCH_MATCHABILITY, {**params, "from": start, "to": start + PAGE_LINES})
-        found.update((row["key"], row["matchable"]) for row in rows)
-    return found
+        yield await graph.read_values(BATCH_MATCHABILITY, {**params, "from": start, "to": start + PAGE_LINES})
 
 
-async def keys_matchability(graph: Graph, principal: Principal, keys: list[str]) -> dict[str, bool]:
-    found: dict[str, bool] = {}
+async def keys_matchability(graph: Graph, principal: Principal, keys: list[str]) -> AsyncIterator[list[dict]]:
+    """Rows (`key`, `matchable`) of the named keys, 5,000 at a time."""
     params = visibility.params(principal)
     for start in range(0, len(keys), 5000):
-        rows = await graph.read_values(KEYS_MATCHABILITY, {"keys": keys[start:start + 5000], **params})
-        found.update((row["key"], row["matchable"]) for row in rows)
-    return found
+        yield await graph.read_values(KEYS_MATCHABILITY, {"keys": keys[start:start + 5000], **params})
 
 
 async def lead_list_keys(graph: Graph, principal: Principal, category: str, *, own: bool) -> list[str]:

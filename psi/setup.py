@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import itertools
 import logging
 import time
-from collections.abc import KeysView, Set as AbstractSet
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+
+import numpy as np
 import private_set_intersection.python as psi
 from google.protobuf.message import DecodeError
 
@@ -33,6 +36,7 @@ from core.principal import Principal, Role
 from graph import matchability as feed
 from graph import psi as repo
 from graph.database import Graph, GraphUnavailable
+from psi import keyset
 
 log = logging.getLogger(__name__)
 
@@ -52,23 +56,20 @@ class SetupNotReady(Exception):
     """The first setup is still being built (after a start)."""
 
 
-# Key sets live in dicts of key → None, not in sets. Python's cyclic GC traverses every element of a set at each
-# full collection, and it does not track a dict holding only strings. With ~2M keys at 1M ingested rows, sets made
-# each full collection ~0.4 s of the API's event loop, and 42 % of its time under 50-connection checks.
-Keys = dict[str, None]
+# The keys live in one sorted array of 33-byte records (psi/keyset.py), each with the serial of the segment that
+# holds it in a parallel array: ~37 bytes a key, where a str in a dict per set cost ~180 (~350 MB of the API process
+# at 1M ingested rows). Neither array is walked by Python's cyclic GC (sets of ~2M strings made each full
+# collection ~0.4 s of the API's event loop).
 
 
 @dataclass(frozen=True)
 class Segment:
     id: str
-    members: Keys = field(repr=False)
+    serial: int  # the label of its keys in PrivateSetup's arrays
+    size: int  # how many keys it holds
     message: bytes = field(repr=False)  # a serialized psi ServerSetup
     built_at: float
     build_seconds: float
-
-    @property
-    def keys(self) -> KeysView[str]:
-        return self.members.keys()
 
     @property
     def etag(self) -> str:
@@ -100,10 +101,11 @@ class PrivateSetup:
         self.key_id = hashlib.sha256(b"fenghuo-psi|" + self.server.GetPrivateKeyBytes()).hexdigest()[:16]
         self.segments: list[Segment] = []
         self.as_of: float | None = None  # when the graph (or the change feed) was last read for the segments
-        self._keys: Keys = {}  # every key in a segment
+        self._keys = keyset.EMPTY  # every key in a segment: a set of records (psi/keyset.py)
+        self._labels = np.empty(0, np.uint32)  # for each of `_keys`, the serial of the segment holding it
         self._cursor_ms: int | None = None  # the feed is read from here (Neo4j's clock), less FEED_SLACK_MS
         self._applied: dict[str, int] = {}  # feed entries already applied, by id (their `at`), within the slack
-        self._serial = 0
+        self._serials = itertools.count(1)
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
 
@@ -114,12 +116,12 @@ class PrivateSetup:
         self._require_ready()
         return {"key_id": self.key_id, "fpr": self.fpr, "max_client_inputs": self.max_client_inputs,
                 "as_of": self.as_of, "age_seconds": self.age_seconds(),
-                "segments": [{"id": s.id, "etag": s.etag, "size": len(s.keys), "bytes": len(s.message),
+                "segments": [{"id": s.id, "etag": s.etag, "size": s.size, "bytes": len(s.message),
                               "built_at": s.built_at} for s in self.segments]}
 
     def keys(self) -> frozenset[str]:
         """Every key the segments hold (for tests and the benchmark's false-positive count)."""
-        return frozenset(self._keys)
+        return frozenset(keyset.decode(self._keys))
 
     def segment(self, segment_id: str) -> Segment | None:
         return next((s for s in self.segments if s.id == segment_id), None)
@@ -189,12 +191,15 @@ class PrivateSetup:
             cursor = await feed.now_ms(self.graph)
             # Entries visible now record changes committed before the keys are read: the read reflects them.
             seen = await feed.changes_since(self.graph, cursor - FEED_SLACK_MS)
-            current: dict[str, None] = {}  # untracked by the garbage collector, unlike a set of the same keys
+            pages = _Records()
             async for keys in repo.matchable_key_pages(self.graph, SETUP_PRINCIPAL):
-                current.update(dict.fromkeys(keys))
+                await asyncio.to_thread(pages.add, keys)
+            current = await asyncio.to_thread(pages.as_set)
             read = time.perf_counter() - started
-            report = await self._apply(current.keys() - self._keys.keys(), self._keys.keys() - current.keys(), started,
-                                       read, len(current))
+            held, matchable = self._keys, len(current)
+            added, removed = await asyncio.to_thread(lambda: (keyset.minus(current, held), keyset.minus(held, current)))
+            del current, pages  # only `added` (often the same array) and `removed` go on
+            report = await self._apply(added, removed, started, read, matchable)
             self._advance(seen, max(self._cursor_ms or cursor, cursor))
             self.as_of = as_of
             return report
@@ -207,11 +212,10 @@ class PrivateSetup:
             started, as_of = time.perf_counter(), time.time()
             entries = await feed.changes_since(self.graph, self._cursor_ms - FEED_SLACK_MS)
             fresh = [entry for entry in entries if entry["id"] not in self._applied]
-            state = await self._matchability(fresh)
+            matchable, unmatchable = await self._matchability(fresh)
             read = time.perf_counter() - started
-            added = {key for key, matchable in state.items() if matchable and key not in self._keys}
-            removed = {key for key, matchable in state.items() if not matchable and key in self._keys}
-            report = await self._apply(added, removed, started, read, len(state), changes=len(fresh))
+            report = await self._apply(keyset.minus(matchable, self._keys), keyset.intersect(unmatchable, self._keys),
+                                       started, read, len(matchable) + len(unmatchable), changes=len(fresh))
             self._advance(fresh, max([self._cursor_ms, *(entry["at"] for entry in entries)]))
             self.as_of = as_of
             return report
@@ -226,73 +230,129 @@ class PrivateSetup:
     async def rebuild(self) -> RefreshReport:
         """A full rebuild (every key encrypted again): the benchmark's baseline; never needed in service."""
         async with self._lock:
-            self.segments, self._keys = [], {}
+            self.segments, self._keys, self._labels = [], keyset.EMPTY, np.empty(0, np.uint32)
         return await self.refresh()
 
-    async def _matchability(self, entries: list[dict]) -> dict[str, bool]:
-        """Whether each indicator the entries name (a batch's through its leads) is privately matchable now."""
-        state: dict[str, bool] = {}
+    async def _matchability(self, entries: list[dict]) -> tuple[np.ndarray, np.ndarray]:
+        """The indicators the entries name (a batch's through its leads) that are privately matchable now, and
+        those that are not, as two sets of records. A key read twice with two answers counts as not matchable:
+        the change that flipped it has its own feed entry, applied at a later catch-up."""
+        matchable, unmatchable = _Records(), _Records()
+
+        def take(rows: list[dict]) -> None:
+            matchable.add(row["key"] for row in rows if row["matchable"])
+            unmatchable.add(row["key"] for row in rows if not row["matchable"])
+
         for entry in entries:
             if entry["batch_id"]:
-                state.update(await repo.batch_matchability(self.graph, SETUP_PRINCIPAL, entry["batch_id"]))
-        named = sorted({key for entry in entries for key in entry["keys"]} - state.keys())
-        if named:
-            state.update(await repo.keys_matchability(self.graph, SETUP_PRINCIPAL, named))
-        return state
+                async for rows in repo.batch_matchability(self.graph, SETUP_PRINCIPAL, entry["batch_id"]):
+                    await asyncio.to_thread(take, rows)
+        named = _Records()
+        named.add(key for entry in entries for key in entry["keys"])
 
-    async def _apply(self, added: set[str], removed: set[str], started: float, read: float, read_keys: int,
+        def unread() -> list[str]:
+            return keyset.decode(keyset.minus(keyset.minus(named.as_set(), matchable.as_set()), unmatchable.as_set()))
+
+        if keys := await asyncio.to_thread(unread):
+            async for rows in repo.keys_matchability(self.graph, SETUP_PRINCIPAL, keys):
+                await asyncio.to_thread(take, rows)
+
+        def split() -> tuple[np.ndarray, np.ndarray]:
+            no = unmatchable.as_set()
+            return keyset.minus(matchable.as_set(), no), no
+
+        return await asyncio.to_thread(split)
+
+    async def _apply(self, added: np.ndarray, removed: np.ndarray, started: float, read: float, read_keys: int,
                      changes: int = 0) -> RefreshReport:
-        plan = _plan(self.segments, added, removed, self.max_segment_keys)
+        """Encrypt the segments `_plan` says change; swap them in with the new key arrays at once."""
+        plan = await asyncio.to_thread(_plan, self.segments, self._keys, self._labels, added, removed,
+                                       self.max_segment_keys, self._serials)
         rebuilt = 0
         if plan is not None:
-            segments, pending = plan
-            built = {}
-            for index, keys in pending.items():
-                built[index] = await asyncio.to_thread(self._build, keys)
-                rebuilt += len(keys)
-            fresh = [built[i] if i in built else segment for i, segment in enumerate(segments)]
-            self.segments = [segment for segment in fresh if segment is not None]
-            for key in removed:
-                self._keys.pop(key, None)
-            self._keys.update(dict.fromkeys(added))
+            slots, keys, labels = plan
+            segments = []
+            for slot in slots:
+                if isinstance(slot, int):  # to build: its keys are those labelled with its serial
+                    records = keys[labels == slot]
+                    slot = await asyncio.to_thread(self._build, slot, records)
+                    rebuilt += slot.size
+                segments.append(slot)
+            self.segments, self._keys, self._labels = segments, keys, labels
         return RefreshReport(len(added), len(removed), rebuilt, round(time.perf_counter() - started, 3),
                              len(self.segments), round(read, 3), read_keys, changes)
 
-    def _build(self, keys: AbstractSet[str]) -> Segment | None:
-        if not keys:
-            return None
+    def _build(self, serial: int, records: np.ndarray) -> Segment:
         started = time.perf_counter()
-        ordered = sorted(keys)
-        message = self.server.CreateSetupMessage(self.fpr, self.max_client_inputs, ordered, psi.DataStructure.GCS)
-        self._serial += 1
-        return Segment(f"{self.key_id[:8]}-{self._serial}", dict.fromkeys(ordered), message.SerializeToString(),
+        message = self.server.CreateSetupMessage(self.fpr, self.max_client_inputs, keyset.decode(records),
+                                                 psi.DataStructure.GCS)
+        return Segment(f"{self.key_id[:8]}-{serial}", serial, len(records), message.SerializeToString(),
                        time.time(), round(time.perf_counter() - started, 3))
 
 
-def _plan(segments: list[Segment], added: set[str], removed: set[str],
-          cap: int) -> tuple[list, dict[int, AbstractSet[str]]] | None:
-    """The new segment list (old Segments kept, or placeholders) and the key sets to build, or None if unchanged.
+class _Records:
+    """Keys read a page at a time, kept as records (the pages' strings are dropped as they arrive). The setup
+    encodes and sorts them off the event loop (~2.5 µs a key: ~0.1 s a page of 50,000), so the checks it serves
+    are not held while a full refresh or a large batch's catch-up reads 1.94 M keys."""
 
-    Segments that lost keys are rebuilt without them; the added keys form new last segments of at most `cap`
-    keys, each merged into the one before it while that is no larger and the sum fits `cap` (so sizes halve
-    along the list's tail: few segments, none larger than `cap`)."""
-    if not added and not removed:
+    def __init__(self) -> None:
+        self.parts: list[np.ndarray] = []
+        self.sorted = True  # `parts` is one set, or nothing
+
+    def add(self, keys: Iterable[str]) -> None:
+        records, odd = keyset.encode(keys)
+        if odd:  # nothing writes such a key (ingest/pseudonym.indicator_key); never logged itself
+            log.warning("%d indicator keys not of the key form left out of the private-check setup", odd)
+        if len(records):
+            self.parts.append(records)
+            self.sorted = False
+
+    def as_set(self) -> np.ndarray:
+        if not self.sorted:
+            joined = np.concatenate(self.parts)
+            self.parts.clear()  # before sorting: at most two copies of the keys at once
+            self.parts, self.sorted = [keyset.as_set(joined, in_place=True)], True
+        return self.parts[0] if self.parts else keyset.EMPTY
+
+
+def _plan(segments: list[Segment], keys: np.ndarray, labels: np.ndarray, added: np.ndarray, removed: np.ndarray,
+          cap: int, serials: Iterable[int]) -> tuple[list[Segment | int], np.ndarray, np.ndarray] | None:
+    """The new segment list (old Segments kept, or the serials of segments to build) and the new key and label
+    arrays, or None if unchanged. `added`: a set of records none of `keys`; `removed`: a set of records of `keys`.
+
+    Segments that lost keys are rebuilt without them (under a new serial); the added keys form new last segments
+    of at most `cap` keys, each merged into the one before it while that is no larger and the sum fits `cap` (so
+    sizes halve along the list's tail: few segments, none larger than `cap`)."""
+    if not len(added) and not len(removed):
         return None
-    slots: list[Segment | AbstractSet[str]] = [s.keys - removed if s.keys & removed else s for s in segments]
-    fresh = sorted(added)
-    for start in range(0, len(fresh), cap):
-        slots.append(frozenset(fresh[start:start + cap]))
-        while len(slots) >= 2 and _size(slots[-2]) <= _size(slots[-1]) and _size(slots[-2]) + _size(slots[-1]) <= cap:
-            last = slots.pop()
-            slots[-1] = _keys(slots[-1]) | _keys(last)
-    ordered = [s for s in slots if isinstance(s, Segment) or s]
-    pending = {i: s for i, s in enumerate(ordered) if not isinstance(s, Segment)}
-    return ordered, pending
-
-
-def _size(slot: Segment | AbstractSet[str]) -> int:
-    return len(slot.keys) if isinstance(slot, Segment) else len(slot)
-
-
-def _keys(slot: Segment | AbstractSet[str]) -> AbstractSet[str]:
-    return slot.keys if isinstance(slot, Segment) else slot
+    serials = iter(serials)
+    if len(removed):
+        gone = keyset.contains(removed, keys)
+        touched = set(np.unique(labels[gone]).tolist())
+        keys, labels = keys[~gone], labels[~gone]  # copies: the setup's arrays stay as they are until the swap
+    else:
+        touched, labels = set(), labels.copy()
+    slots: list[list] = []  # [serial, size, the Segment if unchanged]
+    for segment in segments:
+        if segment.serial in touched:
+            serial = next(serials)
+            held = labels == segment.serial
+            labels[held] = serial
+            slots.append([serial, int(np.count_nonzero(held)), None])
+        else:
+            slots.append([segment.serial, segment.size, segment])
+    fresh = np.empty(len(added), np.uint32)
+    for start in range(0, len(added), cap):
+        part = slice(start, start + cap)
+        fresh[part] = serial = next(serials)
+        slots.append([serial, len(fresh[part]), None])
+        while len(slots) >= 2 and slots[-2][1] <= slots[-1][1] and slots[-2][1] + slots[-1][1] <= cap:
+            before, last = slots[-2], slots.pop()
+            merged = next(serials)
+            for array in (labels, fresh):
+                array[(array == before[0]) | (array == last[0])] = merged
+            slots[-1] = [merged, before[1] + last[1], None]
+    if len(added):
+        at = np.searchsorted(keys, added)
+        keys, labels = np.insert(keys, at, added), np.insert(labels, at, fresh)
+    return [slot[2] or slot[0] for slot in slots if slot[1]], keys, labels

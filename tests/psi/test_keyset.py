@@ -1,0 +1,83 @@
+"""Keys as records (psi/keyset.py) and the segment plan over them (psi/setup._plan): no Neo4j needed."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from ingest.identifiers.result import IdentifierType
+from psi import keyset
+from psi.setup import Segment, _plan
+
+TYPES = [t.value for t in IdentifierType]
+digests = st.binary(min_size=32, max_size=32).map(bytes.hex)  # trailing and leading zero bytes included
+keys = st.builds(lambda type, digest: f"{type}:{digest}", st.sampled_from(TYPES), digests)
+
+
+@given(st.lists(keys, max_size=60))
+@example([f"phone:{0:064x}", f"phone:{1:064x}", f"qq:{0:064x}"])  # all-NUL records: item access would strip them
+def test_records_decode_to_the_keys_they_were_made_from(values: list[str]) -> None:
+    records, odd = keyset.encode(values)
+    assert odd == 0 and records.dtype == keyset.RECORD
+    assert keyset.decode(records) == values
+
+
+@given(st.lists(keys, max_size=60), st.lists(keys, max_size=60))
+def test_set_operations_agree_with_python_sets(a: list[str], b: list[str]) -> None:
+    sa, sb = (keyset.as_set(keyset.encode(v)[0]) for v in (a, b))
+    assert len(sa) == len(set(a)) and list(sa) == sorted(sa)  # sorted, each record once
+    assert set(keyset.decode(keyset.minus(sa, sb))) == set(a) - set(b)
+    assert set(keyset.decode(keyset.intersect(sa, sb))) == set(a) & set(b)
+    assert keyset.contains(sa, keyset.encode(b)[0]).tolist() == [key in set(a) for key in b]
+
+
+def test_a_key_not_of_the_indicator_form_is_left_out_and_counted() -> None:
+    good = "phone:" + "ab" * 32
+    odd = ["phone:" + "AB" * 32, "phone:" + "ab" * 31, "phone:" + "ab " * 32, "planet:" + "ab" * 32, "ab" * 32, ""]
+    records, skipped = keyset.encode([good, *odd, good])
+    assert skipped == len(odd) and keyset.decode(records) == [good, good]
+
+
+def _segments(slots, keys, labels) -> list[Segment]:
+    built = []
+    for slot in slots:
+        if isinstance(slot, int):
+            slot = Segment(f"s-{slot}", slot, int(np.count_nonzero(labels == slot)), b"", 0.0, 0.0)
+        built.append(slot)
+    return built
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.lists(keys, max_size=25), st.lists(st.integers(0, 200), max_size=8)), min_size=1, max_size=8),
+       st.integers(1, 12))
+def test_the_plan_keeps_every_key_in_exactly_one_segment_of_at_most_the_cap(steps, cap: int) -> None:
+    """Random adds and removals: the segments hold exactly the expected keys, none more than `cap`, and a segment
+    that lost no key and took none is the same object (not re-encrypted)."""
+    serials = itertools.count(1)
+    segments: list[Segment] = []
+    held, labels = keyset.EMPTY, np.empty(0, np.uint32)
+    expected: set[str] = set()
+    for new, drops in steps:
+        current = sorted(expected)
+        gone = {current[i % len(current)] for i in drops} if current else set()
+        fresh = set(new) - expected
+        added = keyset.as_set(keyset.encode(sorted(fresh))[0])
+        removed = keyset.as_set(keyset.encode(sorted(gone))[0])
+        plan = _plan(segments, held, labels, added, removed, cap, serials)
+        expected = (expected - gone) | fresh
+        if plan is None:
+            assert not fresh and not gone
+            continue
+        slots, held, labels = plan
+        before = {s.serial: s for s in segments}
+        segments = _segments(slots, held, labels)
+        assert set(keyset.decode(held)) == expected and len(held) == len(expected)
+        assert list(held) == sorted(held)
+        assert sorted(labels.tolist()) == sorted(s.serial for s in segments for _ in range(s.size))
+        assert all(0 < s.size <= cap for s in segments)
+        for s in segments:
+            if s.serial in before:  # kept: still holds exactly what it held
+                assert s is before[s.serial]
