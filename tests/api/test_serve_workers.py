@@ -6,6 +6,7 @@ import os
 import re
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -26,11 +27,15 @@ def test_two_workers_answer_checks_and_ctrl_c_leaves_no_process(tmp_path: Path) 
     process = subprocess.Popen([FENGHUO, "serve", "--port", str(http), "--workers", "2"], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, preexec_fn=ends_with_the_tests)
     url = f"http://127.0.0.1:{http}"
+    workers: list[psutil.Process] = []
     try:
         _wait_status(url, 200, 300)
-        tree = psutil.Process(process.pid).children(recursive=True)
-        workers = [p for p in tree if "spawn_main" in " ".join(p.cmdline())]
-        assert len(workers) == 2
+        deadline = time.monotonic() + 120  # the first worker may answer while a loaded machine still starts the second
+        while len(workers) < 2 and time.monotonic() < deadline:
+            tree = psutil.Process(process.pid).children(recursive=True)
+            workers = [p for p in tree if "spawn_main" in " ".join(p.cmdline())]
+            time.sleep(0.5)
+        assert len(workers) == 2, f"{len(workers)} worker processes"
         subprocess.run([FENGHUO, "members", "add", "ACME", "--name", "ACME 消费金融"], env=env, check=True, capture_output=True)
         created = subprocess.run([FENGHUO, "keys", "create", "--member", "ACME", "--role", "analyst"], env=env, check=True,
                                  capture_output=True, text=True).stdout
