@@ -158,10 +158,20 @@ class Server:
         raise RuntimeError(f"fenghuo serve did not answer /healthz within {timeout:.0f}s:\n{self.tail()}")
 
     def settle(self, limit: float = 240.0) -> tuple[float, bool]:
-        """Wait until serve and its Neo4j are idle (start-up work such as the private-check setup's first build
-        done): their CPU under 20 % of a core over 2 s. Returns the seconds waited and whether it went idle."""
+        """Wait until the private-check setup's first build is done and serve and its Neo4j are idle: their CPU
+        under 20 % of a core over 2 s. (Idle alone was not enough: twice on 5 Dec a 1M server on a freshly copied
+        store, on a loaded machine, looked idle for 2 s while its setup still answered "being built".) Returns the
+        seconds waited and whether it went idle."""
         began = time.monotonic()
+        key = self.key()
         while time.monotonic() - began < limit:
+            try:
+                answer = httpx.get(self.url + "/v1/psi/setup", headers={"authorization": f"Bearer {key}"}, timeout=10)
+            except httpx.HTTPError:
+                answer = None
+            if answer is None or answer.status_code == 503:  # "the private-check setup is being built"
+                time.sleep(2)
+                continue
             before = sum(sum(p.cpu_times()[:2]) for p in self.tree)
             time.sleep(2)
             if sum(sum(p.cpu_times()[:2]) for p in self.tree) - before < 0.4:

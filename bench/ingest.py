@@ -144,6 +144,7 @@ class EndToEnd:
     load_before: str
     load_after: str
     profile: Any = None
+    jvm_at_ready: Any = None  # bench.ingest_probe.JvmMemory at checks_ready, or None
 
     @property
     def rate(self) -> float:
@@ -163,7 +164,7 @@ def _body(path: Path):
 def end_to_end(label: str, server: Server, path: Path, rows: int, profile_to: Path | None) -> EndToEnd:
     import httpx
 
-    from bench.ingest_probe import ProcessTree, Profile, Sampler
+    from bench.ingest_probe import ProcessTree, Profile, Sampler, jvm_memory
 
     file_mb = path.stat().st_size / MB
     say(f"\n== end to end as a user: {label} file, {rows:,} rows, {file_mb:,.1f} MB → POST /v1/batches → checks_ready ==")
@@ -195,6 +196,7 @@ def end_to_end(label: str, server: Server, path: Path, rows: int, profile_to: Pa
                     committed = now
                 if batch["checks_ready"]:
                     ready = now
+                    jvm_at_ready = jvm_memory(server.jvm_pid)
                     break
                 time.sleep(0.5)  # the API answers each poll: keep them rare beside the work measured
         finally:
@@ -202,7 +204,7 @@ def end_to_end(label: str, server: Server, path: Path, rows: int, profile_to: Pa
                 profile.__exit__(None, None, None)
     seen = on_graph(server.bolt_uri, counts)
     result = EndToEnd(label, batch["rows_total"], file_mb, batch, upload_s, first_rows, committed or ready, ready,
-                      progress, sampler.usage, seen, load_before, load(), profile)
+                      progress, sampler.usage, seen, load_before, load(), profile, jvm_at_ready)
     report_end_to_end(result)
     # Agent networks are folded in after checks_ready by the server (a hook); the next phase waits for them.
     networks_s = on_graph(server.bolt_uri, lambda g: networks_assigned(g, batch_id)) + time.perf_counter() - began
@@ -229,6 +231,10 @@ def report_end_to_end(r: EndToEnd) -> None:
         f"{c['reported']:,} REPORTED, {c['co_occurs']:,} CO_OCCURS")
     say(f"RSS peak (median)    API process {mb(u.api.peak)} ({mb(u.api.median)}), batch worker {mb(u.worker.peak or None)} "
         f"({mb(u.worker.median or None)}), Neo4j JVM {mb(u.jvm.peak)} ({mb(u.jvm.median)})  [{len(u.api.samples)} samples]")
+    if (j := r.jvm_at_ready) is not None:
+        say(f"JVM at checks_ready  RSS {mb(j.rss)} = heap committed {mb(j.heap_committed)} (in use {mb(j.heap_used)}) "
+            f"+ metaspace {mb(j.metaspace)} + {mb(j.beyond_heap)} beyond them (the page cache as it holds store pages, "
+            f"threads, code)  [jcmd GC.heap_info]")
     per_k = lambda s: f"{s * 1000 / b['accepted']:.2f}" if b["accepted"] else "n/a"  # noqa: E731
     say(f"CPU seconds          API {u.cpu['api']:.1f}, worker {u.cpu['worker']:.1f}, JVM {u.cpu['jvm']:.1f} "
         f"(per 1,000 lead rows: {per_k(u.cpu['api'])} / {per_k(u.cpu['worker'])} / {per_k(u.cpu['jvm'])}); "
@@ -393,6 +399,11 @@ def summary(args: argparse.Namespace, server: Server, small: EndToEnd, large: En
     for name, part in (("API process", "api"), ("batch worker", "worker"), ("Neo4j JVM", "jvm")):
         a, b = getattr(small.usage, part).peak, getattr(large.usage, part).peak
         say(f"RSS peak {name:<13}small {mb(a)} | large {mb(b)}   flat {verdict(flat(a, b))}")
+    a, b = small.jvm_at_ready, large.jvm_at_ready
+    if a is not None and b is not None:
+        say(f"Neo4j JVM split      at checks_ready, small | large: heap committed {mb(a.heap_committed)} | "
+            f"{mb(b.heap_committed)} (flat {verdict(flat(a.heap_committed, b.heap_committed))}); beyond the heap "
+            f"{mb(a.beyond_heap)} | {mb(b.beyond_heap)} (mostly the page cache: it grows with the store, up to its size)")
     say(f"(flat = large ≤ {FLAT_FACTOR} × small + {FLAT_SLACK_MB} MB; rates are wall-clock on {os.cpu_count()} shared CPUs; "
         f"server start with the demo seed took {server.started_s:.0f} s)")
     say("=" * 110)
