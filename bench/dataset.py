@@ -33,7 +33,7 @@ CACHE = Path.home() / ".cache" / "fenghuo" / "bench"
 # the upload route, the demo seeding and key handling (not the check path: a new check path reuses the graph).
 GRAPH_CODE = ("ingest", "graph", "networks", "api/batches_http.py", "api/demo.py", "access", "psi")
 # The check query and the private-check setup's reads write nothing; the setup lives in the serving process's memory.
-GRAPH_CODE_SKIP = ("graph/checks.py", "graph/psi.py", "psi/setup.py")
+GRAPH_CODE_SKIP = ("graph/checks.py", "graph/psi.py", "psi/setup.py", "psi/keyset.py")
 SNAPSHOT_SKIP = ("neo4j.state.json", "logs", "spool")
 # 2: the snapshot is taken once the batch's agent networks are assigned. A snapshot taken at checksReady made every
 # server started on it finish the network assignment first (minutes of CPU in the API's event loop at 100k rows),
