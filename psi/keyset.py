@@ -5,7 +5,9 @@ An indicator key is `<type>:<64 hex digits>` (ingest/pseudonym.indicator_key). A
 ingested rows. As a record (a byte for the type, 32 for the digest) it costs 33, in one buffer the garbage
 collector never walks.
 
-A "set" here is an array of records, sorted, each record once. Record order is not the keys' string order.
+A "set" here is an array of records, sorted, each record once. Record order is the keys' string order (the type
+byte is the type's rank in that order), so keys read in key order are sorted records already: the stable sort finds
+one run, in one pass, without the merge buffer (half the records) an unordered read needs.
 """
 
 from __future__ import annotations
@@ -18,14 +20,22 @@ from ingest.identifiers.result import IdentifierType
 
 RECORD = np.dtype("S33")  # compared and sorted as 33 bytes; read back only through `tobytes` (item access strips NULs)
 DIGEST_BYTES = 32
-_TYPES = [t.value for t in IdentifierType]  # a record's first byte indexes this list (new types go at the end)
+# A record's first byte indexes this list, ordered as the keys' `<type>:` prefixes are (records live in memory only).
+_TYPES = sorted((t.value for t in IdentifierType), key=lambda name: name + ":")
 _PREFIX = {name: bytes([index]) for index, name in enumerate(_TYPES)}
 EMPTY = np.empty(0, RECORD)
+CHUNK = 1 << 16  # records looked up at once by `contains`
 
 
 def encode(keys: Iterable[str]) -> tuple[np.ndarray, int]:
     """The keys as records (in the keys' order, repeats kept) and how many were left out for not being of the
     indicator key form (an unknown type, a digest that is not 64 lowercase hex digits). Never says which."""
+    blob, odd = encode_bytes(keys)
+    return (np.frombuffer(blob, RECORD) if blob else EMPTY), odd
+
+
+def encode_bytes(keys: Iterable[str]) -> tuple[bytes, int]:
+    """`encode`, the records as one bytes object (to be appended to a buffer)."""
     records: list[bytes] = []
     odd = 0
     for key in keys:
@@ -39,7 +49,7 @@ def encode(keys: Iterable[str]) -> tuple[np.ndarray, int]:
             odd += 1
             continue
         records.append(prefix + raw)
-    return (np.frombuffer(b"".join(records), RECORD) if records else EMPTY), odd
+    return b"".join(records), odd
 
 
 def decode(records: np.ndarray) -> list[str]:
@@ -61,18 +71,26 @@ def as_set(records: np.ndarray, *, in_place: bool = False) -> np.ndarray:
     return ordered if first.all() else ordered[first]
 
 
-def contains(members: np.ndarray, records: np.ndarray) -> np.ndarray:
-    """For each of `records`, whether the set `members` holds it."""
+def contains(members: np.ndarray, records: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
+    """For each of `records`, whether the set `members` holds it. Looked up `chunk` records at a time: the positions
+    and the records they point at (8 + 33 bytes a record) exist for one chunk at once, not for all."""
+    found = np.zeros(len(records), bool)
     if not len(members):
-        return np.zeros(len(records), bool)
-    at = np.searchsorted(members, records)
-    np.minimum(at, len(members) - 1, out=at)
-    return members[at] == records
+        return found
+    for start in range(0, len(records), chunk):
+        part = records[start:start + chunk]
+        at = np.searchsorted(members, part)
+        np.minimum(at, len(members) - 1, out=at)
+        np.equal(members[at], part, out=found[start:start + chunk])
+    return found
 
 
 def minus(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The records of set `a` that set `b` does not hold (a set)."""
-    return a[~contains(b, a)] if len(a) and len(b) else a
+    """The records of set `a` that set `b` does not hold (a set; `a` itself when `b` holds none of them)."""
+    if not len(a) or not len(b):
+        return a
+    held = contains(b, a)
+    return a[~held] if held.any() else a
 
 
 def intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:

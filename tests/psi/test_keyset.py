@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import tracemalloc
 
 import numpy as np
 from hypothesis import example, given, settings
@@ -32,6 +33,14 @@ def test_set_operations_agree_with_python_sets(a: list[str], b: list[str]) -> No
     assert set(keyset.decode(keyset.minus(sa, sb))) == set(a) - set(b)
     assert set(keyset.decode(keyset.intersect(sa, sb))) == set(a) & set(b)
     assert keyset.contains(sa, keyset.encode(b)[0]).tolist() == [key in set(a) for key in b]
+
+
+@given(st.lists(keys, max_size=60))
+@example([f"qq:{0:064x}", f"phone:{255:064x}", f"phone:{16:064x}", f"ip:{1:064x}", f"id_number:{1:064x}"])
+def test_records_sort_as_their_keys_do(values: list[str]) -> None:
+    """Keys read in key order (the setup's pages) are records in order already: sorting them finds one run."""
+    records, _ = keyset.encode(sorted(values))
+    assert list(records) == sorted(records) and keyset.decode(keyset.as_set(keyset.encode(values)[0])) == sorted(set(values))
 
 
 def test_a_key_not_of_the_indicator_form_is_left_out_and_counted() -> None:
@@ -81,3 +90,44 @@ def test_the_plan_keeps_every_key_in_exactly_one_segment_of_at_most_the_cap(step
         for s in segments:
             if s.serial in before:  # kept: still holds exactly what it held
                 assert s is before[s.serial]
+
+
+def _records(count: int, seed: int) -> np.ndarray:
+    """`count` distinct random records (a random type byte and digest each), unsorted."""
+    raw = np.random.default_rng(seed).integers(0, 256, size=(count, 33), dtype=np.uint8)
+    raw[:, 0] %= len(TYPES)
+    return keyset.as_set(np.frombuffer(raw.tobytes(), keyset.RECORD))
+
+
+def _peak_during(step) -> tuple[object, int]:
+    """`step()`'s result and the most bytes it held at once beyond what existed before (numpy reports its arrays'
+    buffers to tracemalloc)."""
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        result = step()
+        return result, tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
+
+
+def test_a_lookup_holds_positions_and_records_for_one_chunk_not_for_all() -> None:
+    members, records = _records(40_000, 1), _records(40_000, 2)
+    records[::2] = members[::2]
+    found, peak = _peak_during(lambda: keyset.contains(members, records, chunk=1000))
+    assert found.sum() == 20_000 and found[::2].all()
+    # the answer (a byte a record) and one chunk's positions and records (8 + 33 bytes each); all at once were 41 x 40k
+    assert peak <= len(records) + 1000 * 41 + 16_384, peak
+
+
+def test_a_difference_that_removes_nothing_is_the_set_itself() -> None:
+    a, b = _records(5_000, 3), _records(5_000, 4)
+    assert keyset.minus(a, b) is a and keyset.minus(a, keyset.EMPTY) is a
+    assert len(keyset.minus(a, a)) == 0
+
+
+def test_the_first_plan_takes_the_added_set_as_the_key_array() -> None:
+    added = _records(1_000, 5)
+    slots, keys, labels = _plan([], keyset.EMPTY, np.empty(0, np.uint32), added, keyset.EMPTY, 400, itertools.count(1))
+    assert keys is added and len(labels) == len(added) and len(slots) >= 3  # no second copy of a 64 MB array at 1M rows
