@@ -241,7 +241,24 @@ def snapshot_dir(rows: int) -> Path:
 
 
 def prepare(rows: int, work: Path, overrides: dict[str, str], serve_args: list[str]) -> tuple[Server, str]:
-    """A running server on a copy of the ingested graph of `rows` rows; returns it and how the graph was made."""
+    """A running server on a copy of the ingested graph of `rows` rows, its start-up work done; returns it and how
+    the graph was made."""
+    how = ingested_graph(rows, work, overrides)
+    server = serve_copy(rows, work, overrides, serve_args)
+    # A fresh server encrypts every privately matchable key for the private-check setup (~0.25 ms of a core per
+    # key: ~1 min at 100k rows, several at 1M): the figures are taken after it, not beside it.
+    try:
+        waited, idle = server.settle(limit=max(240.0, rows / 1000))
+    except BaseException:  # interrupted (SIGTERM, Ctrl-C) before the caller holds the server: stop it here
+        server.stop()
+        raise
+    say(f"settled              serve {'idle' if idle else 'STILL BUSY (figures below run beside it)'} after "
+        f"{waited:.0f} s (start-up work such as the private-check setup)")
+    return server, how
+
+
+def ingested_graph(rows: int, work: Path, overrides: dict[str, str]) -> str:
+    """Ingest `rows` rows through the product into a cached snapshot unless one exists; returns how it was made."""
     path, cached_file = generated_file(rows)
     snapshot = snapshot_dir(rows)
     if not snapshot.exists():
@@ -273,20 +290,17 @@ def prepare(rows: int, work: Path, overrides: dict[str, str], serve_args: list[s
         meta = json.loads((snapshot / "bench-ingest.json").read_text())
         how = (f"CACHED graph {snapshot} (ingested through POST /v1/batches in {meta['seconds']:,.0f} s by an earlier run, "
                "same ingest code)")
+    return how
+
+
+def serve_copy(rows: int, work: Path, overrides: dict[str, str], serve_args: list[str]) -> Server:
+    """`fenghuo serve` started on a copy of the cached snapshot (answering /healthz; its start-up work may go on)."""
     data = work / "serve" / "data"
+    snapshot = snapshot_dir(rows)
     shutil.copytree(snapshot, data, ignore=shutil.ignore_patterns("bench-ingest.json"))
     # The copy leaves ~0.9 GB of dirty pages per 100k rows: written back before the server starts, not under the
     # first figures.
     os.sync()
     server = Server(data, overrides, serve_args)
     server.start()
-    # A fresh server encrypts every privately matchable key for the private-check setup (~0.25 ms of a core per
-    # key: ~1 min at 100k rows, several at 1M): the figures are taken after it, not beside it.
-    try:
-        waited, idle = server.settle(limit=max(240.0, rows / 1000))
-    except BaseException:  # interrupted (SIGTERM, Ctrl-C) before the caller holds the server: stop it here
-        server.stop()
-        raise
-    say(f"settled              serve {'idle' if idle else 'STILL BUSY (figures below run beside it)'} after "
-        f"{waited:.0f} s (start-up work such as the private-check setup)")
-    return server, how
+    return server
