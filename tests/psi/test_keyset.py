@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
-import tracemalloc
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
 
 import numpy as np
 from hypothesis import example, given, settings
@@ -13,6 +16,7 @@ from ingest.identifiers.result import IdentifierType
 from psi import keyset
 from psi.setup import Segment, _plan
 
+REPO = Path(__file__).resolve().parents[2]
 TYPES = [t.value for t in IdentifierType]
 digests = st.binary(min_size=32, max_size=32).map(bytes.hex)  # trailing and leading zero bytes included
 keys = st.builds(lambda type, digest: f"{type}:{digest}", st.sampled_from(TYPES), digests)
@@ -99,26 +103,49 @@ def _records(count: int, seed: int) -> np.ndarray:
     return keyset.as_set(np.frombuffer(raw.tobytes(), keyset.RECORD))
 
 
-def _peak_during(step) -> tuple[object, int]:
-    """`step()`'s result and the most bytes it held at once beyond what existed before (numpy reports its arrays'
-    buffers to tracemalloc)."""
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        result = step()
-        return result, tracemalloc.get_traced_memory()[1] - before
-    finally:
-        tracemalloc.stop()
+def _peak_bytes(setup: str, step: str, check: str) -> int:
+    """The most bytes `step` (an expression) held at once beyond what `setup` left, measured by tracemalloc (numpy
+    reports its arrays' buffers to it) in a fresh interpreter: tracemalloc counts every thread of a process, and in
+    the test session other tests' threads allocate beside the step. `check` runs after, on `result`."""
+    script = "\n".join([textwrap.dedent(setup), "import tracemalloc", "tracemalloc.start()",
+                        "before = tracemalloc.get_traced_memory()[0]", "tracemalloc.reset_peak()", f"result = {step}",
+                        "peak = tracemalloc.get_traced_memory()[1] - before", "tracemalloc.stop()",
+                        textwrap.dedent(check), "print(peak)"])
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return int(done.stdout.split()[-1])
 
 
 def test_a_lookup_holds_positions_and_records_for_one_chunk_not_for_all() -> None:
-    members, records = _records(40_000, 1), _records(40_000, 2)
-    records[::2] = members[::2]
-    found, peak = _peak_during(lambda: keyset.contains(members, records, chunk=1000))
-    assert found.sum() == 20_000 and found[::2].all()
+    peak = _peak_bytes("""
+        import numpy as np
+        from psi import keyset
+        raw = np.random.default_rng(1).integers(0, 256, size=(80_000, 33), dtype=np.uint8)
+        everything = keyset.as_set(np.frombuffer(raw.tobytes(), keyset.RECORD))
+        members, records = everything[:40_000].copy(), everything[40_000:].copy()
+        records[::2] = members[::2]
+        """, "keyset.contains(members, records, chunk=1000)", """
+        assert result.sum() == 20_000 and result[::2].all() and not result[1::2].any()
+        """)
     # the answer (a byte a record) and one chunk's positions and records (8 + 33 bytes each); all at once were 41 x 40k
-    assert peak <= len(records) + 1000 * 41 + 16_384, peak
+    assert peak <= 40_000 + 1000 * 41 + 16_384, peak
+
+
+def test_pages_are_joined_into_one_set_without_a_second_copy_of_the_keys() -> None:
+    """At 1M ingested rows the setup reads 1.94 M keys (64 MB as records) in pages; joining them at the end held
+    the pages and the joined array together, twice the keys (1.98 MB here)."""
+    peak = _peak_bytes("""
+        from psi import keyset
+        from psi.setup import _Records
+        pages = _Records()
+        numbers = [f"phone:{index:064x}" for index in range(60_000)]
+        for start in range(0, len(numbers), 5_000):
+            pages.add(reversed(numbers[start:start + 5_000]))
+        """, "pages.as_set()", """
+        assert keyset.decode(result) == numbers
+        """)
+    # sorted where the pages were written: beyond the keys, a byte a key for the dedupe
+    assert peak <= 60_000 + 65_536, peak
 
 
 def test_a_difference_that_removes_nothing_is_the_set_itself() -> None:

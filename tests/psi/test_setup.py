@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import itertools
 import sys
-import tracemalloc
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
@@ -26,8 +25,7 @@ from graph.database import Graph
 from ingest.pipeline import BatchRunner
 from ingest.pseudonym import identify
 from leads.retraction import retract
-from psi import keyset
-from psi.setup import SETUP_PRINCIPAL, PrivateSetup, _Records
+from psi.setup import SETUP_PRINCIPAL, PrivateSetup
 from tests.support import TEST_KEY, add_member
 
 _phones = itertools.count(13500000000)
@@ -289,24 +287,3 @@ async def test_the_setup_holds_each_key_in_about_forty_bytes(graph: Graph, runne
     assert len(setup.keys()) == 500
     per_key = (_bookkeeping_bytes(setup) - small) / 400
     assert 37 <= per_key <= 40, per_key
-
-
-def test_pages_are_joined_into_one_set_without_a_second_copy_of_the_keys() -> None:
-    """At 1M ingested rows the setup reads 1.94 M keys (64 MB as records) in pages; joining them at the end held
-    the pages and the joined array together, twice the keys."""
-    pages = _Records()
-    numbers = [f"phone:{index:064x}" for index in range(60_000)]
-    for start in range(0, len(numbers), 5_000):
-        pages.add(reversed(numbers[start:start + 5_000]))
-    total = 60_000 * keyset.RECORD.itemsize
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        joined = pages.as_set()
-        peak = tracemalloc.get_traced_memory()[1] - before
-    finally:
-        tracemalloc.stop()
-    assert keyset.decode(joined) == numbers
-    # sorted where the pages were written: beyond the keys, a byte a key for the dedupe (1.98 MB of keys here)
-    assert peak <= 60_000 + 65_536, (peak, total)
