@@ -78,7 +78,7 @@ def measure(rows: int, hold: float) -> dict:
         return {"rows": rows, "peak": max(rss for _, rss in sampler.samples), "settled": statistics.median(after),
                 "waited": waited, "idle": idle, "keys": sum(s["size"] for s in manifest["segments"]),
                 "segments": len(manifest["segments"]),
-                "served": sum(s["bytes"] for s in manifest["segments"]), "samples": len(sampler.samples)}
+                "served": sum(s["bytes"] for s in manifest["segments"])}
     finally:
         if server is not None:
             server.stop()
