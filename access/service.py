@@ -236,10 +236,22 @@ async def authenticate(
         raise Unauthenticated(f"API key {prefix} expired")
     if key["ip_allowlist"] and not _ip_allowed(client_ip, key["ip_allowlist"]):
         raise Unauthenticated(f"API key {prefix} is not allowed from this address")
-    return Principal(
-        id=key["id"], member_code=key["member_code"], roles=frozenset(Role(r) for r in key["roles"]),
-        jurisdictions=frozenset(key["jurisdictions"] or ()), name=key["name"] or "",
-    )
+    return principal_of(key)
+
+
+def principal_of(key: dict[str, Any]) -> Principal:
+    """Who a stored key record speaks for. Built once per record read and kept on the record (a remembered record
+    serves every request of its key for a few seconds); the checks above stay per request."""
+    principal = key.get(_PRINCIPAL)
+    if principal is None:
+        principal = key[_PRINCIPAL] = Principal(
+            id=key["id"], member_code=key["member_code"], roles=frozenset(Role(r) for r in key["roles"]),
+            jurisdictions=frozenset(key["jurisdictions"] or ()), name=key["name"] or "",
+        )
+    return principal
+
+
+_PRINCIPAL = "principal"
 
 
 def _ip_allowed(client_ip: str | None, allowlist: Sequence[str]) -> bool:

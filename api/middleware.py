@@ -1,4 +1,4 @@
-"""Request guards, outermost first: request id, body size, authentication, rate limit, timeout.
+"""Request guards, outermost first: request id, body size, authentication, rate limit, timeout (api/deadlines.py).
 
 Pure ASGI so that uploads stream through untouched. Every refusal is JSON in the GraphQL error shape with
 a stable code, and never a 500.
@@ -6,11 +6,10 @@ a stable code, and never a 500.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import math
-import uuid
+import os
 from typing import Any
 
 from starlette.requests import ClientDisconnect
@@ -18,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from access.ratelimit import RateLimiter
 from access.service import KEY_RECORDS, authenticate
+from api.deadlines import Deadlines
 from core.errors import Unauthenticated
 from core.settings import Settings
 from graph.database import GraphUnavailable
@@ -54,13 +54,14 @@ class GuardMiddleware:
         self.limiter = RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst)
         KEY_RECORDS.seconds = settings.auth_cache_seconds
         self.key_records = KEY_RECORDS
+        self.deadlines = Deadlines(settings.request_timeout_seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        request_id = headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
+        request_id = headers.get("x-request-id", "")[:64] or os.urandom(16).hex()  # as uuid4().hex, a quarter the cost
         scope["request_id"] = request_id
 
         limit = self._body_limit(scope, headers)
@@ -118,8 +119,7 @@ class GuardMiddleware:
             if scope["path"].startswith(UNLIMITED_TIME_PATHS) or _streamed(scope, headers):
                 await self.app(scope, receive_bounded, send_with_id)
             else:
-                async with asyncio.timeout(self.settings.request_timeout_seconds):
-                    await self.app(scope, receive_bounded, send_with_id)
+                await self.deadlines.run(self.app(scope, receive_bounded, send_with_id))
         except ClientDisconnect:  # nobody to answer; Starlette would log a 500 with a traceback
             log.info("request %s: the client went away before its body was read", request_id)
         except BodyTooLarge:

@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from core.principal import Principal, Role
-from access.service import KEY_RECORDS
+from access.service import KEY_RECORDS, principal_of
 from graph import members as key_repo
 from graph import police_sessions as repo
 from graph.database import Graph
@@ -66,11 +66,9 @@ async def current(graph: Graph, request: Request, minutes: int) -> Session | Non
     if key is None or key["revoked_at"] is not None or key_repo.is_past(key["expires_at"], now):
         await repo.delete(graph, _hash(token))
         return None
-    roles = frozenset(Role(r) for r in key["roles"])
-    if Role.POLICE_LIAISON not in roles:
+    principal = principal_of(key)
+    if Role.POLICE_LIAISON not in principal.roles:
         return None
-    principal = Principal(id=key["id"], member_code=key["member_code"], roles=roles,
-                          jurisdictions=frozenset(key["jurisdictions"] or ()), name=key["name"] or "")
     return Session(principal, found["csrf"], _hash(token))
 
 
