@@ -26,10 +26,8 @@ class Deadlines:
 
     async def run(self, call: Awaitable[None]) -> None:
         """Await `call` in this task; TimeoutError when it is still running `seconds` after it began."""
-        task = asyncio.current_task()
-        if task is None:  # not in a task (cannot happen under an ASGI server): no limit to apply
-            await call
-            return
+        task = asyncio.current_task()  # an ASGI server runs every request in a task of its own
+        assert task is not None
         self._running[task] = time.monotonic() + self.seconds
         loop = task.get_loop()
         if loop not in self._armed:
