@@ -7,11 +7,14 @@ import asyncio
 import math
 import time
 
+from audit import trail
 from audit.log import AuditLog, verify
+from audit.reader import Reader
 from core.principal import Principal, Role
 from graph.database import Graph
 
 ANALYST = Principal(id="key:abcdefgh", member_code="ACME", roles=frozenset({Role.ANALYST}))
+OPERATOR = Principal(id="key:operator", member_code="HUB", roles=frozenset({Role.OPERATOR}))
 
 
 def _record(audit: AuditLog, n: int) -> None:
@@ -61,3 +64,14 @@ async def test_a_steady_stream_is_written_in_few_blocks(graph: Graph) -> None:
     # stream, and the bound with it); chasing the stream wrote a block per append, every few records
     allowed = 2 + math.ceil(streamed / interval)
     assert blocks <= allowed, f"{blocks} blocks for {streamed:.1f} s of records at a {interval} s flush interval"
+
+
+async def test_the_trail_shows_records_still_queued_when_it_is_searched(graph: Graph) -> None:
+    audit = AuditLog(graph)  # no flusher running: only the search itself can append what is queued
+    for n in range(3):
+        _record(audit, n)
+    rows = await trail.search(Reader(graph, audit, OPERATOR), member_code="ACME")
+    assert [row["request_id"] for row in rows] == ["r2", "r1", "r0"]  # newest first
+    await audit.flush()
+    read = await graph.read("MATCH (r:AuditRecord {action: 'audit.read'}) RETURN r.principal_id AS who, r.outcome AS outcome")
+    assert read == [{"who": "key:operator", "outcome": "ok"}]  # the search is itself on the trail
