@@ -160,8 +160,8 @@ def judge(verdict: Verdict, row: dict[str, Any], now: datetime, neighbour_bases:
 
 
 def _neighbour_base(neighbour: dict[str, Any], now: datetime, bases: dict[str, float]) -> float:
-    """A neighbour's base (scoring.base of its visible aggregates) straight from its lookup rows, without a Report
-    and three datetimes per aggregate, and once per neighbour and call (the benchmark's 10,000 random phones name
+    """A neighbour's base (scoring.base of its visible aggregates) straight from its lookup rows (lists in the order
+    of graph/checks.NEIGHBOUR_REPORT), without a Report and three datetimes per aggregate, and once per neighbour and call (the benchmark's 10,000 random phones name
     ~14,000 neighbours, 8 % of them twice; a gang's applications share more). Neighbours are this node's rows
     (graph/checks.py; a federated merge adds peers' reports to the checked keys only), so a member's code
     identifies it as its member_ref would."""
@@ -170,10 +170,10 @@ def _neighbour_base(neighbour: dict[str, Any], now: datetime, bases: dict[str, f
     if found is None:
         now_micros = scoring.micros(now)
         found = bases[key] = scoring.base_of(
-            (r["member_code"], scoring.weight(r["category"], r["reliability"],
-                                              r["max_confidence"], scoring.age_days_since(now_micros, r["max_confidence_at"]),
-                                              r["last_confidence"], scoring.age_days_since(now_micros, r["last_seen"])))
-            for r in neighbour["reports"])
+            (member, scoring.weight(category, reliability, max_confidence, scoring.age_days_since(now_micros, max_confidence_at),
+                                    last_confidence, scoring.age_days_since(now_micros, last_seen)))
+            for member, category, reliability, max_confidence, max_confidence_at, last_confidence, last_seen
+            in neighbour["reports"])
     return found
 
 

@@ -199,3 +199,19 @@ async def test_retracting_a_lead_takes_it_out_of_its_network(alliance: BatchRunn
     first = (await graph.read("MATCH (l:Lead {member_code: 'BETA'}) RETURN l.id AS id ORDER BY l.seq LIMIT 1"))[0]["id"]
     await retract(graph, AuditLog(graph), member("BETA"), lead_ids=[first], reason="filed in error")
     assert await graph.read("MATCH (n:Network) RETURN n.id AS id") == []
+
+
+async def test_a_strongly_reported_neighbour_lends_its_base_as_the_bounded_boost(alliance: BatchRunner, graph: Graph) -> None:
+    """The phone shares a lead with a device four members report: its boost is scoring's bound on the device's
+    base, as the device's own check computes that base from its aggregates."""
+    device = "867530021234560"
+    await file(alliance, "BETA", lead("13800000001", category="DEVICE_FARM", device=device))
+    for n, code in enumerate(("GAMMA", "DELTA", "EPSI"), start=2):
+        await file(alliance, code, lead(f"1380000000{n}", category="DEVICE_FARM", device=device))
+    now = datetime.now(timezone.utc)
+    phone = (await check(graph, member("ACME"), ("phone", "13800000001"), now=now)).verdicts[0]
+    neighbour = (await check(graph, member("ACME"), ("device", device), now=now)).verdicts[0]
+    assert neighbour.score.base > service.scoring.NEIGHBOUR_THRESHOLD and neighbour.score.members == 4
+    expected = min(service.scoring.neighbour_boost([neighbour.score.base]), 1.0 - phone.score.base)
+    assert phone.score.boost == expected > 0.0
+    assert phone.points == service.scoring._percent(phone.score.base + expected)

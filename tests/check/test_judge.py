@@ -7,6 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from check import scoring, service
+from graph.checks import NEIGHBOUR_REPORT
 from ingest.categories import BY_CODE
 
 NOW = datetime(2025, 6, 1, tzinfo=timezone.utc)
@@ -29,7 +30,10 @@ def report_rows(draw):
 
 
 def neighbour_rows(key: str):
-    return st.builds(lambda reports: {"key": key, "reports": reports}, st.lists(report_rows(), min_size=1, max_size=6))
+    """A neighbour as graph/checks.py answers it (its aggregates as NEIGHBOUR_REPORT lists), and its aggregates
+    as full rows, for scoring.base to score them the long way."""
+    return st.builds(lambda reports: ({"key": key, "reports": [[r[f] for f in NEIGHBOUR_REPORT] for r in reports]}, reports),
+                     st.lists(report_rows(), min_size=1, max_size=6))
 
 
 nows = st.integers(min_value=0, max_value=3 * YEAR_MILLIS).map(lambda ms: NOW + timedelta(milliseconds=ms, microseconds=ms % 997))
@@ -38,8 +42,9 @@ nows = st.integers(min_value=0, max_value=3 * YEAR_MILLIS).map(lambda ms: NOW + 
 @settings(max_examples=400)
 @given(neighbour_rows("n1"), nows)
 def test_a_neighbours_base_from_rows_is_scoring_base_to_the_last_bit(neighbour, now):
-    reports = [service._report(r, neighbour["key"]) for r in neighbour["reports"]]
-    assert service._neighbour_base(neighbour, now, {}) == scoring.base(reports, now=now)
+    row, full = neighbour
+    reports = [service._report(r, row["key"]) for r in full]
+    assert service._neighbour_base(row, now, {}) == scoring.base(reports, now=now)
 
 
 @settings(max_examples=300)
@@ -56,14 +61,15 @@ def test_age_from_milliseconds_is_the_datetime_age(at, now):
 def test_judged_rows_score_as_the_formula_does_with_shared_neighbours(own, n1, n2, now):
     """Two checked keys sharing a neighbour: each verdict is scoring.score of its own aggregates with its
     neighbours' scoring.base, whether the neighbour was scored for this key or for the other one first."""
+    named = {"k1": [n1, n2], "k2": [n2]}
     rows = [{"key": key, "known": True, "status": "active", "benign": False, "benign_reason": None, "masked": "1**",
-             "reports": own, "neighbours": neighbours, "network": None}
-            for key, neighbours in (("k1", [n1, n2]), ("k2", [n2]))]
+             "reports": own, "neighbours": [row for row, _ in neighbours], "network": None}
+            for key, neighbours in named.items()]
     pending = {"k1": [service.Verdict("phone", service.NO_RECORD)], "k2": [service.Verdict("phone", service.NO_RECORD)]}
     service.judge_rows(pending, rows, now)
     for row in rows:
         expected = scoring.score(
             [service._report(r, row["key"]) for r in own], now=now,
-            neighbour_scores=[scoring.base([service._report(r, n["key"]) for r in n["reports"]], now=now)
-                              for n in row["neighbours"]])
+            neighbour_scores=[scoring.base([service._report(r, n["key"]) for r in full], now=now)
+                              for n, full in named[row["key"]]])
         assert pending[row["key"]][0].score == expected
