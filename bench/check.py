@@ -141,6 +141,7 @@ class Run:
         self.fig.warmup = (f"{spent:.0f} s of single checks until Neo4j's JIT compilers used {100 * share:.0f} % of a "
                            f"core ({settled}; threshold {100 * JIT_SETTLED:.0f} %)")
         say(f"warm-up              {self.fig.warmup}")
+        self.fig.mark()
 
     def http_figures(self, rest: bool) -> None:
         url = self.server.url
@@ -309,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.profile:
             run.profile(args.profile)
         figures.load_after = loadavg()
-        report(figures, args.markdown, dataset.CACHE)
+        report(figures, args.markdown, dataset.CACHE, server.log_path.read_text(errors="replace"))
         return 0
     except BaseException:
         if server is not None:

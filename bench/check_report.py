@@ -6,6 +6,8 @@ import json
 import math
 import os
 import platform
+import re
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -36,6 +38,17 @@ class Figures:
     warmup: str = ""
     date: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
     rows_of: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Each figure's window: from the end of the one before (or the last `mark`) to its own end, Unix seconds.
+    windows: dict[str, tuple[float, float]] = field(default_factory=dict)
+    last_end: float = field(default_factory=time.time)
+
+    def mark(self) -> None:
+        """The next figure's window starts now (after the warm-up)."""
+        self.last_end = time.time()
+
+    def _window(self, name: str) -> None:
+        now = time.time()
+        self.windows[name], self.last_end = (self.last_end, now), now
 
     def add(self, name: str, result: Any, *, load: float, cpu: dict[str, float] | None = None,
             idle: dict[str, float] | None = None) -> None:
@@ -43,15 +56,45 @@ class Figures:
         per_s = result.ok_per_s if hasattr(result, "ok_per_s") else result.per_s
         p50, p99 = (result.p50, result.p99) if hasattr(result, "p50") else (result.p(.5), result.p(.99))
         self.rows_of[name] = {"p50": p50, "p99": p99, "per_s": per_s, "load": load, "cpu": cpu or {}, "errors": errors}
+        self._window(name)
         say(f"{name:34} {result.line()}  load {load:.2f}" + "".join(f"  {k} CPU {v:.2f} ms/req" for k, v in (cpu or {}).items())
             + "".join(f"  ({k} {v:.0f} % of a core before)" for k, v in (idle or {}).items()))
 
     def add_seconds(self, name: str, seconds: float, *, load: float) -> None:
         self.rows_of[name] = {"seconds": seconds, "load": load}
+        self._window(name)
         say(f"{name:34} {seconds:8.3f} s (median)  load {load:.2f}")
 
     def get(self, name: str, what: str) -> float:
         return self.rows_of.get(name, {}).get(what, math.nan)
+
+
+# `fenghuo serve` runs its job scheduler in the API process; its log says when each job began and ended.
+_JOB_BEGAN = re.compile(r'^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) INFO apscheduler\.executors\.default: Running job "(\S+)')
+_JOB_ENDED = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) \w+ jobs\.runner: job (\S+) run \S+ (?:succeeded|failed)")
+
+
+def scheduled_jobs(log: str) -> list[tuple[str, float, float]]:
+    """(job, began, ended) of every job run in a serve log, Unix seconds (the log's times are local, as the
+    benchmark's clock is: same machine). A job with no end in the log ran until the log ends."""
+    def at(day: str, millis: str) -> float:
+        return time.mktime(time.strptime(day, "%Y-%m-%d %H:%M:%S")) + int(millis) / 1000
+
+    runs: list[tuple[str, float, float]] = []
+    running: dict[str, float] = {}
+    for line in log.splitlines():
+        if began := _JOB_BEGAN.match(line):
+            running[began[3]] = at(began[1], began[2])
+        elif (ended := _JOB_ENDED.match(line)) and ended[3] in running:
+            runs.append((ended[3], running.pop(ended[3]), at(ended[1], ended[2])))
+    return runs + [(job, began, math.inf) for job, began in running.items()]
+
+
+def overlapping_jobs(f: Figures, log: str) -> dict[str, list[str]]:
+    """The figures whose measurement a scheduled job ran during, and which jobs."""
+    runs = scheduled_jobs(log)
+    return {name: jobs for name, (start, end) in f.windows.items()
+            if (jobs := sorted({job for job, began, ended in runs if began < end and ended > start}))}
 
 
 def _targets(f: Figures, previous: list[dict[str, Any]]) -> list[tuple[str, float, str, bool | None]]:
@@ -103,7 +146,7 @@ def _fmt_rate(r: float) -> str:
     return "—" if math.isnan(r) else f"{r:,.0f}/s"
 
 
-def report(f: Figures, markdown: Path | None, cache: Path) -> None:
+def report(f: Figures, markdown: Path | None, cache: Path, serve_log: str = "") -> None:
     previous = []
     for path in sorted(cache.glob("check-results-*.json")):
         old = json.loads(path.read_text())
@@ -119,15 +162,19 @@ def report(f: Figures, markdown: Path | None, cache: Path) -> None:
     say(f"graph: {f.graph}")
     for what, ratio, bound, ok in targets:
         say(f"  {_verdict(ok):4}  {what:78} {ratio:7.2f}×  (target {bound})")
+    during = overlapping_jobs(f, serve_log)
+    for name, jobs in during.items():
+        say(f"  note  {name} was measured while serve's scheduler ran {', '.join(jobs)}")
     say("=" * 110)
     (cache / f"check-results-{f.rows}.json").write_text(json.dumps({"rows": f.rows, "date": f.date, "load": [f.load_before, f.load_after],
-                                                                            "figures": f.rows_of}))
+                                                                            "figures": f.rows_of, "jobs_during": during}))
     if markdown:
-        markdown.write_text(_markdown(f, targets, head))
+        markdown.write_text(_markdown(f, targets, head, during))
         say(f"markdown             {markdown}")
 
 
-def _markdown(f: Figures, targets: list[tuple[str, float, str, bool | None]], head: str) -> str:
+def _markdown(f: Figures, targets: list[tuple[str, float, str, bool | None]], head: str,
+              during: dict[str, list[str]]) -> str:
     lines = [f"Check benchmark (`bench/check.py`): {head}.", "", f"Graph: {f.graph}.", "",
              "| request | 1 connection p50 | p99 | 50 connections | p50 / p99 | load |", "|---|---|---|---|---|---|"]
     names = ["bare Starlette", "{ __typename }", "checkLeads single", "POST /v1/checks single", "RETURN 1",
@@ -151,4 +198,7 @@ def _markdown(f: Figures, targets: list[tuple[str, float, str, bool | None]], he
                          f"{f.rows_of[name]['load']:.2f} |")
     lines += ["", "| target (issue 14) | ratio | bound | verdict |", "|---|---|---|---|"]
     lines += [f"| {what} | {ratio:.2f}× | {bound} | {_verdict(ok)} |" for what, ratio, bound, ok in targets]
+    if during:
+        lines += ["", "Measured while `fenghuo serve`'s scheduler ran a job: "
+                  + "; ".join(f"{name} ({', '.join(jobs)})" for name, jobs in during.items()) + "."]
     return "\n".join(lines) + "\n"
