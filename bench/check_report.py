@@ -7,6 +7,7 @@ import math
 import os
 import platform
 import re
+import subprocess
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -16,6 +17,19 @@ from typing import Any
 from bench.common import say
 
 FLAT = 1.3
+
+
+def code_version() -> str:
+    """The commit the benchmark runs (and serve, from the same checkout), `+changes` when the tree differs from it."""
+    repo = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short=7", "HEAD"], cwd=repo, capture_output=True, text=True,
+                                check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo, capture_output=True,
+                               text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + ("+changes" if dirty else "")
 
 
 def cpu_model() -> str:
@@ -37,6 +51,7 @@ class Figures:
     graph: str = ""
     warmup: str = ""
     date: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"))
+    code: str = field(default_factory=code_version)
     rows_of: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Each figure's window: from the end of the one before (or the last `mark`) to its own end, Unix seconds.
     windows: dict[str, tuple[float, float]] = field(default_factory=dict)
@@ -122,11 +137,13 @@ def _targets(f: Figures, previous: list[dict[str, Any]]) -> list[tuple[str, floa
         t(f"10,000 identifiers, GraphQL checkLeads ÷ lean bare lookup ({shape})", f.get("checkLeads 10k", "seconds") / lean, 2.0, False)
     for old in previous:
         small, large = (old, None) if old["rows"] < f.rows else (None, old)
-        mine = {"rows": f.rows, "figures": f.rows_of, "date": f.date, "load": [f.load_before, f.load_after]}
+        mine = {"rows": f.rows, "figures": f.rows_of, "date": f.date, "load": [f.load_before, f.load_after], "code": f.code}
         small, large = small or mine, large or mine
         ratio = large["figures"]["checkLeads single @1"]["p50"] / small["figures"]["checkLeads single @1"]["p50"]
+        codes = small.get("code", "?"), large.get("code", "?")
+        code = f"code {codes[0]}" if codes[0] == codes[1] else f"DIFFERENT code {codes[0]} / {codes[1]}"
         t(f"flat {small['rows']:,} → {large['rows']:,} rows: 1-conn check p50 (runs of {small.get('date', '?')} / "
-          f"{large.get('date', '?')}, loads {_loads(small)} / {_loads(large)})", ratio, FLAT, False)
+          f"{large.get('date', '?')}, loads {_loads(small)} / {_loads(large)}, {code})", ratio, FLAT, False)
     return out
 
 
@@ -154,7 +171,7 @@ def report(f: Figures, markdown: Path | None, cache: Path, serve_log: str = "") 
             previous.append(old)
     targets = _targets(f, previous)
     settings = ", ".join(f"{k}={v}" for k, v in f.overrides.items()) or "none"
-    head = (f"run {f.date}; {f.rows:,} ingested rows; {os.cpu_count()} CPUs ({cpu_model()}); load average "
+    head = (f"run {f.date}, code {f.code}; {f.rows:,} ingested rows; {os.cpu_count()} CPUs ({cpu_model()}); load average "
             f"{f.load_before:.2f} before, {f.load_after:.2f} after; server: `fenghuo serve` default settings, "
             f"overrides: {settings}" + (f"; warm-up: {f.warmup}" if f.warmup else ""))
     say("\n" + "=" * 110)
@@ -167,7 +184,8 @@ def report(f: Figures, markdown: Path | None, cache: Path, serve_log: str = "") 
         say(f"  note  {name} was measured while serve's scheduler ran {', '.join(jobs)}")
     say("=" * 110)
     (cache / f"check-results-{f.rows}.json").write_text(json.dumps({"rows": f.rows, "date": f.date, "load": [f.load_before, f.load_after],
-                                                                            "figures": f.rows_of, "jobs_during": during}))
+                                                                            "figures": f.rows_of, "jobs_during": during,
+                                                                            "code": f.code}))
     if markdown:
         markdown.write_text(_markdown(f, targets, head, during))
         say(f"markdown             {markdown}")
