@@ -161,16 +161,17 @@ def judge(verdict: Verdict, row: dict[str, Any], now: datetime, neighbour_bases:
 
 def _neighbour_base(neighbour: dict[str, Any], now: datetime, bases: dict[str, float]) -> float:
     """A neighbour's base (scoring.base of its visible aggregates) straight from its lookup rows (lists in the order
-    of graph/checks.NEIGHBOUR_REPORT), without a Report and three datetimes per aggregate, and once per neighbour and call (the benchmark's 10,000 random phones name
-    ~14,000 neighbours, 8 % of them twice; a gang's applications share more). Neighbours are this node's rows
-    (graph/checks.py; a federated merge adds peers' reports to the checked keys only), so a member's code
-    identifies it as its member_ref would."""
+    of graph/checks.NEIGHBOUR_REPORT), without a Report and three datetimes per aggregate, and once per neighbour
+    and call (the benchmark's 10,000 random phones name ~14,000 neighbours, 8 % of them twice; a gang's applications
+    share more). Neighbours are this node's rows (graph/checks.py; a federated merge adds peers' reports to the
+    checked keys only), so a member's code identifies it as its member_ref would."""
     key = neighbour["key"]
     found = bases.get(key)
     if found is None:
         now_micros = scoring.micros(now)
         found = bases[key] = scoring.base_of(
-            (member, scoring.weight(category, reliability, max_confidence, scoring.age_days_since(now_micros, max_confidence_at),
+            (member, scoring.weight(category, reliability,
+                                    max_confidence, scoring.age_days_since(now_micros, max_confidence_at),
                                     last_confidence, scoring.age_days_since(now_micros, last_seen)))
             for member, category, reliability, max_confidence, max_confidence_at, last_confidence, last_seen
             in neighbour["reports"])
