@@ -52,20 +52,32 @@ RETURN b {.seq, .prev_hash, .records_hash, .hash, .count, .created_at} AS block,
 ORDER BY block.seq
 """
 
-SEARCH = f"""
-MATCH (r:AuditRecord)
-WHERE {visibility.operators_only()}
-  AND ($member_code IS NULL OR r.member_code = $member_code)
-  AND ($principal_id IS NULL OR r.principal_id = $principal_id)
-  AND ($action IS NULL OR r.action = $action)
-  AND ($since IS NULL OR r.at >= $since)
-  AND ($until IS NULL OR r.at < $until)
-  AND ($before_seq IS NULL OR r.seq < $before_seq)
-RETURN r {{.id, .seq, .at, .principal_id, .member_code, .action, .subject, .request_id, .outcome, .detail,
-          .purpose, .hash}} AS record
+# The trail's search: one predicate per filter the operator gave, so Neo4j can seek the index of the most selective
+# one (`($x IS NULL OR r.x = $x)` for every filter hid them all: each search scanned every record, 0.2-0.4 s at 300k
+# records and linear in the trail). The ordering on `seq`, newest first, is read off its index when nothing narrower
+# applies.
+SEARCH_FILTERS = {
+    "member_code": "r.member_code = $member_code",
+    "principal_id": "r.principal_id = $principal_id",
+    "action": "r.action = $action",
+    "since": "r.at >= $since",
+    "until": "r.at < $until",
+    "before_seq": "r.seq < $before_seq",
+}
+
+SEARCH_RETURN = """
+RETURN r {.id, .seq, .at, .principal_id, .member_code, .action, .subject, .request_id, .outcome, .detail,
+          .purpose, .hash} AS record
 ORDER BY r.seq DESC
 LIMIT $limit
 """
+
+
+def search_query(filters: dict[str, Any]) -> str:
+    """The search for the filters that are set (not None): fixed fragments only, every value a parameter."""
+    given = [SEARCH_FILTERS[name] for name in SEARCH_FILTERS if filters.get(name) is not None]
+    where = " AND ".join([visibility.operators_only(), "r.seq IS NOT NULL", *given])
+    return f"MATCH (r:AuditRecord)\nWHERE {where}{SEARCH_RETURN}"
 
 
 async def append(
@@ -116,5 +128,10 @@ async def walk(graph: Graph, page: int = 200) -> AsyncIterator[tuple[dict[str, A
         next_seq = rows[-1]["block"]["seq"] + 1
 
 
-async def search(graph: Graph, principal: Principal, **filters: Any) -> list[dict[str, Any]]:
-    return [row["record"] for row in await graph.read(SEARCH, {**filters, **visibility.params(principal)})]
+async def search(graph: Graph, principal: Principal, *, limit: int, **filters: Any) -> list[dict[str, Any]]:
+    unknown = set(filters) - set(SEARCH_FILTERS)
+    if unknown:
+        raise ValueError(f"unknown audit search filters {sorted(unknown)}; accepted: {sorted(SEARCH_FILTERS)}")
+    given = {name: value for name, value in filters.items() if value is not None}
+    rows = await graph.read(search_query(given), {**given, "limit": limit, **visibility.params(principal)})
+    return [row["record"] for row in rows]
