@@ -65,7 +65,7 @@ SEARCH_FILTERS = {
     "before_seq": "r.seq < $before_seq",
 }
 
-SEARCH_RETURN = """
+_SEARCH_RETURN = """
 RETURN r {.id, .seq, .at, .principal_id, .member_code, .action, .subject, .request_id, .outcome, .detail,
           .purpose, .hash} AS record
 ORDER BY r.seq DESC
@@ -77,7 +77,7 @@ def search_query(filters: dict[str, Any]) -> str:
     """The search for the filters that are set (not None): fixed fragments only, every value a parameter."""
     given = [SEARCH_FILTERS[name] for name in SEARCH_FILTERS if filters.get(name) is not None]
     where = " AND ".join([visibility.operators_only(), "r.seq IS NOT NULL", *given])
-    return f"MATCH (r:AuditRecord)\nWHERE {where}{SEARCH_RETURN}"
+    return f"MATCH (r:AuditRecord)\nWHERE {where}{_SEARCH_RETURN}"
 
 
 async def append(
