@@ -21,7 +21,7 @@ from api.graphql.jobs import JobMutation, JobQuery
 from api.graphql.leads import LeadMutation, LeadQuery
 from api.graphql.networks import NetworkQuery
 from api.graphql.permissions import require
-from api.graphql.pipeline import pipeline
+from api.graphql.pipeline import Executor, pipeline
 from api.graphql.peers import PeerMutation, PeerQuery
 from api.graphql.psi import PsiMutation  # lead collision (issue 15)
 from core.settings import Settings
@@ -70,6 +70,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     extensions: list = [pipeline(settings.graphql_max_tokens, rules)]
     return FenghuoSchema(
         query=Query, mutation=Mutation, extensions=extensions, config=StrawberryConfig(auto_camel_case=True),
+        execution_context_class=Executor,
     )
 
 

@@ -1,17 +1,21 @@
-"""A serving app hides its start-up objects from the cyclic collector (api/app.py, _FROZEN) and gives them back when
-it stops."""
+"""A serving app hides its start-up objects from the cyclic collector (api/app.py, _FROZEN) and collects its young
+generation less often (_SERVING_GC_THRESHOLDS); it gives both back when it stops."""
 
 import gc
 
-from api.app import create_app
+from api.app import _SERVING_GC_THRESHOLDS, create_app
 from core.settings import Settings
 from graph.database import Target
 
 
-async def test_start_up_objects_are_frozen_while_the_app_serves(settings: Settings, neo4j_target: Target) -> None:
+async def test_a_serving_app_freezes_its_start_up_and_collects_less_often(settings: Settings, neo4j_target: Target) -> None:
     gc.unfreeze()  # another app of this test process may have frozen its own
+    before = gc.get_threshold()
     app = create_app(settings, neo4j_target)
     async with app.router.lifespan_context(app):
         frozen = gc.get_freeze_count()
+        serving = gc.get_threshold()
     assert frozen > 10_000  # the modules and the schema, at least
     assert gc.get_freeze_count() == 0
+    assert serving == _SERVING_GC_THRESHOLDS and serving[0] > before[0]
+    assert gc.get_threshold() == before
