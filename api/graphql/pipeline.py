@@ -28,7 +28,8 @@ from collections import OrderedDict
 from functools import lru_cache
 from typing import Any, Callable, Iterator, Sequence
 
-from graphql import DocumentNode, GraphQLError, GraphQLResolveInfoHelpers, OperationType, execute, get_operation_ast, parse
+from graphql import (DocumentNode, GraphQLError, GraphQLResolveInfoHelpers, OperationType, execute, get_operation_ast,
+                     parse)
 from graphql.validation import ASTValidationRule
 from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
