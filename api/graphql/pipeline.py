@@ -15,6 +15,12 @@ request building its execution context and the extension's four hooks, three tim
 
 `Executor` is Strawberry's executor class without a reference cycle graphql-core's has (below).
 
+Variables: graphql-core walks every variable's value once before coercing it, to refuse nesting deeper than the
+interpreter's recursion allows (`input_is_nested_too_deeply`). A type that does not contain itself bounds how deep
+its values nest, and no type of this schema comes near the limit, so the walk can only answer "no": for 10,000
+identifiers it cost ~40 ms before the check could start. `_guard_nesting` answers from the type when the type
+bounds the depth, and walks as graphql-core does when it does not (an input type that contains itself).
+
 One extension rather than six (Strawberry's ParserCache, MaxTokensLimiter and AddValidationRules, and ours):
 Strawberry builds every extension and a context manager per hook per request, and with six that machinery cost
 about twice as much as executing `{ __typename }` itself.
@@ -28,8 +34,11 @@ from collections import OrderedDict
 from functools import lru_cache
 from typing import Any, Callable, Iterator, Sequence
 
-from graphql import (DocumentNode, GraphQLError, GraphQLResolveInfoHelpers, OperationType, execute, get_operation_ast,
+from graphql import (DocumentNode, GraphQLError, GraphQLInputObjectType, GraphQLInputType, GraphQLResolveInfoHelpers,
+                     OperationType, execute, get_nullable_type, get_operation_ast, is_input_object_type, is_list_type,
                      parse)
+from graphql.execution import values as graphql_values
+from graphql.language.parser import MAX_NESTING_DEPTH
 from graphql.validation import ASTValidationRule
 from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
@@ -107,6 +116,57 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         super().__init__(*args, **kwargs)
         self.async_helpers = GraphQLResolveInfoHelpers(gather=_weakly(self.gather_async_work),
                                                        track=_weakly(self.track_async_work))
+
+
+_walk_nesting = graphql_values.input_is_nested_too_deeply  # graphql-core's walk, for types that contain themselves
+
+
+def nesting_bound(type_: GraphQLInputType) -> int | None:
+    """How many list or input-object levels a value of this type can nest, counted as graphql-core's walk counts
+    them; None when the type contains itself (no bound). A variable's list and non-null wrappers are new objects
+    each operation, so they are counted here and only input objects (which live with their schema) are cached."""
+    lists = 0
+    type_ = get_nullable_type(type_)
+    while is_list_type(type_):
+        lists += 1
+        type_ = get_nullable_type(type_.of_type)
+    if not is_input_object_type(type_):
+        return lists  # a scalar or an enum: the walk does not go inside, whatever the value holds
+    inner = _object_bound(type_)
+    return None if inner is None else lists + inner
+
+
+@lru_cache(maxsize=MAX_DOCUMENTS)
+def _object_bound(type_: GraphQLInputObjectType) -> int | None:
+    return _bound_within(type_, frozenset())
+
+
+def _bound_within(type_: GraphQLInputType, enclosing: frozenset[str]) -> int | None:
+    type_ = get_nullable_type(type_)
+    if is_list_type(type_):
+        inner = _bound_within(type_.of_type, enclosing)
+        return None if inner is None else inner + 1
+    if not is_input_object_type(type_):
+        return 0
+    if type_.name in enclosing:
+        return None
+    deepest = 0
+    for field in type_.fields.values():
+        inner = _bound_within(field.type, enclosing | {type_.name})
+        if inner is None:
+            return None
+        deepest = max(deepest, inner)
+    return deepest + 1
+
+
+def _guard_nesting(value: Any, type_: GraphQLInputType) -> bool:
+    bound = nesting_bound(type_)
+    if bound is not None and bound <= MAX_NESTING_DEPTH:
+        return False
+    return _walk_nesting(value, type_)
+
+
+graphql_values.input_is_nested_too_deeply = _guard_nesting
 
 
 def _weakly(method: Callable[..., Any]) -> Callable[..., Any]:
