@@ -118,7 +118,8 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
                                                        track=_weakly(self.track_async_work))
 
 
-_walk_nesting = graphql_values.input_is_nested_too_deeply  # graphql-core's walk, for types that contain themselves
+# graphql-core's walk, for types that contain themselves (3.3 has it; pyproject.toml keeps graphql-core at 3.3)
+_walk_nesting = graphql_values.input_is_nested_too_deeply
 
 
 def nesting_bound(type_: GraphQLInputType) -> int | None:
