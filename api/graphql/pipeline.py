@@ -51,6 +51,7 @@ from api.metrics import observe_operation
 
 EXECUTED_HERE = (OperationType.QUERY, OperationType.MUTATION)  # subscriptions: Strawberry's own handling
 MAX_DOCUMENTS = 512  # distinct documents remembered as parsed, and as valid
+MAX_INPUT_OBJECTS = 512  # input object types whose nesting bound is remembered (each schema has ~15)
 
 
 @lru_cache(maxsize=MAX_DOCUMENTS)
@@ -137,7 +138,7 @@ def nesting_bound(type_: GraphQLInputType) -> int | None:
     return None if inner is None else lists + inner
 
 
-@lru_cache(maxsize=MAX_DOCUMENTS)
+@lru_cache(maxsize=MAX_INPUT_OBJECTS)
 def _object_bound(type_: GraphQLInputObjectType) -> int | None:
     return _bound_within(type_, frozenset())
 
