@@ -15,11 +15,9 @@ request building its execution context and the extension's four hooks, three tim
 
 `Executor` is Strawberry's executor class without a reference cycle graphql-core's has (below).
 
-Variables: graphql-core walks every variable's value once before coercing it, to refuse nesting deeper than the
-interpreter's recursion allows (`input_is_nested_too_deeply`). A type that does not contain itself bounds how deep
-its values nest, and no type of this schema comes near the limit, so the walk can only answer "no": for 10,000
-identifiers it cost ~40 ms before the check could start. `_guard_nesting` answers from the type when the type
-bounds the depth, and walks as graphql-core does when it does not (an input type that contains itself).
+Variables are coerced as graphql-core coerces them, with the decisions taken from the type once
+(api/graphql/variables.py); a root field's answer is completed by a plan made once per document where graphql-core's
+answer could not differ (api/graphql/completion.py).
 
 One extension rather than six (Strawberry's ParserCache, MaxTokensLimiter and AddValidationRules, and ours):
 Strawberry builds every extension and a context manager per hook per request, and with six that machinery cost
@@ -34,11 +32,7 @@ from collections import OrderedDict
 from functools import lru_cache
 from typing import Any, Callable, Iterator, Sequence
 
-from graphql import (DocumentNode, GraphQLError, GraphQLInputObjectType, GraphQLInputType, GraphQLResolveInfoHelpers,
-                     OperationType, execute, get_nullable_type, get_operation_ast, is_input_object_type, is_list_type,
-                     parse)
-from graphql.execution import values as graphql_values
-from graphql.language.parser import MAX_NESTING_DEPTH
+from graphql import DocumentNode, GraphQLError, GraphQLResolveInfoHelpers, OperationType, execute, get_operation_ast, parse
 from graphql.validation import ASTValidationRule
 from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
@@ -46,12 +40,13 @@ from strawberry.extensions import SchemaExtension
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.types import ExecutionResult
 
+from api.graphql import variables  # noqa: F401 - installs the variable coercion (api/graphql/variables.py)
+from api.graphql.completion import plan_for
 from api.graphql.errors import with_codes
 from api.metrics import observe_operation
 
 EXECUTED_HERE = (OperationType.QUERY, OperationType.MUTATION)  # subscriptions: Strawberry's own handling
 MAX_DOCUMENTS = 512  # distinct documents remembered as parsed, and as valid
-MAX_INPUT_OBJECTS = 512  # input object types whose nesting bound is remembered (each schema has ~15)
 
 
 @lru_cache(maxsize=MAX_DOCUMENTS)
@@ -118,57 +113,18 @@ class Executor(StrawberryGraphQLCoreExecutionContext):
         self.async_helpers = GraphQLResolveInfoHelpers(gather=_weakly(self.gather_async_work),
                                                        track=_weakly(self.track_async_work))
 
-
-# graphql-core's walk, for types that contain themselves (3.3 has it; pyproject.toml keeps graphql-core at 3.3)
-_walk_nesting = graphql_values.input_is_nested_too_deeply
-
-
-def nesting_bound(type_: GraphQLInputType) -> int | None:
-    """How many list or input-object levels a value of this type can nest, counted as graphql-core's walk counts
-    them; None when the type contains itself (no bound). A variable's list and non-null wrappers are new objects
-    each operation, so they are counted here and only input objects (which live with their schema) are cached."""
-    lists = 0
-    type_ = get_nullable_type(type_)
-    while is_list_type(type_):
-        lists += 1
-        type_ = get_nullable_type(type_.of_type)
-    if not is_input_object_type(type_):
-        return lists  # a scalar or an enum: the walk does not go inside, whatever the value holds
-    inner = _object_bound(type_)
-    return None if inner is None else lists + inner
-
-
-@lru_cache(maxsize=MAX_INPUT_OBJECTS)
-def _object_bound(type_: GraphQLInputObjectType) -> int | None:
-    return _bound_within(type_, frozenset())
-
-
-def _bound_within(type_: GraphQLInputType, enclosing: frozenset[str]) -> int | None:
-    type_ = get_nullable_type(type_)
-    if is_list_type(type_):
-        inner = _bound_within(type_.of_type, enclosing)
-        return None if inner is None else inner + 1
-    if not is_input_object_type(type_):
-        return 0
-    if type_.name in enclosing:
-        return None
-    deepest = 0
-    for field in type_.fields.values():
-        inner = _bound_within(field.type, enclosing | {type_.name})
-        if inner is None:
-            return None
-        deepest = max(deepest, inner)
-    return deepest + 1
-
-
-def _guard_nesting(value: Any, type_: GraphQLInputType) -> bool:
-    bound = nesting_bound(type_)
-    if bound is not None and bound <= MAX_NESTING_DEPTH:
-        return False
-    return _walk_nesting(value, type_)
-
-
-graphql_values.input_is_nested_too_deeply = _guard_nesting
+    def complete_value(self, return_type: Any, field_details_list: Any, info: Any, path: Any, result: Any,
+                       position_context: Any) -> Any:
+        """A root field's value is completed by its plan when it has one (api/graphql/completion.py); graphql-core
+        completes everything else, and a value the plan stops on."""
+        if path.prev is None:
+            plan = plan_for(self, return_type, field_details_list)
+            if plan is not None:
+                try:
+                    return plan(result)
+                except Exception:  # noqa: BLE001 - the plan only reads: graphql-core completes it, errors and all
+                    pass
+        return super().complete_value(return_type, field_details_list, info, path, result, position_context)
 
 
 def _weakly(method: Callable[..., Any]) -> Callable[..., Any]:
