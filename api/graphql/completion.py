@@ -3,8 +3,9 @@
 graphql-core completes every value of an answer the same way: for each field it looks the field up, builds a
 resolve-info object, calls Strawberry's resolver (which, for a plain attribute, calls `getattr`), asks whether the
 value is awaitable, then dispatches on the field's type (non-null, list, leaf, abstract, object) and collects the
-sub-selection again. A 10,000-identifier `checkLeads` answer is 12,500 objects and ~20,000 fields, and that walk
-took ~0.15 s of it; a single check's answer, ~60 µs.
+sub-selection again. A 10,000-identifier `checkLeads` answer is 12,500 objects and ~20,000 fields. In process (the
+ASGI app called directly, the lookup answered from memory, 6 Dec 2026), completing it by plan took that call from
+500–537 ms to 413–476 ms.
 
 A plan does the same work with every decision taken in advance. It is made for one root field of one document
 (keyed by the identity of the document's field nodes, which stay the same while the parsed document is remembered,
