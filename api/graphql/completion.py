@@ -65,7 +65,7 @@ def plan_for(executor: Any, return_type: GraphQLOutputType, field_details_list: 
         if not all(_free_of_directives(node, executor.fragments, set()) for node in nodes):
             raise NoPlan
         plan: Plan | None = _plan(executor, return_type, field_details_list)
-    except NoPlan:
+    except Exception:  # noqa: BLE001 - NoPlan, or anything a type did while planned: graphql-core completes it
         plan = None
     _plans[key] = ((return_type, *nodes), plan)
     if len(_plans) > MAX_PLANS:
@@ -132,7 +132,11 @@ def _leaf(type_: Any) -> Plan:
     known: dict[Any, Any] = {}
     wrapped = getattr(type_, "wrapped_cls", None)  # a Strawberry enum: its members' names, asked once
     if isinstance(type_, GraphQLEnumType) and wrapped is not None:
-        known = {member: coerce(member) for member in wrapped}
+        for member in wrapped:
+            try:
+                known[member] = coerce(member)
+            except Exception:  # noqa: BLE001 - a member the GraphQL enum leaves out: coerced (and refused) per value
+                continue
 
     def complete(value: Any) -> Any:
         if value is None or value is Undefined:
