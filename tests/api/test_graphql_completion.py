@@ -173,3 +173,16 @@ async def test_the_check_answer_is_planned(monkeypatch: pytest.MonkeyPatch,
     assert result.data == {"checkLeads": {"checkedAt": "2026-12-06T00:00:00", "scope": "LOCAL",
                                           "leads": [{"ref": "L1", "score": 80, "level": "HIGH"}]}}
     assert graphql_core_completions[0] == 0
+
+
+async def test_a_type_that_fails_while_planned_leaves_the_answer_to_graphql_core(
+        monkeypatch: pytest.MonkeyPatch, graphql_core_completions: list[int]) -> None:
+    from api.graphql import completion
+
+    def misbehaving(*_args: Any) -> Any:
+        raise ValueError("a type failed while it was planned")
+
+    monkeypatch.setattr(completion, "_plan", misbehaving)
+    data, errors = await _answer(PLANNED[0], "good", plans=True, monkeypatch=monkeypatch)
+    assert errors == [] and data["box"]["label"] == "ok"
+    assert graphql_core_completions[0] > 0
