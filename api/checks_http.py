@@ -23,12 +23,13 @@ from datetime import datetime
 from typing import Any, AsyncIterator
 
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from api.batches_http import _error
 from api.http_auth import reader_for
+from api.responses import JSONBody, json_bytes
 from audit.reader import Reader
 from check import service
 from check.scoring import level_of
@@ -70,7 +71,7 @@ async def check(request: Request) -> Response:
             raise BadInput('the body needs "leads": a list of {"ref", "identifiers"} objects', field="leads")
         queries = [parse_lead(lead, f"leads[{n}]") for n, lead in enumerate(leads)]
         verdicts = await _check(request, reader, queries)
-        return JSONResponse({"checkedAt": datetime.now().astimezone().isoformat(),
+        return JSONBody({"checkedAt": datetime.now().astimezone().isoformat(),
                              "leads": [lead_json(v) for v in verdicts]})
     except (FenghuoError, GraphUnavailable) as error:
         return _error(error)
@@ -149,7 +150,7 @@ def _json_line(line: bytes) -> Any:
 
 
 def _line(answer: dict[str, Any]) -> bytes:
-    return json.dumps(answer, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
+    return json_bytes(answer) + b"\n"
 
 
 def parse_lead(lead: Any, where: str) -> service.LeadQuery:

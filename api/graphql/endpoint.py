@@ -28,6 +28,7 @@ from strawberry.types.graphql import OperationType
 from api.graphql.context import Context
 from api.graphql.pipeline import execute_known
 from api.graphql.schema import build_schema
+from api.responses import json_bytes
 from core.settings import Settings
 
 
@@ -81,6 +82,11 @@ class FenghuoGraphQL(GraphQL[Context, None]):
         if result.errors:
             self._handle_errors(result.errors, data)
         return self.create_response(data, sub_response)
+
+    def encode_json(self, data: object) -> bytes:
+        """Answers as api/responses.json_bytes writes them (Strawberry's multipart transport decodes them to text;
+        /graphql is an HTTP route, so no WebSocket transport is served that would send them as binary frames)."""
+        return json_bytes(data)
 
     @cached_property
     def graphql_ide_html(self) -> str:  # type: ignore[override]
