@@ -44,7 +44,7 @@ async def test_records_queued_during_a_flush_wait_for_the_next_one(graph: Graph)
 
 async def test_a_steady_stream_is_written_in_few_blocks(graph: Graph) -> None:
     interval = 1.0
-    audit = AuditLog(graph, flush_interval=interval)
+    audit = AuditLog(graph, flush_interval=interval, max_block=100_000)  # a flush's records in one block
     _record(audit, 0)
     await audit.flush()  # Neo4j plans the append's queries once, before the stream
     audit.start()
@@ -64,6 +64,18 @@ async def test_a_steady_stream_is_written_in_few_blocks(graph: Graph) -> None:
     # stream, and the bound with it); chasing the stream wrote a block per append, every few records
     allowed = 2 + math.ceil(streamed / interval)
     assert blocks <= allowed, f"{blocks} blocks for {streamed:.1f} s of records at a {interval} s flush interval"
+
+
+async def test_a_large_flush_is_written_as_chained_blocks_of_at_most_max_block_records(graph: Graph) -> None:
+    audit = AuditLog(graph, max_block=40)  # one transaction per block: the requests' loop runs between them
+    for n in range(100):
+        _record(audit, n)
+    assert await audit.flush() == 100
+    broken, blocks, records = await verify(graph)
+    assert broken is None and (blocks, records) == (3, 100)  # 40 + 40 + 20, chained in order
+    assert await _stored(graph) == [f"r{n}" for n in range(100)]
+    counts = await graph.read("MATCH (b:AuditBlock) RETURN b.count AS count ORDER BY b.seq")
+    assert [row["count"] for row in counts] == [40, 40, 20]
 
 
 async def test_the_trail_shows_records_still_queued_when_it_is_searched(graph: Graph) -> None:
