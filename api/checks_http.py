@@ -72,7 +72,7 @@ async def check(request: Request) -> Response:
         queries = [parse_lead(lead, f"leads[{n}]") for n, lead in enumerate(leads)]
         verdicts = await _check(request, reader, queries)
         return JSONBody({"checkedAt": datetime.now().astimezone().isoformat(),
-                             "leads": [lead_json(v) for v in verdicts]})
+                         "leads": [lead_json(v) for v in verdicts]})
     except (FenghuoError, GraphUnavailable) as error:
         return _error(error)
 
