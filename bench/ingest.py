@@ -224,11 +224,11 @@ def report_end_to_end(r: EndToEnd) -> None:
     say(f"  first rows         {first - r.upload_s:7.1f} s   (worker spawn, first chunk parsed and written)")
     say(f"  writing → commit   {r.committed_s - first:7.1f} s   (chunks validated by the worker and written; totals, "
         f"report, commit) {_write_trend(r.progress, first, r.committed_s)}")
-    say(f"  commit → ready     {r.ready_s - r.committed_s:7.1f} s   (aggregation: REPORTED, counters, CO_OCCURS; "
+    say(f"  commit → ready     {r.ready_s - r.committed_s:7.1f} s   (aggregation: REPORTED, counters; "
         f"network hooks)")
     c = r.counts
     say(f"in Neo4j             {c['leads']:,} leads, {c['indicators']:,} indicators, {c['names']:,} NAMES, "
-        f"{c['reported']:,} REPORTED, {c['co_occurs']:,} CO_OCCURS")
+        f"{c['reported']:,} REPORTED")
     say(f"RSS peak (median)    API process {mb(u.api.peak)} ({mb(u.api.median)}), batch worker {mb(u.worker.peak or None)} "
         f"({mb(u.worker.median or None)}), Neo4j JVM {mb(u.jvm.peak)} ({mb(u.jvm.median)})  [{len(u.api.samples)} samples]")
     if (j := r.jvm_at_ready) is not None:
@@ -262,7 +262,7 @@ def _write_trend(progress: list[tuple[float, int]], start: float, end: float) ->
 
 async def counts(graph: Any) -> dict[str, int]:
     return await graph_counts(graph, {"leads": "Lead", "indicators": "Indicator"},
-                              {"names": "NAMES", "reported": "REPORTED", "co_occurs": "CO_OCCURS"})
+                              {"names": "NAMES", "reported": "REPORTED"})
 
 
 async def wipe(graph: Any) -> float:

@@ -25,7 +25,7 @@ from networks.linking import PAIR_DEGREE_CAP
 
 MAX_IDENTIFIERS = 10_000
 NEIGHBOURS_FOR_BOOST = 5
-HUB_CAP = PAIR_DEGREE_CAP  # a co-occurring indicator named by more leads lends a check no boost
+HUB_CAP = PAIR_DEGREE_CAP  # named by more leads the caller counts, an indicator neither seeks nor lends a boost
 
 NO_RECORD, ACTIVE, DISPUTED, RETRACTED, EXPIRED, BENIGN, INVALID = (
     "no_record", "active", "disputed", "retracted", "expired", "benign", "invalid")

@@ -3,6 +3,13 @@
 For each key: the indicator's status, the REPORTED aggregates the caller may see (visibility.reported),
 its strongest co-occurring neighbours with their visible aggregates (for the bounded neighbour boost),
 and the summary of its agent network.
+
+A neighbour is an indicator named together with the checked one by a lead the caller's aggregates count
+(visibility.counted_lead), ranked by how many such leads name both: links are drawn at check time, through the
+leads, so a TLP:RED lead of another member or a retracted lead links nothing, as it counts nothing. Neighbours
+are sought only for an indicator the caller sees named by 1 to `hub_cap` leads (a boost needs a base, and a hub's
+leads are not walked per check), and only neighbours the caller sees named by 1 to `hub_cap` leads lend a boost;
+both counts are the caller's (the sums of its visible aggregates), so what it may not see changes neither.
 """
 
 from __future__ import annotations
@@ -37,18 +44,23 @@ OPTIONAL MATCH (i:Indicator {{key: key}})
 CALL (i) {{
   OPTIONAL MATCH (m:Member)-[r:REPORTED]->(i)
   WHERE {visibility.reported("r", "m")}
-  RETURN [x IN collect(CASE WHEN r IS NOT NULL THEN {_REPORT_FIELDS} END) WHERE x IS NOT NULL] AS reports
+  RETURN [x IN collect(CASE WHEN r IS NOT NULL THEN {_REPORT_FIELDS} END) WHERE x IS NOT NULL] AS reports,
+         sum(r.leads) AS seen
 }}
-CALL (i) {{
-  OPTIONAL MATCH (i)-[c:CO_OCCURS]-(n:Indicator)
-  WHERE NOT coalesce(n.benign, false) AND coalesce(n.lead_count, 0) <= $hub_cap AND n.status = 'active'
-  WITH n, c ORDER BY c.count DESC LIMIT $neighbours
+CALL (i, seen) {{
+  WITH i WHERE 0 < seen <= $hub_cap
+  MATCH (i)<-[:NAMES]-(l:Lead)-[:NAMES]->(n:Indicator)
+  WHERE n <> i AND {visibility.counted_lead("l")} AND NOT coalesce(n.benign, false) AND n.status = 'active'
+  WITH n, count(l) AS links
   CALL (n) {{
     OPTIONAL MATCH (m:Member)-[r:REPORTED]->(n)
     WHERE {visibility.reported("r", "m")}
-    RETURN [x IN collect(CASE WHEN r IS NOT NULL THEN {_NEIGHBOUR_FIELDS} END) WHERE x IS NOT NULL] AS reports
+    RETURN [x IN collect(CASE WHEN r IS NOT NULL THEN {_NEIGHBOUR_FIELDS} END) WHERE x IS NOT NULL] AS n_reports,
+           sum(r.leads) AS n_seen
   }}
-  RETURN [x IN collect(CASE WHEN n IS NOT NULL THEN {{key: n.key, reports: reports}} END) WHERE x IS NOT NULL] AS neighbours
+  WITH n, links, n_reports WHERE 0 < n_seen <= $hub_cap
+  WITH n, n_reports ORDER BY links DESC, n.key LIMIT $neighbours
+  RETURN collect({{key: n.key, reports: n_reports}}) AS neighbours
 }}
 OPTIONAL MATCH (net:Network {{id: i.network_id}}) WHERE {visibility.network("net")}
 RETURN collect({{key: key, known: i IS NOT NULL, status: i.status, benign: coalesce(i.benign, false),

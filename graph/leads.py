@@ -41,7 +41,8 @@ CALL (l, row) {
 RETURN count(*) AS written
 """
 
-# Pass 2: fold a committed chunk into the aggregates, the indicator counters and co-occurrence.
+# Pass 2: fold a committed chunk into the aggregates and the indicator counters. Co-occurrence is not kept: a
+# check draws its neighbour links through the leads it may count (graph/checks.py).
 AGGREGATE_GUARD = """
 MATCH (b:Batch {id: $batch_id}) WHERE b.aggregated_seq = $expected AND b.status = 'committed'
 SET b.aggregated_seq = $next
@@ -50,7 +51,7 @@ RETURN b.id AS id, b.member_code AS member_code
 
 # One row per (lead, indicator). A new aggregate takes the lead's values as they are; an existing one folds
 # the lead in (the CASEs read the old values before they are replaced, hence their order). The member is
-# the batch's, sought once. The indicator's lead count (the hub cap of checks and networks) is then folded
+# the batch's, sought once. The indicator's lead count (the hub cap of networks) is then folded
 # once per indicator of the chunk; its first and last sightings live on the aggregates, not on the indicator.
 AGGREGATE_REPORTED = """
 MATCH (m:Member {code: $member_code})
@@ -69,19 +70,6 @@ ON MATCH SET r.leads = r.leads + 1,
              r.last_seen = CASE WHEN l.observed_at > r.last_seen THEN l.observed_at ELSE r.last_seen END
 WITH i, count(*) AS leads
 SET i.lead_count = coalesce(i.lead_count, 0) + leads
-"""
-
-AGGREGATE_CO_OCCURS = """
-MATCH (l:Lead) WHERE l.batch_id = $batch_id AND l.seq >= $from AND l.seq < $to AND l.status = 'active'
-MATCH (l)-[:NAMES]->(i:Indicator)
-WITH l, i ORDER BY i.key
-WITH l, collect(i) AS named WHERE size(named) > 1
-UNWIND range(0, size(named) - 2) AS x
-UNWIND range(x + 1, size(named) - 1) AS y
-WITH named[x] AS a, named[y] AS b
-MERGE (a)-[c:CO_OCCURS]->(b)
-ON CREATE SET c.count = 0
-SET c.count = c.count + 1
 """
 
 BENIGN_KEYS = "MATCH (i:Indicator {benign: true}) RETURN i.key AS key"
@@ -123,7 +111,6 @@ async def aggregate_chunk(graph: Graph, batch_id: str, *, start: int, end: int) 
             return False
         params = {"batch_id": batch_id, "from": start, "to": end}
         await (await tx.run(AGGREGATE_REPORTED, params, member_code=guard["member_code"])).consume()
-        await (await tx.run(AGGREGATE_CO_OCCURS, params)).consume()
         return True
 
     return await graph.transaction(work)

@@ -2,7 +2,8 @@
 
 Each file `graph/migrations/NNNN_name.cypher` is one version; statements are separated by `;`. Applied
 versions are recorded as `(:Migration {version})` nodes, and every statement uses IF NOT EXISTS, so running
-twice, or from two processes at once, is harmless.
+twice, or from two processes at once, is harmless. A data statement that returns `deleted` (removing what nothing
+reads any more, a bounded slice per transaction) is run again until it deletes nothing.
 """
 
 from __future__ import annotations
@@ -55,7 +56,10 @@ async def migrate(graph: Graph) -> list[Migration]:
         if migration.version in done:
             continue
         for statement in migration.statements:
-            await graph.write(statement)  # schema statements cannot share a transaction with writes
+            while True:  # schema statements cannot share a transaction with writes
+                rows = await graph.write(statement)
+                if not (rows and rows[0].get("deleted")):
+                    break
         await graph.write(
             RECORD, {"version": migration.version, "name": migration.name, "checksum": migration.checksum}
         )

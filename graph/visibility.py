@@ -39,6 +39,14 @@ def reported(rel: str = "r", member: str = "m") -> str:
     return f"($vis_operator OR {member}.code = $vis_member OR {rel}.tlp IN $vis_tlps)"
 
 
+def counted_lead(alias: str = "l") -> str:
+    """Leads the principal's REPORTED aggregates count (visibility.reported's rule, lead by lead): active, in a
+    committed batch already folded into the aggregates, and of a TLP it may count. A check's neighbour links are
+    drawn through these only, so a lead the caller may not read links nothing for it."""
+    return (f"({alias}.status = 'active' AND ($vis_operator OR {alias}.member_code = $vis_member OR {alias}.tlp IN $vis_tlps)"
+            f" AND EXISTS {{ MATCH (vb:Batch {{id: {alias}.batch_id}}) WHERE vb.status = 'committed' AND vb.aggregated_seq > {alias}.seq }})")
+
+
 def reported_named(rel: str = "r", member: str = "m") -> str:
     """Whether the principal may know which member a visible aggregate belongs to."""
     return f"($vis_operator OR {member}.code = $vis_member OR coalesce({rel}.attributed, false))"

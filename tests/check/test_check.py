@@ -215,3 +215,78 @@ async def test_a_strongly_reported_neighbour_lends_its_base_as_the_bounded_boost
     expected = min(service.scoring.neighbour_boost([neighbour.score.base]), 1.0 - phone.score.base)
     assert phone.score.boost == expected > 0.0
     assert phone.points == service.scoring._percent(phone.score.base + expected)
+
+
+DEVICE = "867530021234560"
+
+
+async def strong_device(runner: BatchRunner, device: str = DEVICE) -> None:
+    """Three members report the device: its base passes the neighbour threshold."""
+    for n, code in enumerate(("GAMMA", "DELTA", "EPSI"), start=2):
+        await file(runner, code, lead(f"1380000000{n}", category="DEVICE_FARM", device=device))
+
+
+async def test_another_members_red_lead_links_nothing_for_the_caller(alliance: BatchRunner, graph: Graph) -> None:
+    """BETA's TLP:RED lead names the phone with a strongly reported device. ACME knows the phone through GAMMA's
+    AMBER lead: its check scores exactly as before the RED lead was filed; BETA's own check is boosted by it."""
+    await strong_device(alliance)
+    await file(alliance, "GAMMA", lead("13800000001", category="DEVICE_FARM"))
+    now = datetime.now(timezone.utc)
+    before = (await check(graph, member("ACME"), ("phone", "13800000001"), now=now)).verdicts[0]
+    await file(alliance, "BETA", lead("13800000001", category="DEVICE_FARM", device=DEVICE, tlp="RED"))
+    after = (await check(graph, member("ACME"), ("phone", "13800000001"), now=now)).verdicts[0]
+    own = (await check(graph, member("BETA"), ("phone", "13800000001"), now=now)).verdicts[0]
+    assert before.status == "active" and before.score.boost == 0.0
+    assert after.score == before.score
+    assert own.score.boost > 0.0
+
+
+async def test_a_retracted_lead_links_nothing(alliance: BatchRunner, graph: Graph) -> None:
+    await strong_device(alliance)
+    await file(alliance, "BETA", lead("13800000001", category="DEVICE_FARM"),
+               lead("13800000001", category="DEVICE_FARM", device=DEVICE))
+    linked = (await check(graph, member("ACME"), ("phone", "13800000001"))).verdicts[0]
+    linking = await graph.read("MATCH (l:Lead {member_code: 'BETA'}) WHERE COUNT { (l)-[:NAMES]->() } = 2 RETURN l.id AS id")
+    await retract(graph, AuditLog(graph), member("BETA"), lead_ids=[linking[0]["id"]], reason="filed in error")
+    unlinked = (await check(graph, member("ACME"), ("phone", "13800000001"))).verdicts[0]
+    assert linked.score.boost > 0.0
+    assert unlinked.status == "active" and unlinked.score.boost == 0.0
+
+
+def luhn(body: str) -> str:
+    """An IMEI: the 14-digit body and its Luhn check digit."""
+    total = sum(d if i % 2 == 0 else (2 * d if d < 5 else 2 * d - 9) for i, d in enumerate(map(int, body)))
+    return body + str(-total % 10)
+
+
+async def test_neighbours_are_ranked_by_the_leads_naming_both_and_limited(alliance: BatchRunner, graph: Graph) -> None:
+    """The phone shares 3 leads with one device, 2 with another and 1 with each of five more: the lookup names the
+    five the most leads link (ties by key), as counted in the graph."""
+    from graph import checks as repo
+    from ingest.pseudonym import identify
+
+    devices = [luhn(f"86753002123{n:03d}") for n in range(7)]
+    shared = [3, 2, 1, 1, 1, 1, 1]
+    await file(alliance, "BETA", *[lead("13800000001", device=d, days_ago=10 + day)
+                                   for d, times in zip(devices, shared) for day in range(times)])
+    phone = identify(TEST_KEY, "phone", "13800000001").key
+    row = (await repo.lookup(graph, member("ACME"), [phone], hub_cap=service.HUB_CAP, neighbours=5))[0]
+    counted = {r["key"]: r["links"] for r in await graph.read(
+        "MATCH (:Indicator {key: $key})<-[:NAMES]-(l:Lead)-[:NAMES]->(n:Indicator) RETURN n.key AS key, count(l) AS links",
+        {"key": phone})}
+    expected = sorted(counted, key=lambda k: (-counted[k], k))[:5]
+    assert len(counted) == 7 and [n["key"] for n in row["neighbours"]] == expected
+    assert [counted[k] for k in expected][:2] == [3, 2]
+
+
+async def test_the_hub_cap_counts_the_leads_the_caller_sees(alliance: BatchRunner, graph: Graph) -> None:
+    """A device named by HUB_CAP AMBER leads and 5 RED ones of BETA's: for ACME it is within the cap and lends the
+    phone a boost; for an operator, who counts all HUB_CAP + 5, it is a hub and lends nothing."""
+    await file(alliance, "GAMMA", *[lead(f"139{n:08d}", category="DEVICE_FARM", device=DEVICE)
+                                    for n in range(service.HUB_CAP - 1)])
+    await file(alliance, "DELTA", lead("13800000001", category="DEVICE_FARM", device=DEVICE))
+    await file(alliance, "BETA", *[lead(f"137{n:08d}", category="DEVICE_FARM", device=DEVICE, tlp="RED") for n in range(5)])
+    member_view = (await check(graph, member("ACME"), ("phone", "13800000001"))).verdicts[0]
+    operator_view = (await check(graph, OPERATOR, ("phone", "13800000001"))).verdicts[0]
+    assert member_view.score.boost > 0.0
+    assert operator_view.status == "active" and operator_view.score.boost == 0.0
