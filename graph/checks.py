@@ -10,6 +10,10 @@ leads, so a TLP:RED lead of another member or a retracted lead links nothing, as
 are sought only for an indicator the caller sees named by 1 to `hub_cap` leads (a boost needs a base, and a hub's
 leads are not walked per check), and only neighbours the caller sees named by 1 to `hub_cap` leads lend a boost;
 both counts are the caller's (the sums of its visible aggregates), so what it may not see changes neither.
+Candidates are ranked before their aggregates are read, and read in rank order until `neighbours` pass the cap
+(rows keep their order through the subquery and the filter): a phone of a planted gang, named with ~100 others,
+reads ~5 neighbours' aggregates, not 100. On the 100k bench graph (6 Dec 2026, scratch, 10,000 keys in parts as a
+check sends them): 0.47 s against 0.56 s reading every candidate's, and 0.60 s for the CO_OCCURS query it replaced.
 """
 
 from __future__ import annotations
@@ -51,15 +55,15 @@ CALL (i, seen) {{
   WITH i WHERE 0 < seen <= $hub_cap
   MATCH (i)<-[:NAMES]-(l:Lead)-[:NAMES]->(n:Indicator)
   WHERE n <> i AND {visibility.counted_lead("l")} AND NOT coalesce(n.benign, false) AND n.status = 'active'
-  WITH n, count(l) AS links
+  WITH n, count(l) AS links ORDER BY links DESC, n.key
   CALL (n) {{
     OPTIONAL MATCH (m:Member)-[r:REPORTED]->(n)
     WHERE {visibility.reported("r", "m")}
     RETURN [x IN collect(CASE WHEN r IS NOT NULL THEN {_NEIGHBOUR_FIELDS} END) WHERE x IS NOT NULL] AS n_reports,
            sum(r.leads) AS n_seen
   }}
-  WITH n, links, n_reports WHERE 0 < n_seen <= $hub_cap
-  WITH n, n_reports ORDER BY links DESC, n.key LIMIT $neighbours
+  WITH n, n_reports WHERE 0 < n_seen <= $hub_cap
+  LIMIT $neighbours
   RETURN collect({{key: n.key, reports: n_reports}}) AS neighbours
 }}
 OPTIONAL MATCH (net:Network {{id: i.network_id}}) WHERE {visibility.network("net")}
