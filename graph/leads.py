@@ -84,14 +84,23 @@ RETURN count(*) AS deleted
 async def write_chunk(graph: Graph, batch_id: str, leads: list[dict[str, Any]], *, expected: int, next_seq: int,
                       rows_done: int, attributed: bool, key_version: int) -> bool:
     """Create a chunk's leads; False when the cursor says this chunk was already written."""
+    # The driver keeps a query's parameters in a reference cycle (its AsyncResult and the connection's error
+    # handler, and the ResultSummary) that only the garbage collector frees. Under the serving thresholds
+    # (api/app.py) that cycle outlives young collections, so every chunk's 5,000 rows waited for a full collection:
+    # the API process grew 541 → 811 MB from 100k to 1M rows while ingesting (bench/ingest.py, 6 Dec 2026). The
+    # driver gets a list of its own, emptied once the transaction is over, so the rows go when they are written.
+    rows = list(leads)
 
     async def work(tx: AsyncManagedTransaction) -> bool:
-        result = await tx.run(WRITE_CHUNK, batch_id=batch_id, leads=leads, expected=expected, next=next_seq,
+        result = await tx.run(WRITE_CHUNK, batch_id=batch_id, leads=rows, expected=expected, next=next_seq,
                               rows_done=rows_done, attributed=attributed, key_version=key_version)
         record = await result.single()
         return record is not None and record["written"] > 0
 
-    return await graph.transaction(work)
+    try:
+        return await graph.transaction(work)
+    finally:
+        rows.clear()
 
 
 async def advance_cursor_only(graph: Graph, batch_id: str, *, expected: int, next_seq: int, rows_done: int) -> None:

@@ -207,3 +207,29 @@ async def test_killing_the_process_mid_batch_leaves_nothing_visible_and_a_retry_
     assert await _visible_leads(graph) == retried.batch["accepted"]
     duplicates = await graph.read("MATCH (l:Lead) WITH l.id AS id, count(*) AS n WHERE n > 1 RETURN count(id) AS n")
     assert duplicates[0]["n"] == 0
+
+
+async def test_written_rows_are_freed_without_waiting_for_the_garbage_collector(runner: BatchRunner, tmp_path: Path) -> None:
+    """The driver keeps each query's parameters in a reference cycle. A chunk's rows must not ride in it: the
+    serving process collects cycles rarely (api/app.py), and its memory grew with the batch. With the collector
+    off, the cycles the upload leaves hold no lead row and no list of more than a few items."""
+    import gc
+
+    path = tmp_path / "leads.csv"
+    demo.generate(path, 6000, seed=13)
+    gc.collect()
+    gc.garbage.clear()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        outcome = await runner.submit_file(UPLOADER, copy_file_chunks(path), UploadRequest(filename=path.name), wait=True)
+        gc.collect()
+        cyclic = list(gc.garbage)
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert outcome.batch["status"] == "committed" and outcome.batch["accepted"] > 5000
+    rows = [o for o in cyclic if isinstance(o, dict) and "indicators" in o and "observed_at" in o]
+    longest = max((len(o) for o in cyclic if isinstance(o, list)), default=0)
+    assert not rows and longest < 100, (len(rows), longest)
