@@ -52,29 +52,28 @@ RETURN collect(DISTINCT l.id) AS retracted, collect(DISTINCT i.key) AS keys, col
 """
 
 # Rebuild one member's aggregates on the given indicators from its active, committed, aggregated leads.
-REBUILD_AGGREGATES = """
+REBUILD_AGGREGATES = f"""
 UNWIND $keys AS key
-MATCH (i:Indicator {key: key})
-OPTIONAL MATCH (:Member {code: $member_code})-[old:REPORTED]->(i)
+MATCH (i:Indicator {{key: key}})
+OPTIONAL MATCH (:Member {{code: $member_code}})-[old:REPORTED]->(i)
 DELETE old
 WITH DISTINCT i
-MATCH (m:Member {code: $member_code})
-CALL (i, m) {
+MATCH (m:Member {{code: $member_code}})
+CALL (i, m) {{
   MATCH (i)<-[:NAMES]-(l:Lead)
-  WHERE l.member_code = m.code AND l.status = 'active'
-    AND EXISTS { MATCH (b:Batch {id: l.batch_id}) WHERE b.status = 'committed' AND b.aggregated_seq > l.seq }
+  WHERE l.member_code = m.code AND {visibility.aggregated_lead("l")}
   WITH l ORDER BY l.confidence DESC, l.observed_at DESC
   WITH l.tlp AS tlp, l.category AS category, collect(l) AS leads
   WITH tlp, category, leads, leads[0] AS strongest,
        reduce(last = leads[0], x IN leads | CASE WHEN x.observed_at > last.observed_at THEN x ELSE last END) AS latest,
        reduce(first = leads[0].observed_at, x IN leads | CASE WHEN x.observed_at < first THEN x.observed_at ELSE first END) AS first_seen
-  CREATE (m)-[:REPORTED {tlp: tlp, category: category, leads: size(leads), max_confidence: strongest.confidence,
+  CREATE (m)-[:REPORTED {{tlp: tlp, category: category, leads: size(leads), max_confidence: strongest.confidence,
                          max_confidence_at: strongest.observed_at, last_confidence: latest.confidence,
                          last_seen: latest.observed_at, first_seen: first_seen,
-                         attributed: any(x IN leads WHERE coalesce(x.attributed, false))}]->(i)
-}
+                         attributed: any(x IN leads WHERE coalesce(x.attributed, false))}}]->(i)
+}}
 WITH i
-SET i.lead_count = COUNT { (i)<-[:NAMES]-(:Lead {status: 'active'}) }
+SET i.lead_count = COUNT {{ (i)<-[:NAMES]-(:Lead {{status: 'active'}}) }}
 RETURN count(i) AS rebuilt
 """
 

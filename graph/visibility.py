@@ -34,17 +34,32 @@ def params(principal: Principal) -> dict[str, Any]:
     }
 
 
+def _countable(member_code: str, tlp: str) -> str:
+    return f"($vis_operator OR {member_code} = $vis_member OR {tlp} IN $vis_tlps)"
+
+
 def reported(rel: str = "r", member: str = "m") -> str:
     """REPORTED aggregates (member)-[rel]->(indicator) the principal may count."""
-    return f"($vis_operator OR {member}.code = $vis_member OR {rel}.tlp IN $vis_tlps)"
+    return _countable(f"{member}.code", f"{rel}.tlp")
+
+
+def _folded(alias: str) -> str:
+    return (f"EXISTS {{ MATCH (vb:Batch {{id: {alias}.batch_id}})"
+            f" WHERE vb.status = 'committed' AND vb.aggregated_seq > {alias}.seq }}")
+
+
+def aggregated_lead(alias: str = "l") -> str:
+    """Leads the REPORTED aggregates hold: active, of a committed batch already folded past them (not a visibility
+    rule by itself; graph/disputes.py rebuilds aggregates from these)."""
+    return f"({alias}.status = 'active' AND {_folded(alias)})"
 
 
 def counted_lead(alias: str = "l") -> str:
-    """Leads the principal's REPORTED aggregates count (visibility.reported's rule, lead by lead): active, in a
-    committed batch already folded into the aggregates, and of a TLP it may count. A check's neighbour links are
-    drawn through these only, so a lead the caller may not read links nothing for it."""
-    return (f"({alias}.status = 'active' AND ($vis_operator OR {alias}.member_code = $vis_member OR {alias}.tlp IN $vis_tlps)"
-            f" AND EXISTS {{ MATCH (vb:Batch {{id: {alias}.batch_id}}) WHERE vb.status = 'committed' AND vb.aggregated_seq > {alias}.seq }})")
+    """Leads the principal's REPORTED aggregates count (visibility.reported's rule, lead by lead): aggregated, and
+    of a TLP it may count. A check's neighbour links are drawn through these only, so a lead the caller may not
+    read links nothing for it. The cheap tests first, the batch's last."""
+    return (f"({alias}.status = 'active' AND {_countable(f'{alias}.member_code', f'{alias}.tlp')}"
+            f" AND {_folded(alias)})")
 
 
 def reported_named(rel: str = "r", member: str = "m") -> str:

@@ -253,19 +253,14 @@ async def test_a_retracted_lead_links_nothing(alliance: BatchRunner, graph: Grap
     assert unlinked.status == "active" and unlinked.score.boost == 0.0
 
 
-def luhn(body: str) -> str:
-    """An IMEI: the 14-digit body and its Luhn check digit."""
-    total = sum(d if i % 2 == 0 else (2 * d if d < 5 else 2 * d - 9) for i, d in enumerate(map(int, body)))
-    return body + str(-total % 10)
-
-
 async def test_neighbours_are_ranked_by_the_leads_naming_both_and_limited(alliance: BatchRunner, graph: Graph) -> None:
     """The phone shares 3 leads with one device, 2 with another and 1 with each of five more: the lookup names the
     five the most leads link (ties by key), as counted in the graph."""
     from graph import checks as repo
+    from ingest.demo import luhn_digit
     from ingest.pseudonym import identify
 
-    devices = [luhn(f"86753002123{n:03d}") for n in range(7)]
+    devices = [f"86753002123{n:03d}{luhn_digit(f'86753002123{n:03d}')}" for n in range(7)]
     shared = [3, 2, 1, 1, 1, 1, 1]
     await file(alliance, "BETA", *[lead("13800000001", device=d, days_ago=10 + day)
                                    for d, times in zip(devices, shared) for day in range(times)])
