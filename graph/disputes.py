@@ -8,6 +8,7 @@ from typing import Any
 from core.principal import Principal
 from graph import visibility
 from graph.database import Graph
+from graph.networks import takes_part
 
 # Only an indicator the disputing member may know of: one known only through leads it may not see is
 # answered exactly as an unknown one (visibility.indicator).
@@ -73,7 +74,7 @@ CALL (i, m) {{
                          attributed: any(x IN leads WHERE coalesce(x.attributed, false))}}]->(i)
 }}
 WITH i
-SET i.lead_count = COUNT {{ (i)<-[:NAMES]-(:Lead {{status: 'active'}}) }}
+SET i.lead_count = COUNT {{ MATCH (i)<-[:NAMES]-(o:Lead) WHERE {takes_part("o")} AND {visibility.aggregated_lead("o")} }}
 RETURN count(i) AS rebuilt
 """
 

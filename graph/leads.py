@@ -13,6 +13,7 @@ from typing import Any
 from neo4j import AsyncManagedTransaction
 
 from graph.database import Graph
+from graph.networks import takes_part
 
 # The cursor guard makes each chunk exactly-once: a replayed chunk matches no batch and writes nothing.
 WRITE_CHUNK = """
@@ -51,13 +52,14 @@ RETURN b.id AS id, b.member_code AS member_code
 
 # One row per (lead, indicator). A new aggregate takes the lead's values as they are; an existing one folds
 # the lead in (the CASEs read the old values before they are replaced, hence their order). The member is
-# the batch's, sought once. The indicator's lead count (the hub cap of networks) is then folded
-# once per indicator of the chunk; its first and last sightings live on the aggregates, not on the indicator.
-AGGREGATE_REPORTED = """
-MATCH (m:Member {code: $member_code})
+# the batch's, sought once. The indicator's lead count (the hub cap of networks) is then folded once per
+# indicator of the chunk, of the leads that take part in networks only: networks are computed once for everyone,
+# so a RED lead must not change them. First and last sightings live on the aggregates, not on the indicator.
+AGGREGATE_REPORTED = f"""
+MATCH (m:Member {{code: $member_code}})
 MATCH (l:Lead) WHERE l.batch_id = $batch_id AND l.seq >= $from AND l.seq < $to AND l.status = 'active'
 MATCH (l)-[:NAMES]->(i:Indicator)
-MERGE (m)-[r:REPORTED {tlp: l.tlp, category: l.category}]->(i)
+MERGE (m)-[r:REPORTED {{tlp: l.tlp, category: l.category}}]->(i)
 ON CREATE SET r.leads = 1, r.attributed = coalesce(l.attributed, false),
               r.max_confidence = l.confidence, r.max_confidence_at = l.observed_at,
               r.first_seen = l.observed_at, r.last_seen = l.observed_at, r.last_confidence = l.confidence
@@ -68,7 +70,7 @@ ON MATCH SET r.leads = r.leads + 1,
              r.first_seen = CASE WHEN l.observed_at < r.first_seen THEN l.observed_at ELSE r.first_seen END,
              r.last_confidence = CASE WHEN l.observed_at >= r.last_seen THEN l.confidence ELSE r.last_confidence END,
              r.last_seen = CASE WHEN l.observed_at > r.last_seen THEN l.observed_at ELSE r.last_seen END
-WITH i, count(*) AS leads
+WITH i, count(CASE WHEN {takes_part("l")} THEN 1 END) AS leads WHERE leads > 0
 SET i.lead_count = coalesce(i.lead_count, 0) + leads
 """
 

@@ -59,14 +59,19 @@ RETURN l.id AS lead, shared, agents
 """
 
 # Identifiers the network's visible leads name that are hubs (named by more than `$cap` leads): they link nothing,
-# so they are shown as hubs with their degree, never as members.
+# so they are shown as hubs with their degree, never as members. The degree is the leads the reader may count (its
+# visible aggregates, as a check counts), not `lead_count`: that counts every member's AMBER and GREEN leads.
 NETWORK_HUBS = f"""
 MATCH (l:Lead {{network_id: $network_id}}) USING INDEX l:Lead(network_id)
 WHERE {visibility.lead("l")}
 MATCH (l)-[:NAMES]->(i:Indicator)
 WHERE NOT coalesce(i.benign, false) AND coalesce(i.status, 'active') <> 'retracted' AND i.lead_count > $cap
 WITH i, count(l) AS here
-RETURN i.key AS key, i.type AS type, i.masked AS masked, i.lead_count AS degree, here
+CALL (i) {{
+  OPTIONAL MATCH (vm:Member)-[vr:REPORTED]->(i) WHERE {visibility.reported("vr", "vm")}
+  RETURN coalesce(sum(vr.leads), 0) AS degree
+}}
+RETURN i.key AS key, i.type AS type, i.masked AS masked, degree, here
 ORDER BY degree DESC, key LIMIT $limit
 """
 

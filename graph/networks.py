@@ -14,15 +14,22 @@ from typing import Any
 from graph.database import Graph
 
 
+def takes_part(x: str = "l") -> str:
+    """The TLP rule of networks: a RED lead is its filer's and operators' only, so it links nothing and does not
+    count in an indicator's `lead_count` (the hub cap), which networks computed once for everyone read."""
+    return f"{x}.tlp <> 'RED'"
+
+
 def linking(i: str = "i") -> str:
-    """An indicator that may link leads: not benign, not retracted, named by at most `$cap` leads."""
+    """An indicator that may link leads: not benign, not retracted, named by at most `$cap` leads that take part
+    in networks (`lead_count`)."""
     return (f"(NOT coalesce({i}.benign, false) AND coalesce({i}.status, 'active') <> 'retracted'"
             f" AND coalesce({i}.lead_count, 0) <= $cap)")
 
 
 def eligible(x: str = "l") -> str:
     """A lead that takes part in networks: active, not RED, of a committed batch."""
-    return (f"({x}.status = 'active' AND {x}.tlp <> 'RED'"
+    return (f"({x}.status = 'active' AND {takes_part(x)}"
             f" AND EXISTS {{ MATCH (b:Batch {{id: {x}.batch_id}}) USING INDEX b:Batch(id) WHERE b.status = 'committed' }})")
 
 

@@ -11,7 +11,9 @@ component of a graph whose nodes are leads and whose links are
 - the agent labels they declare (`OPERATED_BY`); an agent is member-scoped (`member_code:label`), so one
   member's label never joins another member's leads.
 Only active leads of committed batches take part, and never TLP RED ones: a RED lead is visible to its filer
-alone, so letting it link two leads would tell every other member something the filer chose not to share.
+alone, so letting it link two leads would tell every other member something the filer chose not to share. For the
+same reason a RED lead does not count toward the hub cap (an indicator's `lead_count`): otherwise another member's
+RED leads could make an identifier a hub and so split networks everyone reads.
 A network has at least `MIN_NETWORK_LEADS` leads; a lead linked to nothing is in no network.
 
 This module knows nothing about Neo4j: networks/flows.py reads the links through graph/networks.py, hands them
@@ -145,13 +147,13 @@ class BatchFold:
 
     def add_batch_lead(self, lead_id: str, network_id: str | None, red: bool, indicators: Iterable[dict],
                        agents: Iterable[dict]) -> None:
-        """A RED lead only counts (its indicators' lead counts include it); it links nothing."""
+        """A RED lead links nothing (nor is it in its indicators' lead counts); what it names is still touched."""
         indicators, agents = list(indicators), list(agents)
-        self._named.update(ind["key"] for ind in indicators)
         self._operated.update(agent["id"] for agent in agents)
         self.unlinked.update(ind["component_id"] for ind in indicators if not ind["linking"] and ind["component_id"])
         if red:
             return
+        self._named.update(ind["key"] for ind in indicators)  # as lead_count counts: RED leads never
         self.current[lead_id] = network_id
         linking = [ind for ind in indicators if ind["linking"]]
         for ind in linking:

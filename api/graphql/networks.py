@@ -101,7 +101,7 @@ class Membership:
 class Hub:
     type: IndicatorType
     masked: str
-    degree: int = strawberry.field(description="Leads naming it across the alliance (its degree centrality)")
+    degree: int = strawberry.field(description="Leads you may see naming it across the alliance (its degree centrality)")
     here: int = strawberry.field(description="This network's leads (that you may see) naming it")
 
 

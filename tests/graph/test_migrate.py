@@ -1,3 +1,5 @@
+import re
+
 from graph.database import Graph
 from graph.migrate import load_migrations, migrate
 
@@ -19,13 +21,17 @@ async def test_indicator_key_is_unique(graph: Graph) -> None:
 
 
 def test_every_migration_statement_is_idempotent() -> None:
-    """Schema statements say IF NOT EXISTS; a data statement removes a bounded slice and says how much it deleted,
-    so graph/migrate.py runs it again until it deletes nothing."""
+    """Schema statements say IF NOT EXISTS; a data statement either removes a bounded slice and says how much it
+    deleted (graph/migrate.py runs it again until it deletes nothing) or only sets counters to a COUNT of what is
+    stored (a recount: running it twice leaves what running it once did)."""
     for migration in load_migrations():
         for statement in migration.statements:
             idempotent_ddl = "IF NOT EXISTS" in statement
             sliced_delete = " LIMIT " in statement and "DELETE" in statement and statement.endswith("AS deleted")
-            assert idempotent_ddl or sliced_delete, (migration.version, statement)
+            assignments = re.findall(r"\bSET\s+\w+\.\w+\s*=\s*(\w+)", statement)
+            recount = (bool(assignments) and set(assignments) == {"COUNT"}
+                       and not re.search(r"\b(CREATE|MERGE|DELETE|REMOVE)\b|\bSET\b(?!\s+\w+\.\w+\s*=\s*COUNT)", statement))
+            assert idempotent_ddl or sliced_delete or recount, (migration.version, statement)
 
 
 def test_every_migration_has_its_own_version() -> None:
@@ -43,3 +49,21 @@ async def test_migration_10_removes_co_occurrence_a_slice_at_a_time(graph: Graph
     assert [m.version for m in await migrate(graph)] == [10]
     assert (await graph.read("MATCH ()-[c:CO_OCCURS]->() RETURN count(c) AS n"))[0]["n"] == 0
     assert (await graph.read("MATCH (:Lead)-[:NAMES]->(i:Indicator) RETURN count(i) AS n"))[0]["n"] == 1
+
+
+async def test_migration_11_recounts_lead_counts_without_red_leads(graph: Graph) -> None:
+    """Graphs written before 6 Dec 2026 counted RED leads in lead_count (the hub cap of networks). Re-applied,
+    migration 11 recounts each indicator a RED lead names from the leads the aggregates hold that take part in
+    networks (not RED, retracted, or of a batch still being written), and leaves other indicators alone."""
+    await graph.write("""
+    CREATE (:Batch {id: 'b1', status: 'committed', aggregated_seq: 10}), (:Batch {id: 'b2', status: 'processing', aggregated_seq: 0}),
+           (i:Indicator {key: 'phone:a', lead_count: 4}), (:Indicator {key: 'phone:b', lead_count: 7})
+    CREATE (:Lead {id: 'l1', batch_id: 'b1', seq: 1, tlp: 'AMBER', status: 'active'})-[:NAMES]->(i),
+           (:Lead {id: 'l2', batch_id: 'b1', seq: 2, tlp: 'RED', status: 'active'})-[:NAMES]->(i),
+           (:Lead {id: 'l3', batch_id: 'b1', seq: 3, tlp: 'GREEN', status: 'retracted'})-[:NAMES]->(i),
+           (:Lead {id: 'l4', batch_id: 'b2', seq: 1, tlp: 'AMBER', status: 'active'})-[:NAMES]->(i)
+    """)
+    await graph.write("MATCH (m:Migration {version: 11}) DELETE m")
+    assert [m.version for m in await migrate(graph)] == [11]
+    counts = await graph.read("MATCH (i:Indicator) RETURN i.key AS key, i.lead_count AS n ORDER BY key")
+    assert [(row["key"], row["n"]) for row in counts] == [("phone:a", 1), ("phone:b", 7)]

@@ -22,6 +22,7 @@ from networks.communities import pair_scores
 from networks.flows import assign_networks, rebuild_networks
 from networks.linking import NETWORK_DEGREE_CAP, BatchFold, Component, LeadLinks, UnionFind, components, plan_merge, plan_recompute
 from ingest import demo
+from leads.retraction import retract
 from ingest.pipeline import BatchRunner, UploadRequest, copy_file_chunks
 from tests.support import TEST_KEY, add_member
 
@@ -101,6 +102,11 @@ async def component_groups(graph: Graph) -> set[frozenset[str]]:
     rows = await graph.read("MATCH (l:Lead) WHERE l.component_id IS NOT NULL "
                             "RETURN l.component_id AS id, collect(l.reference) AS refs")
     return {frozenset(row["refs"]) for row in rows}
+
+
+async def lead_ids(graph: Graph, *refs: str) -> list[str]:
+    rows = await graph.read("UNWIND $refs AS ref MATCH (l:Lead {reference: ref}) RETURN l.id AS id", {"refs": list(refs)})
+    return [row["id"] for row in rows]
 
 
 async def network_ids_of(graph: Graph, *refs: str) -> list[str | None]:
@@ -190,6 +196,46 @@ async def test_red_leads_take_no_part(runner: BatchRunner, graph: Graph) -> None
     assert await groups(graph) == set()
     await rebuild_networks(graph)
     assert await groups(graph) == set()
+
+
+async def test_another_members_red_leads_do_not_make_an_identifier_a_hub(runner: BatchRunner, graph: Graph) -> None:
+    """Networks are computed once for everyone: BETA's RED leads naming ACME's shared device must not push it over
+    the hub cap and so split a network that ACME and GAMMA read."""
+    with_cap(runner, 3)
+    await file(runner, "ACME", *(lead(ref, phones=(n,), device=1) for n, ref in enumerate("ABC")))
+    assert await groups(graph) == {frozenset("ABC")}
+    await file(runner, "BETA", *(lead(f"R{n}", phones=(10 + n,), device=1, tlp="RED") for n in range(2)))
+    await rebuild_networks(graph, cap=3)
+    assert await groups(graph) == {frozenset("ABC")}
+    counts = await graph.read("MATCH (i:Indicator {type: 'imei'}) RETURN i.lead_count AS n")
+    assert [row["n"] for row in counts] == [3]
+    await retract(graph, AuditLog(graph), member("ACME"), lead_ids=await lead_ids(graph, "C"), reason="filed in error")
+    counts = await graph.read("MATCH (i:Indicator {type: 'imei'}) RETURN i.lead_count AS n")
+    assert [row["n"] for row in counts] == [2]  # recounted from the leads that take part: A and B
+
+
+async def test_a_batch_with_a_red_lead_still_reaches_an_earlier_lead_through_a_shared_device(
+        runner: BatchRunner, graph: Graph) -> None:
+    """The batch's own leads are told apart from earlier ones by counting as lead_count does (RED leads never), so a
+    RED lead beside B in its batch does not hide that A, filed before, names the same device."""
+    await file(runner, "ACME", lead("A", phones=(1,), device=1))
+    await file(runner, "BETA", lead("B", phones=(2,), device=1), lead("R", phones=(3,), device=1, tlp="RED"))
+    assert await groups(graph) == {frozenset("AB")}
+
+
+async def test_a_hubs_degree_counts_the_leads_the_reader_may_count(runner: BatchRunner, graph: Graph) -> None:
+    """Phone 100 is named by four of ACME's leads and one RED lead of BETA: a hub at cap 3. Its degree is what each
+    reader may count, as a check counts: BETA's RED lead only for BETA and operators."""
+    with_cap(runner, 3)
+    await file(runner, "ACME", lead("A", phones=(1, 100), device=1), lead("B", phones=(2, 100), device=1),
+               lead("X", phones=(100,)), lead("Y", phones=(100,)))
+    await file(runner, "BETA", lead("R", phones=(100,), tlp="RED"))
+    [network_id] = set(await network_ids_of(graph, "A", "B"))
+    seen = {}
+    for who in (member("ACME"), member("GAMMA"), member("BETA"), OPERATOR):
+        [hub] = (await network_graph(graph, who, network_id, cap=3))["hubs"]
+        seen[who.member_code] = (hub["type"], hub["degree"], hub["here"])
+    assert seen == {"ACME": ("phone", 4, 2), "GAMMA": ("phone", 4, 2), "BETA": ("phone", 5, 2), "HUB": ("phone", 5, 2)}
 
 
 async def test_another_members_red_lead_never_appears_in_a_drawing(runner: BatchRunner, graph: Graph) -> None:
