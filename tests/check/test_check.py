@@ -260,7 +260,7 @@ async def test_neighbours_are_ranked_by_the_leads_naming_both_and_limited(allian
     from ingest.demo import luhn_digit
     from ingest.pseudonym import identify
 
-    devices = [f"86753002123{n:03d}{luhn_digit(f'86753002123{n:03d}')}" for n in range(7)]
+    devices = [body + str(luhn_digit(body)) for body in (f"86753002123{n:03d}" for n in range(7))]
     shared = [3, 2, 1, 1, 1, 1, 1]
     await file(alliance, "BETA", *[lead("13800000001", device=d, days_ago=10 + day)
                                    for d, times in zip(devices, shared) for day in range(times)])

@@ -104,14 +104,19 @@ async def component_groups(graph: Graph) -> set[frozenset[str]]:
     return {frozenset(row["refs"]) for row in rows}
 
 
+async def _by_reference(graph: Graph, field: str, refs: tuple[str, ...]) -> list:
+    """One property of the leads filed with these references, in their order."""
+    rows = await graph.read(f"UNWIND $refs AS ref MATCH (l:Lead {{reference: ref}}) RETURN l.{field} AS value",
+                            {"refs": list(refs)})
+    return [row["value"] for row in rows]
+
+
 async def lead_ids(graph: Graph, *refs: str) -> list[str]:
-    rows = await graph.read("UNWIND $refs AS ref MATCH (l:Lead {reference: ref}) RETURN l.id AS id", {"refs": list(refs)})
-    return [row["id"] for row in rows]
+    return await _by_reference(graph, "id", refs)
 
 
 async def network_ids_of(graph: Graph, *refs: str) -> list[str | None]:
-    rows = await graph.read("UNWIND $refs AS ref MATCH (l:Lead {reference: ref}) RETURN l.network_id AS id", {"refs": list(refs)})
-    return [row["id"] for row in rows]
+    return await _by_reference(graph, "network_id", refs)
 
 
 # -- forming and guarding ----------------------------------------------------------------------------------
