@@ -1,10 +1,21 @@
 """Concurrent checks share Neo4j queries: one lookup answers every check waiting at that moment.
 
 Fifty risk-engine clients checking one phone each would otherwise pay fifty transactions, each with its own
-round trip, planning-cache hit and result handling. The coalescer sends a check's keys at once when fewer than
-`max_in_flight` lookups are running for callers who see the same things (no added latency for a lone client);
+round trip, planning-cache hit and result handling. The coalescer sends a check's keys at once when no lookup is
+running for callers who see the same things (no added latency for a lone client), or when fewer than
+`max_in_flight` are and each of them answers a single check (two clients at a time each get a lookup of their own);
 otherwise the keys wait for the next lookup, which takes every key waiting by then (up to `max_keys`). Under load
 the lookups grow and their count stays flat — the batching window is exactly the time a lookup takes.
+
+Once a lookup answers several checks, the next waits for it rather than run beside it: two lookups at once would
+split the waiting checks between them, and each lookup costs the API and Neo4j a fixed part besides its keys.
+Measured on the 100k bench graph (6 Dec 2026; wrk, single-phone checks; one server per setting, two servers each):
+- always up to two lookups at once (the rule before): 4 connections 1,326–1,410 checks/s through POST /v1/checks,
+  1,077–1,129 through checkLeads; 2 connections 1,008–1,116 and 870–899;
+- at most one lookup at once: 4 connections 1,503–1,533 and 1,252–1,266, but 2 connections 928–979 through
+  POST /v1/checks (checkLeads 915–920);
+- this rule: 4 connections 1,413–1,482 and 1,218–1,298, 2 connections 1,019–1,092 and 893–914. At 1 connection
+  nothing changes (a check never finds a lookup running), and at 50 the three differ by less than one server from the next.
 
 Callers are grouped by what visibility lets them see (graph/visibility.params of their principal): one query never
 mixes two members' views. Large calls (more than `direct_above` keys) are already batches: `parts` sends them
@@ -38,6 +49,7 @@ class _Group:
     principal: Principal
     queue: deque[_Waiting] = field(default_factory=deque)
     in_flight: int = 0
+    shared: int = 0  # lookups running that answer more than one check
 
 
 class Coalescer:
@@ -59,7 +71,7 @@ class Coalescer:
             group = self._groups[view] = _Group(principal)
         waiting = _Waiting(keys, asyncio.get_running_loop().create_future())
         group.queue.append(waiting)
-        if group.in_flight < self.max_in_flight:
+        if self._may_send(group):
             self._send(view, group)
         return await waiting.answer
 
@@ -76,6 +88,9 @@ class Coalescer:
             async for rows in parts:
                 yield rows
 
+    def _may_send(self, group: _Group) -> bool:
+        return group.in_flight == 0 or (group.in_flight < self.max_in_flight and group.shared == 0)
+
     def _send(self, view: Hashable, group: _Group) -> None:
         taken: list[_Waiting] = []
         count = 0
@@ -88,6 +103,7 @@ class Coalescer:
         if not taken:
             return
         group.in_flight += 1
+        group.shared += len(taken) > 1
         asyncio.get_running_loop().create_task(self._answer(view, group, taken))
 
     async def _answer(self, view: Hashable, group: _Group, taken: list[_Waiting]) -> None:
@@ -109,7 +125,8 @@ class Coalescer:
                     waiting.answer.set_result([by_key[k] for k in dict.fromkeys(waiting.keys)])
         finally:
             group.in_flight -= 1
-            if group.queue:
+            group.shared -= len(taken) > 1
+            if group.queue and self._may_send(group):
                 self._send(view, group)
             elif group.in_flight == 0:
                 self._groups.pop(view, None)

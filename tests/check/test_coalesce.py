@@ -66,6 +66,65 @@ async def test_fifty_concurrent_checks_get_their_own_answers_from_fewer_queries(
     assert all(rows[0]["known"] and rows[0]["reports"] and not rows[1]["known"] for rows in answers)
 
 
+class Gated(Coalescer):
+    """The product's coalescer whose lookups (on the real graph) start only when the test opens their gate, in the
+    order they were sent: the order of events is the test's, not the machine's."""
+
+    def __init__(self, graph: Graph) -> None:
+        super().__init__(graph, hub_cap=service.HUB_CAP, neighbours=service.NEIGHBOURS_FOR_BOOST)
+        self.gates: list[asyncio.Event] = []
+        self.sizes: list[int] = []
+
+    async def _query(self, principal: Principal, keys: list[str]) -> list[dict]:
+        gate = asyncio.Event()
+        self.gates.append(gate)
+        self.sizes.append(len(keys))
+        await gate.wait()
+        return await super()._query(principal, keys)
+
+    async def sent(self, lookups: int) -> None:
+        for _ in range(1000):
+            if len(self.gates) >= lookups:
+                return
+            await asyncio.sleep(0.001)
+        raise AssertionError(f"{lookups} lookups expected, {len(self.gates)} sent")
+
+
+async def test_two_lone_checks_run_side_by_side_and_a_shared_lookup_runs_alone(filed: Graph) -> None:
+    """Two checks at a time get a lookup each; once a lookup answers several checks, the checks arriving meanwhile
+    wait for it and share the next, rather than split between lookups running side by side."""
+    shared, who = Gated(filed), member("ACME")
+    phones = iter(PHONES)
+
+    def ask() -> asyncio.Task[list[dict]]:
+        keys = [key_of(next(phones))]
+        return asyncio.create_task(shared.lookup(who, keys), name=keys[0])
+
+    first = [ask(), ask()]
+    await shared.sent(2)
+    assert shared.sizes == [1, 1]  # a second lone check is not held behind the first
+    waiting = [ask(), ask(), ask()]
+    await asyncio.sleep(0.01)
+    assert shared.sizes == [1, 1]  # two lookups running: the rest wait
+    shared.gates[0].set()
+    await shared.sent(3)
+    assert shared.sizes == [1, 1, 3]  # beside a lone check's lookup, the waiting ones go as one
+    later = [ask()]
+    shared.gates[1].set()
+    await first[1]
+    later.append(ask())
+    await asyncio.sleep(0.01)
+    assert shared.sizes == [1, 1, 3]  # the shared lookup runs alone: the later checks wait for it
+    shared.gates[2].set()
+    await shared.sent(4)
+    assert shared.sizes == [1, 1, 3, 2]
+    shared.gates[3].set()
+    for task in first + waiting + later:
+        assert [row["key"] for row in await task] == [task.get_name()]
+        assert await task == await alone(filed, who, [task.get_name()])
+    assert shared.lookups == 4 and shared.checks == 7
+
+
 async def test_callers_with_different_views_never_share_a_lookup(filed: Graph) -> None:
     shared = coalescer(filed)
     red = [key_of(RED_PHONE)]
