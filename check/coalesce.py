@@ -15,7 +15,9 @@ Measured on the 100k bench graph (6 Dec 2026; wrk, single-phone checks; one serv
 - at most one lookup at once: 4 connections 1,503–1,533 and 1,252–1,266, but 2 connections 928–979 through
   POST /v1/checks (checkLeads 915–920);
 - this rule: 4 connections 1,413–1,482 and 1,218–1,298, 2 connections 1,019–1,092 and 893–914. At 1 connection
-  nothing changes (a check never finds a lookup running), and at 50 the three differ by less than one server from the next.
+  nothing changes (a check never finds a lookup running), and at 50 the three differ by less than one server does
+  from the next. At 1M rows (bench/check.py, run Z in README): 3,579 REST and 2,737 checkLeads checks/s at 50
+  connections against 3,231 and 2,348 before (run Y, the same machine and graph).
 
 Callers are grouped by what visibility lets them see (graph/visibility.params of their principal): one query never
 mixes two members' views. Large calls (more than `direct_above` keys) are already batches: `parts` sends them
