@@ -13,7 +13,8 @@
    phones drawn from the ingested file (~80 % named by it, ~20 % not);
 4. floors in the same run: a bare Starlette endpoint (bench/floors.py), the product's authenticated
    `{ __typename }`, the product's check query (graph/checks.py) through the driver one query per check, a lean
-   `UNWIND … MATCH` of the same keys, `RETURN 1`;
+   `UNWIND … MATCH` of the same keys, `RETURN 1`; and, as an extra that no target names, the bare lookup behind the
+   bare endpoint (HTTP and one lookup, nothing of the product between them);
 5. the targets of issue 14 as ratios with PASS/MISS (informational; exit code 0 unless something broke). With
    --rounds N, steps 3–4 run N times after one warm-up; each ratio is taken within its round and printed per round,
    and a target whose rounds disagree is SPLIT (with how many passed): a verdict that close to its bound is the
@@ -69,6 +70,14 @@ def graphql_body(values: list[str]) -> str:
 
 def rest_body(values: list[str]) -> str:
     return json.dumps({"leads": leads_of(values)})
+
+
+def bench_params() -> dict:
+    """The visibility parameters of the driver floors: those of the demo analyst the benchmark checks as."""
+    from core.principal import Principal, Role
+    from graph import visibility
+
+    return visibility.params(Principal(id="key:bench", member_code="DEMO_A", roles=frozenset({Role.ANALYST, Role.UPLOADER})))
 
 
 def loadavg() -> float:
@@ -147,12 +156,15 @@ class Run:
         say(f"warm-up              {self.fig.warmup}")
         self.fig.mark()
 
-    def http_figures(self, rest: bool) -> None:
+    def http_figures(self, rest: bool, keys: list[str]) -> None:
+        """`keys`: the pool's keys, for the bare lookup behind the bare endpoint (bench/floors.py)."""
         url = self.server.url
         singles = [graphql_body([v]) for v in self.pool]
         plain = {"Content-Type": "application/json"}
         for conns in (1, 50):
             self.wrk("bare Starlette", self.floor.url, [EMPTY], conns, plain)
+            self.wrk("bare lookup over HTTP", self.floor.url + "lookup", [json.dumps({"keys": [k]}) for k in keys],
+                     conns, plain)
             self.wrk("{ __typename }", url + "/graphql", [EMPTY], conns)
             self.wrk("checkLeads single", url + "/graphql", singles, conns)
             if rest:
@@ -184,12 +196,9 @@ class Run:
 
     async def driver_figures(self, keys: list[str], batch_keys: list[str]) -> None:
         from check.service import HUB_CAP, NEIGHBOURS_FOR_BOOST
-        from core.principal import Principal, Role
-        from graph import checks, visibility
+        from graph import checks
 
-        principal = Principal(id="key:bench", member_code="DEMO_A", roles=frozenset({Role.ANALYST, Role.UPLOADER}))
-        driver = floors.Driver(self.server.bolt_uri, visibility.params(principal), HUB_CAP,
-                               NEIGHBOURS_FOR_BOOST)
+        driver = floors.Driver(self.server.bolt_uri, bench_params(), HUB_CAP, NEIGHBOURS_FOR_BOOST)
         try:
             seconds = self.args.duration
             for conns in (1, 50):
@@ -299,7 +308,10 @@ def main(argv: list[str] | None = None) -> int:
             f"overrides: {', '.join(f'{k}={v}' for k, v in overrides.items())}")
         args.phones = dataset.phones_of(dataset.generated_file(args.rows)[0])
         pool = dataset.phone_pool(args.phones, args.pool)
-        floor = floors.FloorServer(free_port())
+        from check.service import HUB_CAP, NEIGHBOURS_FOR_BOOST
+
+        floor = floors.FloorServer(free_port(), lookup={"uri": server.bolt_uri, "params": bench_params(),
+                                                        "hub_cap": HUB_CAP, "neighbours": NEIGHBOURS_FOR_BOOST})
         floor.start()
         run = Run(args, server, floor, pool, figures)
         rest = run.preflight()
@@ -311,13 +323,14 @@ def main(argv: list[str] | None = None) -> int:
         alliance, _ = load_or_create_dev_key(server.data_dir)
         key_of = cache(lambda v: identify(alliance, "phone", v).key)
         run.warm_up(rest)
+        keys = [key_of(v) for v in pool]
         for round_no in range(1, args.rounds + 1):
             if args.rounds > 1:
                 say(f"round                {round_no} of {args.rounds}")
             figures.end_round()
-            run.http_figures(rest)
+            run.http_figures(rest, keys)
             batch_keys = run.batch_figures(rest, key_of)
-            asyncio.run(run.driver_figures([key_of(v) for v in pool], batch_keys))
+            asyncio.run(run.driver_figures(keys, batch_keys))
         if args.profile:
             run.profile(args.profile)
         figures.load_after = loadavg()

@@ -177,6 +177,18 @@ def _targets(f: Figures, previous: list[dict[str, Any]]) -> list[tuple[str, floa
     return out
 
 
+def _extras(f: Figures) -> list[tuple[str, float]]:
+    """Ratios to the extra floor no target names: the bare lookup behind the bare endpoint (bench/floors.py)."""
+    out = []
+    for path in ("checkLeads single", "POST /v1/checks single"):
+        if f"{path} @1" in f.rows_of and "bare lookup over HTTP @1" in f.rows_of:
+            out.append((f"{path}: 1-conn p50 ÷ bare lookup over HTTP's",
+                        f.get(f"{path} @1", "p50") / f.get("bare lookup over HTTP @1", "p50")))
+            out.append((f"{path}: 50-conn checks/s ÷ bare lookup over HTTP's",
+                        f.get(f"{path} @50", "per_s") / f.get("bare lookup over HTTP @50", "per_s")))
+    return out
+
+
 def _loads(run: dict[str, Any]) -> str:
     return "→".join(f"{x:.1f}" for x in run.get("load") or []) or "?"
 
@@ -224,6 +236,8 @@ def report(f: Figures, markdown: Path | None, cache: Path, serve_log: str = "") 
     rounds = f.rounds
     f = replace(f, rows_of=median_figures(rounds))
     targets = _across([_targets(replace(f, rows_of=rows), previous) for rows in rounds])
+    per_round = [_extras(replace(f, rows_of=rows)) for rows in rounds]
+    extras = [(what, [r[i][1] for r in per_round]) for i, (what, _) in enumerate(per_round[0])] if per_round else []
     settings = ", ".join(f"{k}={v}" for k, v in f.overrides.items()) or "none"
     head = (f"run {f.date}, code {f.code}; {f.rows:,} ingested rows; {os.cpu_count()} CPUs ({cpu_model()}); load average "
             f"{f.load_before:.2f} before, {f.load_after:.2f} after; server: `fenghuo serve` default settings, "
@@ -236,6 +250,8 @@ def report(f: Figures, markdown: Path | None, cache: Path, serve_log: str = "") 
             "the figures saved and tabled are medians over the rounds")
     for what, ratios, bound, verdict in targets:
         say(f"  {verdict:9}  {what:78} {_ratios(ratios)}  (target {bound})")
+    for what, ratios in extras:
+        say(f"  {'info':9}  {what:78} {_ratios(ratios)}  (an extra floor; no target)")
     during = overlapping_jobs(f, serve_log)
     for name, jobs in during.items():
         say(f"  note  {name} was measured while serve's scheduler ran {', '.join(jobs)}")
@@ -244,20 +260,21 @@ def report(f: Figures, markdown: Path | None, cache: Path, serve_log: str = "") 
                                                                             "figures": f.rows_of, "rounds": rounds,
                                                                             "jobs_during": during, "code": f.code}))
     if markdown:
-        markdown.write_text(_markdown(f, targets, head, during))
+        markdown.write_text(_markdown(f, targets, head, during, extras))
         say(f"markdown             {markdown}")
 
 
 def _markdown(f: Figures, targets: list[tuple[str, list[float], str, str]], head: str,
-              during: dict[str, list[str]]) -> str:
+              during: dict[str, list[str]], extras: list[tuple[str, list[float]]] = ()) -> str:
     lines = [f"Check benchmark (`bench/check.py`): {head}.", "", f"Graph: {f.graph}.", "",
              "| request | 1 connection p50 | p99 | 50 connections | p50 / p99 | load |", "|---|---|---|---|---|---|"]
     names = ["bare Starlette", "{ __typename }", "checkLeads single", "POST /v1/checks single", "RETURN 1",
-             "bare lookup", "lean lookup"]
+             "bare lookup", "lean lookup", "bare lookup over HTTP"]
     labels = {"bare Starlette": "bare Starlette endpoint (floor)", "{ __typename }": "authenticated `{ __typename }` (floor)",
               "RETURN 1": "`RETURN 1` via the driver (floor)", "bare lookup": "bare driver lookup, graph/checks.py query (floor)",
               "lean lookup": "lean `UNWIND … MATCH` lookup (floor)", "checkLeads single": "single-phone `checkLeads`",
-              "POST /v1/checks single": "single-phone `POST /v1/checks`"}
+              "POST /v1/checks single": "single-phone `POST /v1/checks`",
+              "bare lookup over HTTP": "bare driver lookup behind the bare Starlette endpoint (extra floor)"}
     for name in names:
         one, fifty = f.rows_of.get(f"{name} @1"), f.rows_of.get(f"{name} @50")
         if not one and not fifty:
@@ -274,6 +291,7 @@ def _markdown(f: Figures, targets: list[tuple[str, list[float], str, str]], head
     rounds = len(targets[0][1]) if targets else 1
     lines += ["", f"| target (issue 14) | ratio{' per round' if rounds > 1 else ''} | bound | verdict |", "|---|---|---|---|"]
     lines += [f"| {what} | {_ratios(ratios)} | {bound} | {verdict} |" for what, ratios, bound, verdict in targets]
+    lines += [f"| {what} (extra floor) | {_ratios(ratios)} | no target | info |" for what, ratios in extras]
     if during:
         lines += ["", "Measured while `fenghuo serve`'s scheduler ran a job: "
                   + "; ".join(f"{name} ({', '.join(jobs)})" for name, jobs in during.items()) + "."]

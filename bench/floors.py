@@ -2,7 +2,16 @@
 doing the product's check query (graph/checks.py), a lean lookup of the same keys, and `RETURN 1` directly.
 
     python bench/floors.py PORT      serves the bare Starlette endpoint (POST / → {"ok": true}) as serve runs
-                                     the product: one uvicorn server, same venv, same loop/http defaults
+                                     the product: one uvicorn server, same venv, same loop/http defaults; with
+                                     FLOOR_LOOKUP set (JSON: the Bolt URI and the query's parameters), also
+                                     POST /lookup {"keys": […]}: the bare driver lookup behind that endpoint
+
+The last is a floor for a check over HTTP, as `wrk` measures it: HTTP, then one lookup, and nothing of the product
+between them (no guards, authentication, scoring or audit). At one connection its p50 is not the sum of the two
+floors: a request there hands off between three processes (wrk, the server, Neo4j) on two cores, where the bare
+lookup's loop hands off between two. In one process the lookup took 0.67 ms whether it ran in the benchmark or inside
+`fenghuo serve` in a loop, and 0.85 ms more than the empty endpoint when each ran between HTTP requests (6 Dec 2026,
+100k bench graph, scratch endpoints).
 """
 
 from __future__ import annotations
@@ -36,7 +45,10 @@ RETURN_1 = "RETURN 1 AS one"
 # -- the bare Starlette endpoint -----------------------------------------------------------------------------
 
 
-def floor_app() -> Any:
+def floor_app(lookup: dict[str, Any] | None = None) -> Any:
+    """`lookup`: {"uri", "params"} — also serve POST /lookup, one bare driver lookup per request (`Driver.query`)."""
+    import json
+
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
@@ -46,14 +58,28 @@ def floor_app() -> Any:
         await request.body()
         return JSONResponse({"ok": True})
 
-    return Starlette(routes=[Route("/", endpoint, methods=["GET", "POST"])])
+    routes = [Route("/", endpoint, methods=["GET", "POST"])]
+    if lookup:  # graph/ imported only here: the bare endpoint's process stays as it was
+        from graph.checks import CHECK
+
+        drivers: list[Driver] = []  # made on the first request, in the server's event loop
+
+        async def looked_up(request: Request) -> JSONResponse:
+            if not drivers:
+                drivers.append(Driver(lookup["uri"], lookup["params"], lookup["hub_cap"], lookup["neighbours"]))
+            records = await drivers[0].query(CHECK, json.loads(await request.body())["keys"])
+            return JSONResponse({"rows": len(records[0]["rows"])})
+
+        routes.append(Route("/lookup", looked_up, methods=["POST"]))
+    return Starlette(routes=routes)
 
 
 class FloorServer:
-    """The bare endpoint in its own process (this file run as a script)."""
+    """The bare endpoint in its own process (this file run as a script); `lookup` as floor_app's."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, lookup: dict[str, Any] | None = None) -> None:
         self.port = port
+        self.lookup = lookup
         self.process: subprocess.Popen | None = None
 
     @property
@@ -61,9 +87,15 @@ class FloorServer:
         return f"http://127.0.0.1:{self.port}/"
 
     def start(self) -> int:
+        import json
+        import os
+
         import httpx
 
-        self.process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), str(self.port)],
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        if self.lookup:
+            env["FLOOR_LOOKUP"] = json.dumps(self.lookup)
+        self.process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), str(self.port)], env=env,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         for _ in range(100):
             try:
@@ -156,7 +188,12 @@ class Driver:
 
 
 if __name__ == "__main__":
+    import json
+    import os
+
     import uvicorn
 
-    uvicorn.Server(uvicorn.Config(floor_app(), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
+    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]  # as check.py
+    lookup = json.loads(os.environ["FLOOR_LOOKUP"]) if os.environ.get("FLOOR_LOOKUP") else None
+    uvicorn.Server(uvicorn.Config(floor_app(lookup), host="127.0.0.1", port=int(sys.argv[1]), log_level="warning",
                                   log_config=None)).run()
