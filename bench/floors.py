@@ -46,7 +46,8 @@ RETURN_1 = "RETURN 1 AS one"
 
 
 def floor_app(lookup: dict[str, Any] | None = None) -> Any:
-    """`lookup`: {"uri", "params"} — also serve POST /lookup, one bare driver lookup per request (`Driver.query`)."""
+    """`lookup`: {"uri", "params", "hub_cap", "neighbours"}, as `Driver` takes them — also serve POST /lookup, one bare
+    driver lookup per request (`Driver.query`)."""
     import json
 
     from starlette.applications import Starlette
@@ -92,7 +93,8 @@ class FloorServer:
 
         import httpx
 
-        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+        root = str(Path(__file__).resolve().parent.parent)  # graph/, for POST /lookup
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)}
         if self.lookup:
             env["FLOOR_LOOKUP"] = json.dumps(self.lookup)
         self.process = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), str(self.port)], env=env,
