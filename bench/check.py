@@ -72,12 +72,15 @@ def rest_body(values: list[str]) -> str:
     return json.dumps({"leads": leads_of(values)})
 
 
-def bench_params() -> dict:
-    """The visibility parameters of the driver floors: those of the demo analyst the benchmark checks as."""
+def floor_lookup(bolt_uri: str) -> dict:
+    """The driver floors' settings (bench/floors.Driver.of): the check query as the demo analyst the benchmark checks
+    as sees it, with the product's hub cap and neighbour count."""
+    from check.service import HUB_CAP, NEIGHBOURS_FOR_BOOST
     from core.principal import Principal, Role
     from graph import visibility
 
-    return visibility.params(Principal(id="key:bench", member_code="DEMO_A", roles=frozenset({Role.ANALYST, Role.UPLOADER})))
+    analyst = Principal(id="key:bench", member_code="DEMO_A", roles=frozenset({Role.ANALYST, Role.UPLOADER}))
+    return {"uri": bolt_uri, "params": visibility.params(analyst), "hub_cap": HUB_CAP, "neighbours": NEIGHBOURS_FOR_BOOST}
 
 
 def loadavg() -> float:
@@ -195,10 +198,9 @@ class Run:
         return [key_of(v) for v in values]
 
     async def driver_figures(self, keys: list[str], batch_keys: list[str]) -> None:
-        from check.service import HUB_CAP, NEIGHBOURS_FOR_BOOST
         from graph import checks
 
-        driver = floors.Driver(self.server.bolt_uri, bench_params(), HUB_CAP, NEIGHBOURS_FOR_BOOST)
+        driver = floors.Driver.of(floor_lookup(self.server.bolt_uri))
         try:
             seconds = self.args.duration
             for conns in (1, 50):
@@ -308,10 +310,7 @@ def main(argv: list[str] | None = None) -> int:
             f"overrides: {', '.join(f'{k}={v}' for k, v in overrides.items())}")
         args.phones = dataset.phones_of(dataset.generated_file(args.rows)[0])
         pool = dataset.phone_pool(args.phones, args.pool)
-        from check.service import HUB_CAP, NEIGHBOURS_FOR_BOOST
-
-        floor = floors.FloorServer(free_port(), lookup={"uri": server.bolt_uri, "params": bench_params(),
-                                                        "hub_cap": HUB_CAP, "neighbours": NEIGHBOURS_FOR_BOOST})
+        floor = floors.FloorServer(free_port(), lookup=floor_lookup(server.bolt_uri))
         floor.start()
         run = Run(args, server, floor, pool, figures)
         rest = run.preflight()

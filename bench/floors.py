@@ -67,7 +67,7 @@ def floor_app(lookup: dict[str, Any] | None = None) -> Any:
 
         async def looked_up(request: Request) -> JSONResponse:
             if not drivers:
-                drivers.append(Driver(lookup["uri"], lookup["params"], lookup["hub_cap"], lookup["neighbours"]))
+                drivers.append(Driver.of(lookup))
             records = await drivers[0].query(CHECK, json.loads(await request.body())["keys"])
             return JSONResponse({"rows": len(records[0]["rows"])})
 
@@ -149,6 +149,11 @@ class Driver:
         self.driver = AsyncGraphDatabase.driver(uri, auth=None, max_connection_pool_size=100,
                                                    notifications_min_severity="OFF")  # as graph/database.py
         self.params = {**principal_params, "hub_cap": hub_cap, "neighbours": neighbours}
+
+    @classmethod
+    def of(cls, lookup: dict[str, Any]) -> "Driver":
+        """From the settings floor_app's `lookup` holds: {"uri", "params", "hub_cap", "neighbours"}."""
+        return cls(lookup["uri"], lookup["params"], lookup["hub_cap"], lookup["neighbours"])
 
     async def query(self, cypher: str, keys: list[str] | None = None) -> list[Any]:
         """One auto-commit read, the call graph/database.py makes for a read (one round trip; execute_query's
