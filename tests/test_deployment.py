@@ -30,6 +30,20 @@ def test_compose_api_waits_for_a_healthy_neo4j_and_points_at_it() -> None:
     assert "FENGHUO_ALLIANCE_KEY" in api["environment"]
 
 
+def _neo4j_setting(environment_name: str) -> str:
+    """The Neo4j image's naming: NEO4J_ + the setting with '_' doubled and '.' as '_'."""
+    return environment_name.removeprefix("NEO4J_").replace("__", "\0").replace("_", ".").replace("\0", "_")
+
+
+def test_compose_neo4j_services_keep_no_connection_alive_for_every_request() -> None:
+    """As the embedded default (tests/graph/test_launcher.py): no receive-timeout hint, so no timer per driver read."""
+    services = [s for s in _compose()["services"].values() if s.get("image", "").startswith("neo4j:")]
+    assert len(services) == 2
+    for service in services:
+        settings = {_neo4j_setting(name): value for name, value in service["environment"].items()}
+        assert settings["server.bolt.connection_keep_alive_for_requests"] == "OFF"
+
+
 def test_compose_environment_names_exist_in_the_settings() -> None:
     from core.settings import Settings
 
