@@ -32,8 +32,9 @@ UNWIND $keys AS k
 MATCH (i:Indicator {key: k})
 RETURN k, i.status AS status, i.masked AS masked
 """
-# The same lookup answered as one record: the driver spends ~0.1 ms per record, most of a 10,000-row answer's
-# time (1.2 s against 0.1 s in one run), so this is the least 10,000 keys can cost through the driver.
+# The same lookup answered as one record: the driver's cost per record is half a 10,000-row answer's time (0.14-0.16 s
+# against 0.07-0.08 s in run AB; 0.40 against 0.06 s while Neo4j's keep-alive hint put a timer on every driver read),
+# so this is the least 10,000 keys can cost through the driver.
 LEAN_COLLECTED = """
 UNWIND $keys AS k
 MATCH (i:Indicator {key: k})
