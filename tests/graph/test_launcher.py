@@ -55,7 +55,7 @@ def test_two_dbms_in_one_jvm_are_independent_and_more_start_on_command(tmp_path:
 
 def test_the_embedded_server_keeps_no_connection_alive_for_every_request(neo4j_target: Target) -> None:
     """With keep-alive for every request (Neo4j's default) the server hints a 120 s receive timeout, and the Python
-    driver then puts every socket read under a timer: ~0.1 ms of the API's CPU per query. Loopback needs no probes."""
+    driver then puts every socket read under a timer: 0.04-0.1 ms of the API's CPU per query. Loopback needs no probes."""
     if os.environ.get("FENGHUO_TEST_NEO4J_URI"):
         pytest.skip("an external Neo4j: its settings are its operator's")
     with GraphDatabase.driver(neo4j_target.uri) as driver:
