@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import itertools
 import sys
@@ -25,6 +26,7 @@ from graph.database import Graph
 from ingest.pipeline import BatchRunner
 from ingest.pseudonym import identify
 from leads.retraction import retract
+from psi import setup as psi_setup
 from psi.setup import SETUP_PRINCIPAL, PrivateSetup
 from tests.support import TEST_KEY, add_member
 
@@ -147,6 +149,21 @@ async def test_the_refresh_after_a_batch_reads_only_the_indicators_that_batch_na
     assert (again.changes, again.read_keys, again.rebuilt_keys) == (0, 0, 0)
 
 
+async def test_a_catch_up_stops_reading_the_last_change_once_the_slack_has_passed(
+        graph: Graph, runner: BatchRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(psi_setup, "FEED_SLACK_MS", 300)
+    setup = PrivateSetup(graph)
+    await setup.refresh()
+    await file(runner, 2)
+    first = await setup.catch_up()
+    assert (first.read_entries, first.changes, first.added) == (1, 1, 2)
+    await asyncio.sleep(0.6)
+    again = await setup.catch_up()  # within the slack of the read before: read again, not applied again
+    assert (again.read_entries, again.changes, again.added) == (1, 0, 0)
+    quiet = await setup.catch_up()  # past the slack of the read before, and no newer change came
+    assert (quiet.read_entries, quiet.changes) == (0, 0)
+
+
 async def test_the_refresh_after_a_large_batch_reads_it_a_window_of_lines_at_a_time(
         graph: Graph, runner: BatchRunner, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(repo, "PAGE_LINES", 2)
@@ -228,10 +245,14 @@ async def test_no_segment_grows_past_the_cap_so_a_removal_reencrypts_at_most_tha
     await setup.refresh()
     assert [s.size for s in setup.segments] == [5, 5, 2]
     audit = AuditLog(graph)
+    before = {s.serial: s.size for s in setup.segments}
     await retract(graph, audit, BETA, lead_ids=[await lead_of(graph, numbers[0])], reason="filed in error")
     await audit.close()
     report = await setup.catch_up()
-    assert (report.removed, report.rebuilt_keys) == (1, 4)
+    after = {s.serial: s.size for s in setup.segments}
+    gone, new = [k for k in before if k not in after], [k for k in after if k not in before]
+    assert len(gone) == len(new) == 1  # only the segment that held the key is encrypted again, one key fewer
+    assert report.removed == 1 and report.rebuilt_keys == after[new[0]] == before[gone[0]] - 1
     assert matched(setup, numbers) == set(numbers[1:])
 
 
