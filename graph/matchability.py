@@ -26,11 +26,15 @@ RECORD_BATCH = """
 CREATE (:MatchabilityChange {id: randomUUID(), at: timestamp(), source: 'batch', batch_id: $batch_id})
 """
 
-# Few entries live at a time (pruned after an hour), so a label scan is enough: no index to migrate.
+# Few entries live at a time (pruned after an hour), so a label scan is enough: no index to migrate. One read gives
+# Neo4j's clock with the entries, so a reader moves its cursor to the time of the read; the entries it applied
+# before (read again within its slack) stay in Neo4j rather than come back with their keys every second.
 CHANGES_SINCE = """
-MATCH (c:MatchabilityChange) WHERE c.at >= $since
-RETURN c.id AS id, c.at AS at, c.source AS source, coalesce(c.keys, []) AS keys, c.batch_id AS batch_id
-ORDER BY c.at
+WITH timestamp() AS now
+OPTIONAL MATCH (c:MatchabilityChange) WHERE c.at >= coalesce($cursor, now) - $slack AND NOT c.id IN $skip
+WITH now, c ORDER BY c.at
+RETURN now, collect(c {.id, .at, .source, keys: CASE WHEN $keys THEN coalesce(c.keys, []) ELSE [] END, .batch_id})
+       AS entries
 """
 
 PRUNE = """
@@ -55,8 +59,13 @@ async def batch_aggregated(graph: Graph, batch_id: str) -> None:
     await graph.write(RECORD_BATCH, {"batch_id": batch_id})
 
 
-async def changes_since(graph: Graph, since_ms: int) -> list[dict[str, Any]]:
-    return await graph.read_values(CHANGES_SINCE, {"since": since_ms})
+async def changes_since(graph: Graph, cursor_ms: int | None, slack_ms: int, skip: Iterable[str] = (),
+                        keys: bool = True) -> tuple[int, list[dict[str, Any]]]:
+    """Neo4j's clock now, and the entries stamped from `slack_ms` before `cursor_ms` (before now if None) on, oldest
+    first, but those whose ids are in `skip`; without their keys if `keys` is false."""
+    rows = await graph.read_values(CHANGES_SINCE, {"cursor": cursor_ms, "slack": slack_ms, "skip": list(skip),
+                                                   "keys": keys})
+    return int(rows[0]["now"]), rows[0]["entries"]
 
 
 async def prune(graph: Graph, before_ms: int) -> int:

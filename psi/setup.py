@@ -85,8 +85,7 @@ class RefreshReport:
     segments: int
     read_seconds: float = 0.0  # of `seconds`: reading the feed and the changed (or, in full, all) keys from Neo4j
     read_keys: int = 0  # indicators read from Neo4j (all matchable ones for a full comparison)
-    changes: int = 0  # feed entries applied (0 for a full comparison)
-    read_entries: int = 0  # feed entries read, those applied before and read again within the slack among them
+    changes: int = 0  # feed entries read and applied (0 for a full comparison)
 
 
 class PrivateSetup:
@@ -189,9 +188,8 @@ class PrivateSetup:
         """Compare the whole matchable set with the segments: encrypt new keys, rebuild segments that lost keys."""
         async with self._lock:
             started, as_of = time.perf_counter(), time.time()
-            cursor = await feed.now_ms(self.graph)
             # Entries visible now record changes committed before the keys are read: the read reflects them.
-            seen = await feed.changes_since(self.graph, cursor - FEED_SLACK_MS)
+            cursor, seen = await feed.changes_since(self.graph, None, FEED_SLACK_MS, keys=False)
             pages = _Records()
             async for keys in repo.matchable_key_pages(self.graph, SETUP_PRINCIPAL):
                 await asyncio.to_thread(pages.add, keys)
@@ -211,19 +209,17 @@ class PrivateSetup:
             return await self.refresh()
         async with self._lock:
             started, as_of = time.perf_counter(), time.time()
-            # The cursor moves to Neo4j's clock at this read, not to the newest entry's time. Otherwise the last
-            # change's entries were read again every second until another change came or they were pruned (one to
-            # one and a half hours): after retention on the 1M-row graph, ~100 entries of 5,000 keys each, a tenth
-            # of the API's core and more of Neo4j's (bench/RUNS.md, run AC).
-            now = await feed.now_ms(self.graph)
-            entries = await feed.changes_since(self.graph, self._cursor_ms - FEED_SLACK_MS)
-            fresh = [entry for entry in entries if entry["id"] not in self._applied]
-            matchable, unmatchable = await self._matchability(fresh)
+            # The cursor moves to Neo4j's clock at this read, not to the newest entry's time, and the entries applied
+            # before are not sent again. Otherwise the last change's entries (after retention on the 1M-row graph,
+            # ~100 of 5,000 keys each) came back every second with their keys: until another change or the prune (one
+            # to one and a half hours; a tenth of the API's core and more of Neo4j's, bench/RUNS.md, run AC), and
+            # then for the slack's 30 s after each change.
+            now, entries = await feed.changes_since(self.graph, self._cursor_ms, FEED_SLACK_MS, skip=self._applied)
+            matchable, unmatchable = await self._matchability(entries)
             read = time.perf_counter() - started
             report = await self._apply(keyset.minus(matchable, self._keys), keyset.intersect(unmatchable, self._keys),
-                                       started, read, len(matchable) + len(unmatchable), changes=len(fresh),
-                                       read_entries=len(entries))
-            self._advance(fresh, max([self._cursor_ms, now, *(entry["at"] for entry in entries)]))
+                                       started, read, len(matchable) + len(unmatchable), changes=len(entries))
+            self._advance(entries, max([self._cursor_ms, now, *(entry["at"] for entry in entries)]))
             self.as_of = as_of
             return report
 
@@ -271,7 +267,7 @@ class PrivateSetup:
         return await asyncio.to_thread(split)
 
     async def _apply(self, added: np.ndarray, removed: np.ndarray, started: float, read: float, read_keys: int,
-                     changes: int = 0, read_entries: int = 0) -> RefreshReport:
+                     changes: int = 0) -> RefreshReport:
         """Encrypt the segments `_plan` says change; swap them in with the new key arrays at once."""
         plan = await asyncio.to_thread(_plan, self.segments, self._keys, self._labels, added, removed,
                                        self.max_segment_keys, self._serials)
@@ -287,7 +283,7 @@ class PrivateSetup:
                 segments.append(slot)
             self.segments, self._keys, self._labels = segments, keys, labels
         return RefreshReport(len(added), len(removed), rebuilt, round(time.perf_counter() - started, 3),
-                             len(self.segments), round(read, 3), read_keys, changes, read_entries)
+                             len(self.segments), round(read, 3), read_keys, changes)
 
     def _build(self, serial: int, records: np.ndarray) -> Segment:
         started = time.perf_counter()
