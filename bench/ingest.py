@@ -145,6 +145,7 @@ class EndToEnd:
     load_after: str
     profile: Any = None
     jvm_at_ready: Any = None  # bench.ingest_probe.JvmMemory at checks_ready, or None
+    hook: Any = None  # bench.ingest_probe.Usage from checks_ready until the batch's agent networks are assigned
 
     @property
     def rate(self) -> float:
@@ -206,9 +207,13 @@ def end_to_end(label: str, server: Server, path: Path, rows: int, profile_to: Pa
     result = EndToEnd(label, batch["rows_total"], file_mb, batch, upload_s, first_rows, committed or ready, ready,
                       progress, sampler.usage, seen, load_before, load(), profile, jvm_at_ready)
     report_end_to_end(result)
-    # Agent networks are folded in after checks_ready by the server (a hook); the next phase waits for them.
-    networks_s = on_graph(server.bolt_uri, lambda g: networks_assigned(g, batch_id)) + time.perf_counter() - began
-    say(f"networks assigned    {networks_s - ready:,.1f} s after checks_ready (the after-aggregation hook; not in the rate)")
+    # Agent networks are folded in after checks_ready by the server (a hook, in the API process); the next phase
+    # waits for them. The API's memory is sampled through it too: what it leaves is in the next file's figures.
+    with Sampler(tree) as hook:
+        networks_s = on_graph(server.bolt_uri, lambda g: networks_assigned(g, batch_id)) + time.perf_counter() - began
+    result.hook = hook.usage
+    say(f"networks assigned    {networks_s - ready:,.1f} s after checks_ready (the after-aggregation hook; not in the rate); "
+        f"API RSS peak {mb(hook.usage.api.peak)}, {mb(hook.usage.api.samples[-1])} when done")
     if seen["leads"] != batch["accepted"]:
         raise RuntimeError(f"the {label} batch is not fully in Neo4j: {seen} vs {batch}")
     return result
@@ -399,6 +404,10 @@ def summary(args: argparse.Namespace, server: Server, small: EndToEnd, large: En
     for name, part in (("API process", "api"), ("batch worker", "worker"), ("Neo4j JVM", "jvm")):
         a, b = getattr(small.usage, part).peak, getattr(large.usage, part).peak
         say(f"RSS peak {name:<13}small {mb(a)} | large {mb(b)}   flat {verdict(flat(a, b))}")
+    if small.hook is not None and large.hook is not None:
+        a, b = small.hook.api.peak, large.hook.api.peak
+        say(f"RSS peak API, hook   small {mb(a)} | large {mb(b)}   flat {verdict(flat(a, b))} (the agent networks after "
+            f"checks_ready; when done: {mb(small.hook.api.samples[-1])} | {mb(large.hook.api.samples[-1])})")
     a, b = small.jvm_at_ready, large.jvm_at_ready
     if a is not None and b is not None:
         say(f"Neo4j JVM split      at checks_ready, small | large: heap committed {mb(a.heap_committed)} | "

@@ -13,6 +13,7 @@ import asyncio
 import threading
 from typing import Awaitable, Callable, TypeVar
 
+from core.memory import release_free_memory
 from graph.database import Graph, Target
 
 T = TypeVar("T")
@@ -30,8 +31,15 @@ class SideLoop:
         return Graph.connect(target, database)  # the driver belongs to the loop it is made on
 
     async def run(self, step: Callable[[Graph], Awaitable[T]]) -> T:
-        """`step(graph)` on the side loop; its result or exception here."""
-        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(step(self.graph), self._loop))
+        """`step(graph)` on the side loop; its result or exception here. What the step freed goes back to the
+        system once it ends (core/memory.py)."""
+        async def run_then_trim() -> T:
+            try:
+                return await step(self.graph)
+            finally:
+                await asyncio.to_thread(release_free_memory)
+
+        return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(run_then_trim(), self._loop))
 
     async def close(self, timeout: float = 30.0) -> None:
         """Cancel what still runs there, close its driver, stop its thread."""

@@ -32,6 +32,7 @@ import numpy as np
 import private_set_intersection.python as psi
 from google.protobuf.message import DecodeError
 
+from core.memory import release_free_memory
 from core.principal import Principal, Role
 from graph import matchability as feed
 from graph import psi as repo
@@ -47,6 +48,7 @@ MAX_SEGMENT_KEYS = 65_536  # a removed key re-encrypts its segment: at most this
 WATCH_SECONDS = 1.0  # how often the refresher reads the change feed (and at once after a batch of this process)
 FULL_SECONDS = 1800.0  # the safety net: a full comparison this often (it reads every key); below feed.KEEP_MS
 FEED_SLACK_MS = 30_000  # the feed is re-read this far back, so an entry committed late is not skipped
+TRIM_AFTER_KEYS = 100_000  # a refresh that read this many keys gives the memory it freed back (core/memory.py)
 
 # Built from what a member may match: a member-like principal of no member (never sees RED, never owns a lead).
 SETUP_PRINCIPAL = Principal(id="psi:setup", member_code="psi:setup", roles=frozenset({Role.ANALYST}), name="private setup")
@@ -171,6 +173,8 @@ class PrivateSetup:
                 if full:
                     last_full = time.monotonic()
                     await feed.prune(self.graph, await feed.now_ms(self.graph) - feed.KEEP_MS)
+                if report.read_keys >= TRIM_AFTER_KEYS:
+                    await asyncio.to_thread(release_free_memory)
                 if report.rebuilt_keys or report.removed:
                     log.info("private-check setup %s: +%d -%d keys, %d encrypted in %.1fs, %d segments",
                              "rebuilt" if full else "caught up", report.added, report.removed, report.rebuilt_keys,
