@@ -5,22 +5,32 @@ Only keys leave these queries; the PSI protocol (psi/) keeps them from whoever a
 
 from __future__ import annotations
 
-from typing import AsyncIterator
+from typing import AsyncIterator, NamedTuple
 
 from core.principal import Principal
 from graph import visibility
 from graph.database import Graph
 
+
+class Split(NamedTuple):
+    """Indicator keys read for a private-check setup, by whether a private check may match them now."""
+    matchable: list[str]
+    unmatchable: list[str]
+
+
 # One page of the indicators in key order after `$after` (the unique constraint's index gives the order and the
-# start), each with whether it is privately matchable: a full refresh reads the whole set a page at a time, so no
-# answer holds every key's row at once (1.9 M rows at 1M leads, ~1 GB of driver records in the API process).
+# start): the privately matchable keys among them, how many it read and the last key, in one record. A full refresh
+# reads the whole set a page at a time, so no answer holds every key at once (1.9 M rows at 1M leads, ~1 GB of
+# driver records in the API process); and the keys come as one list, not a record and a dict per indicator.
 PAGE_KEYS = 50_000  # indicators per page of a full refresh's read
 PAGE_LINES = 50_000  # batch lines per read of a batch's indicators
+
 
 MATCHABLE_KEYS_PAGE = f"""
 MATCH (i:Indicator) WHERE i.key > $after
 WITH i ORDER BY i.key LIMIT $limit
-RETURN i.key AS key, {visibility.privately_matchable("i")} AS matchable
+WITH i.key AS key, {visibility.privately_matchable("i")} AS matchable
+RETURN collect(CASE WHEN matchable THEN key END) AS keys, count(*) AS read, max(key) AS last
 """
 
 # A lead list for a collision: leads the principal may read, of one category, never RED (RED never leaves its
@@ -32,21 +42,25 @@ MATCH (l)-[:NAMES]->(i:Indicator) WHERE NOT coalesce(i.benign, false)
 RETURN DISTINCT i.key AS key
 """
 
-# The indicators one batch's leads name (retracted leads too: their indicators may have lost an aggregate),
-# each with whether it is privately matchable now: what a refresh after that batch reads, and nothing more; read
-# `PAGE_LINES` lines of the batch at a time (an indicator named in two windows comes back twice, with one answer).
+# The indicators one batch's leads name (retracted leads too: their indicators may have lost an aggregate), split
+# by whether each is privately matchable now: what a refresh after that batch reads, and nothing more. Read
+# `PAGE_LINES` lines of the batch at a time (an indicator named in two windows comes back twice, with one answer),
+# each window as one record of two key lists: a row per indicator held ~4x the keys' size in driver records and
+# dicts while a window was taken in (+180 MB of the API process for the 2 M keys of a 1M-row batch, bench/RUNS.md).
 BATCH_MATCHABILITY = f"""
 MATCH (l:Lead) WHERE l.batch_id = $batch_id AND l.seq >= $from AND l.seq < $to
 MATCH (l)-[:NAMES]->(i:Indicator)
 WITH DISTINCT i
-RETURN i.key AS key, {visibility.privately_matchable("i")} AS matchable
+WITH i.key AS key, {visibility.privately_matchable("i")} AS matchable
+RETURN collect(CASE WHEN matchable THEN key END) AS yes, collect(CASE WHEN matchable THEN null ELSE key END) AS no
 """
 
 # The same for named indicators (a retraction, a dispute ruling, a purge): a key no longer in the graph is not matchable.
 KEYS_MATCHABILITY = f"""
 UNWIND $keys AS key
 OPTIONAL MATCH (i:Indicator {{key: key}})
-RETURN key, i IS NOT NULL AND coalesce({visibility.privately_matchable("i")}, false) AS matchable
+WITH key, i IS NOT NULL AND coalesce({visibility.privately_matchable("i")}, false) AS matchable
+RETURN collect(CASE WHEN matchable THEN key END) AS yes, collect(CASE WHEN matchable THEN null ELSE key END) AS no
 """
 
 BATCH_LAST_LINE = """
@@ -65,29 +79,31 @@ async def matchable_key_pages(graph: Graph, principal: Principal) -> AsyncIterat
     params, size = visibility.params(principal), PAGE_KEYS
     after = ""
     while True:
-        rows = await graph.read_values(MATCHABLE_KEYS_PAGE, {"after": after, "limit": size, **params})
-        if rows:
-            yield [row["key"] for row in rows if row["matchable"]]
-        if len(rows) < size:
+        page = (await graph.read_values(MATCHABLE_KEYS_PAGE, {"after": after, "limit": size, **params}))[0]
+        if page["read"]:
+            yield page["keys"]
+        if page["read"] < size:
             return
-        after = rows[-1]["key"]
+        after = page["last"]
 
 
-async def batch_matchability(graph: Graph, principal: Principal, batch_id: str) -> AsyncIterator[list[dict]]:
-    """Rows (`key`, `matchable`) of the indicators the batch's leads name, a window of `PAGE_LINES` lines at a time
+async def batch_matchability(graph: Graph, principal: Principal, batch_id: str) -> AsyncIterator[Split]:
+    """The keys of the indicators the batch's leads name, matchable and not, a window of `PAGE_LINES` lines at a time
     (an indicator named in two windows comes back in both, with one answer)."""
     rows = await graph.read_values(BATCH_LAST_LINE, {"batch_id": batch_id})
     last = rows[0]["last_line"] if rows else None
     params = {"batch_id": batch_id, **visibility.params(principal)}
     for start in range(0, (last or 0) + 1, PAGE_LINES):
-        yield await graph.read_values(BATCH_MATCHABILITY, {**params, "from": start, "to": start + PAGE_LINES})
+        row = (await graph.read_values(BATCH_MATCHABILITY, {**params, "from": start, "to": start + PAGE_LINES}))[0]
+        yield Split(row["yes"], row["no"])
 
 
-async def keys_matchability(graph: Graph, principal: Principal, keys: list[str]) -> AsyncIterator[list[dict]]:
-    """Rows (`key`, `matchable`) of the named keys, 5,000 at a time."""
+async def keys_matchability(graph: Graph, principal: Principal, keys: list[str]) -> AsyncIterator[Split]:
+    """The named keys, matchable and not, 5,000 at a time."""
     params = visibility.params(principal)
     for start in range(0, len(keys), 5000):
-        yield await graph.read_values(KEYS_MATCHABILITY, {"keys": keys[start:start + 5000], **params})
+        row = (await graph.read_values(KEYS_MATCHABILITY, {"keys": keys[start:start + 5000], **params}))[0]
+        yield Split(row["yes"], row["no"])
 
 
 async def lead_list_keys(graph: Graph, principal: Principal, category: str, *, own: bool) -> list[str]:

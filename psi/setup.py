@@ -200,9 +200,10 @@ class PrivateSetup:
             current = await asyncio.to_thread(pages.as_set)
             read = time.perf_counter() - started
             held, matchable = self._keys, len(current)
-            added, removed = await asyncio.to_thread(lambda: (keyset.minus(current, held), keyset.minus(held, current)))
+            difference = _Difference(*await asyncio.to_thread(
+                lambda: (keyset.minus(current, held), keyset.minus(held, current))), read_keys=matchable)
             del current, pages  # only `added` (often the same array) and `removed` go on
-            report = await self._apply(added, removed, started, read, matchable)
+            report = await self._apply(difference, started, read)
             self._advance(seen, max(self._cursor_ms or cursor, cursor))
             self.as_of = as_of
             return report
@@ -219,10 +220,8 @@ class PrivateSetup:
             # to one and a half hours; a tenth of the API's core and more of Neo4j's, bench/RUNS.md, run AC), and
             # then for the slack's 30 s after each change.
             now, entries = await feed.changes_since(self.graph, self._cursor_ms, FEED_SLACK_MS, skip=self._applied)
-            matchable, unmatchable = await self._matchability(entries)
-            read = time.perf_counter() - started
-            report = await self._apply(keyset.minus(matchable, self._keys), keyset.intersect(unmatchable, self._keys),
-                                       started, read, len(matchable) + len(unmatchable), changes=len(entries))
+            difference = await self._changed(entries)
+            report = await self._apply(difference, started, time.perf_counter() - started, changes=len(entries))
             self._advance(entries, max([self._cursor_ms, now, *(entry["at"] for entry in entries)]))
             self.as_of = as_of
             return report
@@ -240,20 +239,21 @@ class PrivateSetup:
             self.segments, self._keys, self._labels = [], keyset.EMPTY, np.empty(0, np.uint32)
         return await self.refresh()
 
-    async def _matchability(self, entries: list[dict]) -> tuple[np.ndarray, np.ndarray]:
-        """The indicators the entries name (a batch's through its leads) that are privately matchable now, and
-        those that are not, as two sets of records. A key read twice with two answers counts as not matchable:
-        the change that flipped it has its own feed entry, applied at a later catch-up."""
+    async def _changed(self, entries: list[dict]) -> _Difference:
+        """The keys the entries name (a batch's through its leads) that are privately matchable now and not held
+        (to add), those held that are not (to remove), and how many keys were read. A key read twice with two
+        answers counts as not matchable: the change that flipped it has its own feed entry, applied at a later
+        catch-up. Only the two differences outlive this: what was read is freed before any segment is built."""
         matchable, unmatchable = _Records(), _Records()
 
-        def take(rows: list[dict]) -> None:
-            matchable.add(row["key"] for row in rows if row["matchable"])
-            unmatchable.add(row["key"] for row in rows if not row["matchable"])
+        def take(split: repo.Split) -> None:
+            matchable.add(split.matchable)
+            unmatchable.add(split.unmatchable)
 
         for entry in entries:
             if entry["batch_id"]:
-                async for rows in repo.batch_matchability(self.graph, SETUP_PRINCIPAL, entry["batch_id"]):
-                    await asyncio.to_thread(take, rows)
+                async for split in repo.batch_matchability(self.graph, SETUP_PRINCIPAL, entry["batch_id"]):
+                    await asyncio.to_thread(take, split)
         named = _Records()
         named.add(key for entry in entries for key in entry["keys"])
 
@@ -261,23 +261,32 @@ class PrivateSetup:
             return keyset.decode(keyset.minus(keyset.minus(named.as_set(), matchable.as_set()), unmatchable.as_set()))
 
         if keys := await asyncio.to_thread(unread):
-            async for rows in repo.keys_matchability(self.graph, SETUP_PRINCIPAL, keys):
-                await asyncio.to_thread(take, rows)
+            async for split in repo.keys_matchability(self.graph, SETUP_PRINCIPAL, keys):
+                await asyncio.to_thread(take, split)
 
-        def split() -> tuple[np.ndarray, np.ndarray]:
+        def difference() -> _Difference:
             no = unmatchable.as_set()
-            return keyset.minus(matchable.as_set(), no), no
+            yes = keyset.minus(matchable.as_set(), no)
+            return _Difference(keyset.minus(yes, self._keys), keyset.intersect(no, self._keys), len(yes) + len(no))
 
-        return await asyncio.to_thread(split)
+        return await asyncio.to_thread(difference)
 
-    async def _apply(self, added: np.ndarray, removed: np.ndarray, started: float, read: float, read_keys: int,
-                     changes: int = 0) -> RefreshReport:
-        """Encrypt the segments `_plan` says change; swap them in with the new key arrays at once."""
+    async def _apply(self, difference: _Difference, started: float, read: float, changes: int = 0) -> RefreshReport:
+        """Encrypt the segments `_plan` says change; swap them in with the new key arrays at once. The difference's
+        arrays are taken from it and dropped once planned: the new key array holds the added keys, and a copy kept
+        beside it would stay for the whole encryption (64 MB for minutes after a 1M-row batch)."""
+        added, removed = difference.added, difference.removed
+        difference.added = difference.removed = keyset.EMPTY
+        counts = len(added), len(removed)
+        if difference.read_keys >= TRIM_AFTER_KEYS:  # what the read freed goes back before the encryption starts
+            await asyncio.to_thread(release_free_memory)
         plan = await asyncio.to_thread(_plan, self.segments, self._keys, self._labels, added, removed,
                                        self.max_segment_keys, self._serials)
+        del added, removed
         rebuilt = 0
         if plan is not None:
             slots, keys, labels = plan
+            del plan
             segments = []
             for slot in slots:
                 if isinstance(slot, int):  # to build: its keys are those labelled with its serial
@@ -286,8 +295,8 @@ class PrivateSetup:
                     rebuilt += slot.size
                 segments.append(slot)
             self.segments, self._keys, self._labels = segments, keys, labels
-        return RefreshReport(len(added), len(removed), rebuilt, round(time.perf_counter() - started, 3),
-                             len(self.segments), round(read, 3), read_keys, changes)
+        return RefreshReport(*counts, rebuilt, round(time.perf_counter() - started, 3), len(self.segments),
+                             round(read, 3), difference.read_keys, changes)
 
     def _build(self, serial: int, records: np.ndarray) -> Segment:
         started = time.perf_counter()
@@ -295,6 +304,15 @@ class PrivateSetup:
                                                  psi.DataStructure.GCS)
         return Segment(f"{self.key_id[:8]}-{serial}", serial, len(records), message.SerializeToString(),
                        time.time(), round(time.perf_counter() - started, 3))
+
+
+@dataclass
+class _Difference:
+    """What a refresh found: keys to add (a set of records none held), keys to remove (a set of held records), and
+    how many keys it read from Neo4j."""
+    added: np.ndarray
+    removed: np.ndarray
+    read_keys: int
 
 
 class _Records:
