@@ -155,7 +155,7 @@ async def detect(graph: Graph, components: list[str] | None,
             between = await _links(graph, name, groups, ids)
         else:
             group_of = {piece: key for key, joined in made_of.items() for piece in joined}
-            between = [(group_of.get(a), group_of.get(b), weight) for a, b, weight in between]
+            between = ((group_of.get(a), group_of.get(b), weight) for a, b, weight in between)  # read once
         scores = cohesion({key: [key] for key in groups}, between)
     finally:
         await repo.drop(graph, name)
@@ -170,8 +170,8 @@ async def _links(graph: Graph, name: str, groups: dict[str, list[str]],
     A node listed in two groups counts in the later one."""
     keys = list(groups)
     of = {ids[node]: n for n, key in enumerate(keys) for node in groups[key] if node in ids}
-    return [(None if a is None else keys[a], None if b is None else keys[b], weight)
-            for a, b, weight in await repo.links(graph, name, of)]
+    a, b, weights = await repo.links(graph, name, of)
+    return [(None if x < 0 else keys[x], None if y < 0 else keys[y], weight) for x, y, weight in zip(a, b, weights)]
 
 
 def _is_lead(node: str) -> bool:
