@@ -42,6 +42,10 @@ MATCH (l)-[:NAMES]->(i:Indicator) WHERE NOT coalesce(i.benign, false)
 RETURN DISTINCT i.key AS key
 """
 
+# `key` and `matchable` as two key lists (a null `matchable` counts as not): the two queries below end with it.
+_SPLIT = ("collect(CASE WHEN matchable THEN key END) AS yes, "
+          "collect(CASE WHEN matchable THEN null ELSE key END) AS no")
+
 # The indicators one batch's leads name (retracted leads too: their indicators may have lost an aggregate), split
 # by whether each is privately matchable now: what a refresh after that batch reads, and nothing more. Read
 # `PAGE_LINES` lines of the batch at a time (an indicator named in two windows comes back twice, with one answer),
@@ -52,7 +56,7 @@ MATCH (l:Lead) WHERE l.batch_id = $batch_id AND l.seq >= $from AND l.seq < $to
 MATCH (l)-[:NAMES]->(i:Indicator)
 WITH DISTINCT i
 WITH i.key AS key, {visibility.privately_matchable("i")} AS matchable
-RETURN collect(CASE WHEN matchable THEN key END) AS yes, collect(CASE WHEN matchable THEN null ELSE key END) AS no
+RETURN {_SPLIT}
 """
 
 # The same for named indicators (a retraction, a dispute ruling, a purge): a key no longer in the graph is not matchable.
@@ -60,7 +64,7 @@ KEYS_MATCHABILITY = f"""
 UNWIND $keys AS key
 OPTIONAL MATCH (i:Indicator {{key: key}})
 WITH key, i IS NOT NULL AND coalesce({visibility.privately_matchable("i")}, false) AS matchable
-RETURN collect(CASE WHEN matchable THEN key END) AS yes, collect(CASE WHEN matchable THEN null ELSE key END) AS no
+RETURN {_SPLIT}
 """
 
 BATCH_LAST_LINE = """

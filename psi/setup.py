@@ -173,8 +173,6 @@ class PrivateSetup:
                 if full:
                     last_full = time.monotonic()
                     await feed.prune(self.graph, await feed.now_ms(self.graph) - feed.KEEP_MS)
-                if report.read_keys >= TRIM_AFTER_KEYS:
-                    await asyncio.to_thread(release_free_memory)
                 if report.rebuilt_keys or report.removed:
                     log.info("private-check setup %s: +%d -%d keys, %d encrypted in %.1fs, %d segments",
                              "rebuilt" if full else "caught up", report.added, report.removed, report.rebuilt_keys,
@@ -202,7 +200,7 @@ class PrivateSetup:
             held, matchable = self._keys, len(current)
             difference = _Difference(*await asyncio.to_thread(
                 lambda: (keyset.minus(current, held), keyset.minus(held, current))), read_keys=matchable)
-            del current, pages  # only `added` (often the same array) and `removed` go on
+            del current, pages, held  # only `added` (often the same array) and `removed` go on
             report = await self._apply(difference, started, read)
             self._advance(seen, max(self._cursor_ms or cursor, cursor))
             self.as_of = as_of
@@ -295,6 +293,9 @@ class PrivateSetup:
                     rebuilt += slot.size
                 segments.append(slot)
             self.segments, self._keys, self._labels = segments, keys, labels
+            del keys, labels
+        if difference.read_keys >= TRIM_AFTER_KEYS:  # and what the encryption and the old arrays freed, after it
+            await asyncio.to_thread(release_free_memory)
         return RefreshReport(*counts, rebuilt, round(time.perf_counter() - started, 3), len(self.segments),
                              round(read, 3), difference.read_keys, changes)
 
