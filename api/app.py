@@ -25,7 +25,7 @@ from core.settings import Settings, get_settings
 from escalation.desk import Desk
 from federation.node import start_federation
 from graph.database import Target, resolve_target
-from ingest.worker import die_with_parent
+from core.children import die_with_parent
 from jobs.process import build_scheduler
 from jobs.scheduler import Scheduler
 from psi.setup import PrivateSetup
@@ -122,7 +122,8 @@ def worker_app() -> Starlette:
 
 async def _schedule_when_migrated(runtime: Runtime) -> Scheduler:
     await runtime.migrated.wait()
-    scheduler = build_scheduler(runtime.graph, runtime.audit, runtime.batches, runtime.settings, runtime.networks)
+    scheduler = build_scheduler(runtime.graph, runtime.audit, runtime.batches, runtime.settings, runtime.side,
+                                runtime.networks)
     await scheduler.start(wait_for_lease=True)
     return scheduler
 

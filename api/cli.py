@@ -22,7 +22,7 @@ from api.admin_cli import audit_app, keys_app, members_app, run_admin
 from api.demo import DEMO_ANALYST_KEY_FILE, DEMO_KEY_FILE, ensure_demo_alliance, ensure_demo_operator
 from api.app import create_app
 from api.graphql.schema import export_sdl
-from api.logs import configure_logging
+from core.logs import configure_logging
 from core.settings import Settings, get_settings
 from graph.database import Graph, Target, resolve_target
 from graph.embedded import EmbeddedNeo4j, EmbeddedNeo4jError, launcher_classpath, read_state, stop_detached

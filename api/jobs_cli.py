@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from api.admin_cli import run_admin
-from api.logs import configure_logging
+from core.logs import configure_logging
 from api.metrics import routes as metrics_routes
 from api.runtime import open_runtime
 from audit.reader import Reader

@@ -20,9 +20,10 @@ from graph.database import Graph, GraphUnavailable, Target
 from graph.migrate import migrate
 from graph import checks as check_repo
 from graph.sideloop import SideLoop
+from graph.sideprocess import SideProcess
 from ingest.pseudonym import AllianceKey, key_from_config, load_or_create_dev_key
 from networks.communities import GdsMissing, require_gds
-from networks.flows import assign_networks, assign_pending_networks
+from networks.flows import assign_networks, assign_pending_networks, networks_pending
 from psi.setup import PrivateSetup
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,8 @@ class Runtime:
     alliance_key: AllianceKey
     audit: AuditLog
     batches: BatchRunner
-    networks: SideLoop  # agent-network work runs there, off the requests' event loop
+    side: SideLoop  # the audit checkpoint runs there, off the requests' event loop
+    networks: SideProcess  # agent-network work runs there, in a process of its own
     migrated: asyncio.Event = field(default_factory=asyncio.Event)
     federation: Federation | None = None  # this node's identity and peer client (issue 12)
     private_setup: PrivateSetup | None = None  # the private-check setup this node serves (issue 15)
@@ -55,7 +57,7 @@ class Runtime:
                 await _warn_without_gds(self.graph)  # issue 16: networks need GDS; say so at start
                 await check_repo.warm_up(self.graph)
                 resumed = await self.batches.resume_pending()
-                assigned = await self.networks.run(assign_pending_networks)
+                assigned = await self.networks.run(assign_pending_networks) if await networks_pending(self.graph) else 0
                 if resumed or assigned:
                     log.info("finished %d aggregations and %d network assignments left from the last stop", resumed, assigned)
                 self.migrated.set()
@@ -73,15 +75,15 @@ async def _warn_without_gds(graph: Graph) -> None:
 
 
 def batch_runner(graph: Graph, audit: AuditLog, alliance_key: AllianceKey, data_dir: Path,
-                 networks: SideLoop | None = None) -> BatchRunner:
-    """The lead-batch pipeline, with agent networks updated after each batch is aggregated (on `networks` when
-    given: graph/sideloop.py)."""
+                 networks: SideProcess | None = None) -> BatchRunner:
+    """The lead-batch pipeline, with agent networks updated after each batch is aggregated (in `networks` when
+    given: graph/sideprocess.py)."""
     runner = BatchRunner(graph, audit, alliance_key, data_dir / "spool")
     if networks is None:
         runner.after_aggregation.append(assign_networks)
     else:
         async def assign_beside(graph: Graph, batch_id: str) -> object:
-            return await networks.run(lambda side_graph: assign_networks(side_graph, batch_id))
+            return await networks.run(assign_networks, batch_id)
 
         runner.after_aggregation.append(assign_beside)
     return runner
@@ -93,9 +95,11 @@ async def open_runtime(settings: Settings, target: Target, *, announce_key: bool
     graph = Graph.connect(target, settings.neo4j_database)
     audit = AuditLog(graph)
     alliance_key = load_alliance_key(settings, announce=announce_key)
-    networks = SideLoop(target, settings.neo4j_database, "fenghuo-networks")
+    side = SideLoop(target, settings.neo4j_database, "fenghuo-side")
+    networks = SideProcess(target, settings.neo4j_database, "fenghuo-network")
     runtime = Runtime(settings=settings, graph=graph, alliance_key=alliance_key, audit=audit,
-                      batches=batch_runner(graph, audit, alliance_key, settings.data_dir, networks), networks=networks)
+                      batches=batch_runner(graph, audit, alliance_key, settings.data_dir, networks), side=side,
+                      networks=networks)
     try:
         yield runtime
     finally:
@@ -103,6 +107,7 @@ async def open_runtime(settings: Settings, target: Target, *, announce_key: bool
             await runtime.batches.close()
         finally:
             await networks.close()
+            await side.close()
         await audit.close()
         await graph.close()
 

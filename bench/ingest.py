@@ -207,13 +207,16 @@ def end_to_end(label: str, server: Server, path: Path, rows: int, profile_to: Pa
     result = EndToEnd(label, batch["rows_total"], file_mb, batch, upload_s, first_rows, committed or ready, ready,
                       progress, sampler.usage, seen, load_before, load(), profile, jvm_at_ready)
     report_end_to_end(result)
-    # Agent networks are folded in after checks_ready by the server (a hook, in the API process); the next phase
-    # waits for them. The API's memory is sampled through it too: what it leaves is in the next file's figures.
+    # Agent networks are folded in after checks_ready by the server (a hook, run in a network process the API
+    # spawns: graph/sideprocess.py); the next phase waits for them. The API's memory and the network process's are
+    # sampled through it: what the API is left holding is in the next file's figures.
     with Sampler(tree) as hook:
         networks_s = on_graph(server.bolt_uri, lambda g: networks_assigned(g, batch_id)) + time.perf_counter() - began
     result.hook = hook.usage
+    h = hook.usage
     say(f"networks assigned    {networks_s - ready:,.1f} s after checks_ready (the after-aggregation hook; not in the rate); "
-        f"API RSS peak {mb(hook.usage.api.peak)}, {mb(hook.usage.api.samples[-1])} when done")
+        f"RSS peak: API {mb(h.api.peak)} ({mb(h.api.samples[-1])} when done), network process {mb(h.networks.peak or None)}, "
+        f"their sum {mb(h.api_and_networks.peak)}; CPU s: API {h.cpu['api']:.1f}, network process {h.cpu['networks']:.1f}")
     if seen["leads"] != batch["accepted"]:
         raise RuntimeError(f"the {label} batch is not fully in Neo4j: {seen} vs {batch}")
     return result
@@ -408,6 +411,12 @@ def summary(args: argparse.Namespace, server: Server, small: EndToEnd, large: En
         a, b = small.hook.api.peak, large.hook.api.peak
         say(f"RSS peak API, hook   small {mb(a)} | large {mb(b)}   flat {verdict(flat(a, b))} (the agent networks after "
             f"checks_ready; when done: {mb(small.hook.api.samples[-1])} | {mb(large.hook.api.samples[-1])})")
+        a, b = small.hook.networks.peak, large.hook.networks.peak
+        say(f"RSS peak network pr. small {mb(a or None)} | large {mb(b or None)}   flat {verdict(flat(a, b))} (the process "
+            f"the hook runs in; it exits when done)")
+        a, b = small.hook.api_and_networks.peak, large.hook.api_and_networks.peak
+        say(f"RSS peak API + netw. small {mb(a)} | large {mb(b)}   flat {verdict(flat(a, b))} (sampled together: what "
+            f"the API process alone held through the hook before it ran in a process of its own)")
     a, b = small.jvm_at_ready, large.jvm_at_ready
     if a is not None and b is not None:
         say(f"Neo4j JVM split      at checks_ready, small | large: heap committed {mb(a.heap_committed)} | "

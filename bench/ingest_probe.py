@@ -1,5 +1,5 @@
 """What bench/ingest.py measures around a `fenghuo serve` process tree: RSS and CPU of the API process, its batch
-worker(s) and the Neo4j JVM (sampled from outside, as `ps` would), the JVM's CPU by thread group, and an optional
+worker(s), its network process(es) (graph/sideprocess.py) and the Neo4j JVM (sampled from outside, as `ps` would), the JVM's CPU by thread group, and an optional
 py-spy profile of the API process and its worker."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any
 
 import psutil
 
-LAUNCHER_MAIN = "org.fenghuo.launcher.Launcher"
+BATCH_WORKER, NETWORK_PROCESS = "fenghuo-batch", "fenghuo-network"  # ingest/worker.py, api/runtime.py
 
 
 @dataclass
@@ -43,27 +43,35 @@ class Series:
 class Usage:
     api: Series = field(default_factory=Series)
     worker: Series = field(default_factory=Series)
+    networks: Series = field(default_factory=Series)  # the agent-network process, while one runs
+    api_and_networks: Series = field(default_factory=Series)  # their sum at each sample: the work the API had held
     jvm: Series = field(default_factory=Series)
-    cpu: dict[str, float] = field(default_factory=dict)  # api / worker / jvm CPU seconds over the window
+    cpu: dict[str, float] = field(default_factory=dict)  # api / worker / networks / jvm CPU seconds over the window
 
 
 class ProcessTree:
-    """The API process of `fenghuo serve` (pid), its spawned batch workers, and the JVM it started."""
+    """The API process of `fenghuo serve` (pid), its spawned children (batch workers, network processes: told apart
+    by the names core/children.py gives them), and the JVM it started."""
 
     def __init__(self, api_pid: int, jvm_pid: int | None) -> None:
         self.api = psutil.Process(api_pid)
         self.jvm = psutil.Process(jvm_pid) if jvm_pid else None
 
-    def workers(self) -> list[psutil.Process]:
+    def children(self, name: str) -> list[psutil.Process]:
         found = []
         for child in self.api.children(recursive=True):
             try:
-                cmdline = " ".join(child.cmdline())
+                if child.name() == name:
+                    found.append(child)
             except psutil.Error:
                 continue
-            if "multiprocessing" in cmdline and "resource_tracker" not in cmdline and LAUNCHER_MAIN not in cmdline:
-                found.append(child)
         return found
+
+    def workers(self) -> list[psutil.Process]:
+        return self.children(BATCH_WORKER)
+
+    def networks(self) -> list[psutil.Process]:
+        return self.children(NETWORK_PROCESS)
 
 
 def cpu_seconds(process: psutil.Process | None) -> float:
@@ -90,6 +98,7 @@ class Sampler(threading.Thread):
         self.tree, self.interval, self.usage = tree, interval, Usage()
         self._stop_event = threading.Event()
         self._worker_cpu: dict[int, float] = {}
+        self._network_cpu: dict[int, float] = {}
 
     def __enter__(self) -> "Sampler":
         self._api0, self._jvm0 = cpu_seconds(self.tree.api), cpu_seconds(self.tree.jvm)
@@ -103,7 +112,7 @@ class Sampler(threading.Thread):
         self.sample()
         u = self.usage
         u.cpu = {"api": cpu_seconds(self.tree.api) - self._api0, "worker": sum(self._worker_cpu.values()),
-                 "jvm": cpu_seconds(self.tree.jvm) - self._jvm0}
+                 "networks": sum(self._network_cpu.values()), "jvm": cpu_seconds(self.tree.jvm) - self._jvm0}
         if self.tree.jvm:
             for tid, (kind, seconds) in jvm_thread_cpu(self.tree.jvm.pid).items():
                 before = self._threads0.get(tid, (kind, 0.0))[1]
@@ -115,15 +124,24 @@ class Sampler(threading.Thread):
             self._stop_event.wait(self.interval)
 
     def sample(self) -> None:
-        self.usage.api.add(_rss(self.tree.api))
+        api = _rss(self.tree.api)
+        self.usage.api.add(api)
         self.usage.jvm.add(_rss(self.tree.jvm))
+        self.usage.worker.add(self._children(self.tree.workers(), self._worker_cpu))
+        networks = self._children(self.tree.networks(), self._network_cpu)
+        self.usage.networks.add(networks)
+        self.usage.api_and_networks.add(api + networks)
+
+    @staticmethod
+    def _children(children: list[psutil.Process], cpu_by_pid: dict[int, float]) -> int:
+        """Their RSS summed; each one's CPU so far kept by pid (a child's CPU is its last sample: it exits)."""
         total = 0
-        for worker in self.tree.workers():
-            total += _rss(worker)
-            cpu = cpu_seconds(worker)
+        for child in children:
+            total += _rss(child)
+            cpu = cpu_seconds(child)
             if cpu:
-                self._worker_cpu[worker.pid] = cpu
-        self.usage.worker.add(total)
+                cpu_by_pid[child.pid] = cpu
+        return total
 
 
 def jvm_thread_cpu(pid: int) -> dict[int, tuple[str, float]]:

@@ -1,10 +1,11 @@
 """Long graph work beside the API: a second event loop in its own thread, with its own driver.
 
-Agent networks after a 100k-row batch take minutes, much of it Python (records turned into dicts, fragments
-rejoined, plans made) between awaits. On the API's event loop every such stretch holds up every request: checks
-waited up to 2 s (p99) while a server caught up on a batch's networks. In a thread of its own the same work shares
-the interpreter in slices of `sys.getswitchinterval()` (5 ms), so requests keep being answered. Cancelling the
-awaiting side cancels the work; `close` cancels whatever still runs, then closes the driver.
+For work that must act on this process (the audit checkpoint sets this process's metrics) but not hold up its
+requests. Python stretches between awaits on the API's event loop hold up every request: a checkpoint of a busy
+node's newest blocks held every check for 6.6 s. In a thread of its own the same work shares the interpreter in
+slices of `sys.getswitchinterval()` (5 ms), so requests keep being answered. Cancelling the awaiting side cancels
+the work; `close` cancels whatever still runs, then closes the driver. Work that needs nothing of this process and
+holds much memory, as the agent networks do, runs in a process of its own instead (graph/sideprocess.py).
 """
 
 from __future__ import annotations

@@ -1,29 +1,22 @@
 """The batch worker process: reads a lead file, applies the row policy and hands chunks of lead rows to
 the parent over a bounded queue (so memory stays flat and the API's event loop never parses files).
 
-The worker dies with its parent, as the Neo4j launcher does: on Linux the kernel kills it when the parent
-dies (PR_SET_PDEATHSIG), and everywhere a watchdog thread ends it once its parent pid changes. Ending is
-`os._exit`: a normal exit would wait for the queue's feeder thread to flush into a pipe nobody reads.
-The multiprocessing resource tracker then sees its last user gone and exits too.
+The worker dies with its parent (core/children.py). Ending is `os._exit`: a normal exit would wait for the
+queue's feeder thread to flush into a pipe nobody reads. The multiprocessing resource tracker then sees its last
+user gone and exits too.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import multiprocessing
 import os
 import queue as queue_module
-import signal
-import sys
-import threading
-import time
 import traceback
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any, Iterator
+from typing import IO, Any
 
+from core.children import SPAWN, become_child, main_module_hidden
 from ingest.columns import ColumnError, map_header
 from ingest.defaults import BatchDefaults
 from ingest.formats import FormatError, detect_format, open_table
@@ -32,9 +25,6 @@ from ingest.pseudonym import AllianceKey
 
 CHUNK_ROWS = 5000
 FIRST_CHUNK_ROWS = 250  # chunks then double up to CHUNK_ROWS: progress shows at once
-WATCHDOG_SECONDS = 0.5
-_PR_SET_PDEATHSIG = 1
-_CONTEXT = multiprocessing.get_context("spawn")  # no fork of a process holding driver threads
 
 
 @dataclass(frozen=True)
@@ -98,28 +88,10 @@ def _sender(queue: Any, parent: int) -> Any:
     return put
 
 
-def die_with_parent(parent: int) -> None:
-    """End this process as soon as `parent` is gone (it may already be)."""
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
-        except (OSError, AttributeError):
-            pass  # the watchdog below still covers it
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(WATCHDOG_SECONDS)
-        os._exit(1)
-
-    if os.getppid() != parent:
-        os._exit(1)
-    threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
-
-
 def run(job: Job, queue: Any, parent: int | None = None) -> None:
     """Process target: put ('header', warnings), ('chunk', Chunk)…, then ('done', totals, report file) or ('error', message, line)."""
     parent = parent or os.getppid()
-    die_with_parent(parent)
+    become_child(parent, "fenghuo-batch")
     put = _sender(queue, parent)
     try:
         fmt = detect(Path(job.path), job.filename, job.format)
@@ -151,25 +123,9 @@ def run(job: Job, queue: Any, parent: int | None = None) -> None:
 
 
 def start(job: Job) -> tuple[Any, Any]:
-    queue = _CONTEXT.Queue(maxsize=4)
-    process = _CONTEXT.Process(target=run, args=(job, queue, os.getpid()), name=f"batch-{job.batch_id[:8]}", daemon=True)
-    with _main_module_hidden():
+    queue = SPAWN.Queue(maxsize=4)
+    process = SPAWN.Process(target=run, args=(job, queue, os.getpid()), name=f"batch-{job.batch_id[:8]}", daemon=True)
+    with main_module_hidden():
         process.start()
     return process, queue
 
-
-@contextlib.contextmanager
-def _main_module_hidden() -> Iterator[None]:
-    """A spawned child first re-runs the parent's __main__ script. Under `fenghuo serve` that script imports the
-    whole API (api.cli: ~2 CPU s and ~120 MB more per batch worker, measured by bench/ingest.py); the worker needs
-    only this module, which it imports to find `run`. With no file or spec on __main__ while the child is started,
-    multiprocessing skips that step. Process.start takes the preparation data synchronously, on this thread."""
-    main = sys.modules["__main__"]
-    saved = {name: main.__dict__[name] for name in ("__file__", "__spec__") if name in main.__dict__}
-    main.__dict__.pop("__file__", None)
-    main.__dict__["__spec__"] = None
-    try:
-        yield
-    finally:
-        main.__dict__.pop("__spec__", None)
-        main.__dict__.update(saved)

@@ -36,7 +36,8 @@ from graph.database import Graph
 from graph.disputes import rebuild_aggregates
 from graph.leads import delete_leads_of
 from graph.sideloop import SideLoop
-from networks.flows import assign_pending_networks, rebuild_networks, refresh_networks
+from graph.sideprocess import SideProcess
+from networks.flows import assign_pending_networks, networks_pending, rebuild_networks, refresh_networks
 from ingest.categories import CATEGORIES
 from jobs import metrics
 from jobs.connectors.base import SourceFailed
@@ -57,20 +58,25 @@ BUILTIN_JOBS: tuple[tuple[str, JobKind, dict[str, Any], dict[str, Any]], ...] = 
 
 
 async def run(kind: JobKind, graph: Graph, audit: AuditLog, settings: Settings, config: dict[str, Any] | None = None,
-              networks: SideLoop | None = None) -> dict[str, Any]:
+              side: SideLoop | None = None, networks: SideProcess | None = None) -> dict[str, Any]:
     """Run one housekeeping task; the stats it returns go into the run record (`rows` = items handled).
-    `networks`: the side loop of a serving process (graph/sideloop.py), off the requests' loop, where the long
-    graph work runs: agent networks and the audit checkpoint."""
+    A serving process passes where its long graph work runs, away from the requests' loop: `side`, its side loop
+    (graph/sideloop.py), for the audit checkpoint (it sets this process's metrics); `networks`, its network process
+    (graph/sideprocess.py), for the agent networks."""
     if kind is JobKind.RETENTION:
         return await retention(graph, audit, settings)
     if kind is JobKind.NETWORK_UPKEEP:
-        upkeep = partial(network_upkeep, rebuild=bool((config or {}).get("rebuild")))
-        return await (networks.run(upkeep) if networks is not None else upkeep(graph))
+        rebuild = bool((config or {}).get("rebuild"))
+        if networks is None:
+            return await network_upkeep(graph, rebuild=rebuild)
+        if not rebuild and not await networks_pending(graph):
+            return {"rows": 0, "mode": "pending batches assigned"}  # nothing to do: no process started for it
+        return await networks.run(network_upkeep, rebuild=rebuild)
     if kind is JobKind.BATCH_SWEEPER:
         return await sweep_batches(graph, audit, settings)
     if kind is JobKind.AUDIT_CHECKPOINT:
         checkpoint = partial(audit_checkpoint, settings=settings)
-        return await (networks.run(checkpoint) if networks is not None else checkpoint(graph))
+        return await (side.run(checkpoint) if side is not None else checkpoint(graph))
     if kind is JobKind.ESCALATION_DIGEST:
         return await escalation_digest(graph)
     raise SourceFailed(f"{kind.value} is not a housekeeping job", retry=False)

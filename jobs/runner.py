@@ -23,6 +23,7 @@ from graph import batches as batches_repo
 from graph import jobs as repo
 from graph.database import Graph
 from graph.sideloop import SideLoop
+from graph.sideprocess import SideProcess
 from ingest.defaults import BatchDefaults
 from ingest.pipeline import BatchRunner, UploadRequest
 from jobs import housekeeping, metrics
@@ -60,10 +61,10 @@ class RunTally:
 
 class JobRunner:
     def __init__(self, graph: Graph, audit: AuditLog, batches: BatchRunner, secrets: SecretBox, settings: Settings,
-                 holder: str, networks: SideLoop | None = None) -> None:
+                 holder: str, side: SideLoop | None = None, networks: SideProcess | None = None) -> None:
         self.graph, self.audit, self.batches, self.secrets = graph, audit, batches, secrets
         self.settings, self.holder = settings, holder
-        self.networks = networks  # agent-network housekeeping runs there when the process has one (graph/sideloop.py)
+        self.side, self.networks = side, networks  # where a serving process runs long housekeeping (jobs/housekeeping.py)
 
     async def run(self, job_id: str, trigger: str = "schedule") -> dict[str, Any] | None:
         """The finished run, or None when another run of the job holds its lock (never two at once)."""
@@ -94,7 +95,8 @@ class JobRunner:
 
     async def _execute(self, job: Job, run_id: str, tally: RunTally) -> list[str]:
         if not job.kind.ingests:
-            stats = await housekeeping.run(job.kind, self.graph, self.audit, self.settings, job.config, self.networks)
+            stats = await housekeeping.run(job.kind, self.graph, self.audit, self.settings, job.config, self.side,
+                                          self.networks)
             tally.rows = int(stats.pop("rows", 0))
             return [f"{name}: {value}" for name, value in stats.items()]
         known: set[str] = set()  # source ids this job has a record of (filed or not), as the connector asked

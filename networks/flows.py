@@ -190,6 +190,11 @@ async def assign_pending_networks(graph: Graph, *, cap: int = NETWORK_DEGREE_CAP
     return assigned
 
 
+async def networks_pending(graph: Graph) -> bool:
+    """Whether a committed batch waits for its networks (cheap: callers ask before starting a process for it)."""
+    return bool(await repo.pending_batches(graph))
+
+
 def _fold_lead(rows: list[dict[str, Any]], linker: Linker, current: dict[str, str | None],
                ineligible: list[str]) -> None:
     for row in rows:

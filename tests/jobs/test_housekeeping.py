@@ -9,6 +9,7 @@ from pathlib import Path
 from audit.log import AuditLog
 from graph.database import Graph, Target
 from graph.sideloop import SideLoop
+from graph.sideprocess import SideProcess
 from ingest.pipeline import BatchRunner, UploadRequest
 from jobs import housekeeping, metrics
 from jobs.model import JobKind
@@ -34,7 +35,7 @@ async def _on_side_loop(jobs_env: JobsEnv, target: Target, kind: JobKind, thread
     """`kind` run as a serving process runs it: with a side loop (graph/sideloop.py) named `thread`."""
     side = SideLoop(target, "neo4j", thread)
     try:
-        return await housekeeping.run(kind, jobs_env.graph, jobs_env.audit, jobs_env.settings, {}, side)
+        return await housekeeping.run(kind, jobs_env.graph, jobs_env.audit, jobs_env.settings, {}, side=side)
     finally:
         await side.close()
 
@@ -156,22 +157,26 @@ async def test_the_daily_escalation_digest_is_installed_and_its_run_stores_yeste
     assert stored == [{"id": f"440000-{day}", "new": 1}, {"id": f"440300-{day}", "new": 1}]
 
 
-async def test_network_upkeep_runs_on_the_side_loop_of_a_serving_process(jobs_env: JobsEnv, tmp_path: Path,
-                                                                        neo4j_target: Target, monkeypatch) -> None:
-    """A serving process passes its side loop (graph/sideloop.py): the upkeep's network work runs there, off the
-    loop that answers requests, and still assigns the batch whose after-batch hook never ran."""
+async def test_network_upkeep_runs_in_the_network_process_of_a_serving_process(jobs_env: JobsEnv, tmp_path: Path,
+                                                                              neo4j_target: Target, monkeypatch) -> None:
+    """A serving process passes its network process (graph/sideprocess.py): the upkeep runs there, not in the
+    process that answers requests, and still assigns the batch whose after-batch hook never ran."""
     today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
     await _file(jobs_env.graph, tmp_path, [("13800138201", "MONEY_MULE", today), ("13800138202", "MONEY_MULE", today)])
-    threads: list[str] = []
-    real = housekeeping.assign_pending_networks
 
-    async def watched(graph: Graph) -> int:
-        threads.append(threading.current_thread().name)
-        return await real(graph)
+    async def not_here(graph: Graph) -> int:
+        raise AssertionError("the upkeep ran in the serving process")
 
-    monkeypatch.setattr(housekeeping, "assign_pending_networks", watched)
-    stats = await _on_side_loop(jobs_env, neo4j_target, JobKind.NETWORK_UPKEEP, "test-networks")
+    monkeypatch.setattr(housekeeping, "assign_pending_networks", not_here)  # this process's copy only
+    networks = SideProcess(neo4j_target, "neo4j", "test-networks")
+    try:
+        stats = await housekeeping.run(JobKind.NETWORK_UPKEEP, jobs_env.graph, jobs_env.audit, jobs_env.settings, {},
+                                       networks=networks)
+        again = await housekeeping.run(JobKind.NETWORK_UPKEEP, jobs_env.graph, jobs_env.audit, jobs_env.settings, {},
+                                       networks=networks)
+    finally:
+        await networks.close()
 
-    assert threads == ["test-networks"] and threading.current_thread().name != "test-networks"
     assert stats == {"rows": 1, "mode": "pending batches assigned"}
+    assert again == {"rows": 0, "mode": "pending batches assigned"}
     assert await jobs_env.count("MATCH (b:Batch {status: 'committed'}) WHERE b.networks_assigned_at IS NULL RETURN count(b) AS n") == 0
