@@ -30,12 +30,6 @@ CHUNK = 1 << 16  # records looked up at once by `contains`
 def encode(keys: Iterable[str]) -> tuple[np.ndarray, int]:
     """The keys as records (in the keys' order, repeats kept) and how many were left out for not being of the
     indicator key form (an unknown type, a digest that is not 64 lowercase hex digits). Never says which."""
-    blob, odd = encode_bytes(keys)
-    return (np.frombuffer(blob, RECORD) if blob else EMPTY), odd
-
-
-def encode_bytes(keys: Iterable[str]) -> tuple[bytes, int]:
-    """`encode`, the records as one bytes object (to be appended to a buffer)."""
     records: list[bytes] = []
     odd = 0
     for key in keys:
@@ -49,7 +43,7 @@ def encode_bytes(keys: Iterable[str]) -> tuple[bytes, int]:
             odd += 1
             continue
         records.append(prefix + raw)
-    return b"".join(records), odd
+    return (np.frombuffer(b"".join(records), RECORD) if records else EMPTY), odd
 
 
 def decode(records: np.ndarray) -> list[str]:
@@ -91,6 +85,30 @@ def minus(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a
     held = contains(b, a)
     return a[~held] if held.any() else a
+
+
+def grows_in_place(records: np.ndarray) -> bool:
+    """Whether `records` owns its buffer, so `ndarray.resize` can grow it (by realloc: here it moves the array once,
+    so old and new are held together for the copy, but no third array is made)."""
+    return records.flags.owndata and records.base is None and records.flags.writeable
+
+
+def merge_into(grown: np.ndarray, other: np.ndarray, chunk: int = CHUNK) -> np.ndarray:
+    """Merge set `other` into set `grown` (no record in both), in `grown` itself, grown to fit (see
+    `grows_in_place`; no view of `grown` may be alive); returns where each of `other`'s records now is. Beside the
+    merged set this holds `other`'s positions and one chunk's. `np.insert` made a new array and position arrays the
+    size of the merge beside both inputs: its peak was twice this one's (tests/psi/test_keyset.py)."""
+    n, m = len(grown), len(other)
+    at_other = np.searchsorted(grown, other) + np.arange(m)
+    grown.resize(n + m, refcheck=False)
+    # Each of grown's records moves up by the count of other's records before it. Moved from the top down, a chunk
+    # lands at or above where it was and below where the chunks above it landed, so nothing unread is overwritten.
+    for end in range(n, 0, -chunk):
+        start = max(0, end - chunk)
+        part = grown[start:end].copy()
+        grown[np.arange(start, end) + np.searchsorted(other, part)] = part
+    grown[at_other] = other
+    return at_other
 
 
 def intersect(a: np.ndarray, b: np.ndarray) -> np.ndarray:

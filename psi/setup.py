@@ -321,24 +321,27 @@ class _Records:
     encodes and sorts them off the event loop (~2.5 µs a key: ~0.1 s a page of 50,000), so the checks it serves
     are not held while a full refresh or a large batch's catch-up reads 1.94 M keys.
 
-    The records go into one growing buffer (a bytearray: past glibc's mmap threshold it grows by mremap, without a
-    copy), and `as_set` sorts that buffer in place: the keys are held once. Pages kept apart and joined at the end
-    held them twice at the join (+64 MB at 1M ingested rows)."""
+    The records go into one array of its own, grown page by page (`resize`), and `as_set` sorts that array in
+    place: the keys are held once. Pages kept apart and joined at the end
+    held them twice at the join (+64 MB at 1M ingested rows). The set it gives owns its buffer, so the setup can
+    grow it again to take the keys it held (`_plan`)."""
 
     def __init__(self) -> None:
         self.done = keyset.EMPTY  # the set of the records added before the last `as_set`
-        self.buffer = bytearray()  # records added since, in arrival order
+        self.fresh = np.empty(0, keyset.RECORD)  # records added since, in arrival order
 
     def add(self, keys: Iterable[str]) -> None:
-        blob, odd = keyset.encode_bytes(keys)
+        records, odd = keyset.encode(keys)
         if odd:  # nothing writes such a key (ingest/pseudonym.indicator_key); never logged itself
             log.warning("%d indicator keys not of the key form left out of the private-check setup", odd)
-        self.buffer += blob
+        if len(records):
+            start = len(self.fresh)
+            self.fresh.resize(start + len(records), refcheck=False)
+            self.fresh[start:] = records
 
     def as_set(self) -> np.ndarray:
-        if self.buffer:
-            fresh = np.frombuffer(self.buffer, keyset.RECORD)  # the buffer itself, writable: sorted where it is
-            self.buffer = bytearray()  # `fresh` holds the old one (it cannot grow while an array views it)
+        if len(self.fresh):
+            fresh, self.fresh = self.fresh, np.empty(0, keyset.RECORD)
             if len(self.done):  # a catch-up's small sets, read again after more keys came
                 fresh = np.concatenate([self.done, fresh])
             self.done = keyset.as_set(fresh, in_place=True)
@@ -348,7 +351,9 @@ class _Records:
 def _plan(segments: list[Segment], keys: np.ndarray, labels: np.ndarray, added: np.ndarray, removed: np.ndarray,
           cap: int, serials: Iterable[int]) -> tuple[list[Segment | int], np.ndarray, np.ndarray] | None:
     """The new segment list (old Segments kept, or the serials of segments to build) and the new key and label
-    arrays, or None if unchanged. `added`: a set of records none of `keys`; `removed`: a set of records of `keys`.
+    arrays, or None if unchanged. `added`: a set of records none of `keys`, the caller's to give away (when larger
+    than `keys` and its own buffer, the new key array is `added` grown: keyset.merge_into); `removed`: a set of
+    records of `keys`.
 
     Segments that lost keys are rebuilt without them (under a new serial); the added keys form new last segments
     of at most `cap` keys, each merged into the one before it while that is no larger and the sum fits `cap` (so
@@ -384,6 +389,13 @@ def _plan(segments: list[Segment], keys: np.ndarray, labels: np.ndarray, added: 
             slots[-1] = [merged, before[1] + last[1], None]
     if len(added) and not len(keys):  # the first build: the added set is the new key array (no second copy)
         keys, labels = added, fresh
+    elif len(added) >= len(keys) and keyset.grows_in_place(added):  # a large batch: the held keys go into `added`
+        old = keyset.merge_into(added, keys)
+        merged = np.empty(len(added), np.uint32)
+        is_old = np.zeros(len(added), bool)
+        is_old[old] = True
+        merged[old], merged[~is_old] = labels, fresh
+        keys, labels = added, merged
     elif len(added):
         at = np.searchsorted(keys, added)
         keys, labels = np.insert(keys, at, added), np.insert(labels, at, fresh)
