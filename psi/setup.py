@@ -321,8 +321,9 @@ class _Records:
     encodes and sorts them off the event loop (~2.5 µs a key: ~0.1 s a page of 50,000), so the checks it serves
     are not held while a full refresh or a large batch's catch-up reads 1.94 M keys.
 
-    The records go into one array of its own, grown page by page (`resize`), and `as_set` sorts that array in
-    place: the keys are held once. Pages kept apart and joined at the end
+    The records go into one array of its own, grown page by page (`resize`: numpy moves the array, so the last
+    page's growth holds the read twice for a moment, as the difference taken next does), and `as_set` sorts that
+    array in place: the keys are held once. Pages kept apart and joined at the end
     held them twice at the join (+64 MB at 1M ingested rows). The set it gives owns its buffer, so the setup can
     grow it again to take the keys it held (`_plan`)."""
 
