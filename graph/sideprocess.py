@@ -70,9 +70,14 @@ class SideProcess:
                      step, args, kwargs)
         receiver, sender = SPAWN.Pipe(duplex=False)
         process = SPAWN.Process(target=_child, args=(work, sender, os.getpid()), name=self.name, daemon=True)
-        with main_module_hidden():
-            process.start()
-        sender.close()
+        try:
+            with main_module_hidden():
+                process.start()
+        except BaseException:
+            receiver.close()
+            raise
+        finally:
+            sender.close()  # the child has its own copy
         self._running.add(process)
         try:
             kind, value = await _answer(receiver)
@@ -82,7 +87,7 @@ class SideProcess:
         finally:
             receiver.close()
             self._running.discard(process)
-        await asyncio.to_thread(process.join, STOP_GRACE_S)  # it exits right after answering
+        await asyncio.to_thread(_reap, process, STOP_GRACE_S)  # it exits right after answering
         if kind == "ok":
             return value
         if kind == "error":
@@ -108,6 +113,13 @@ async def _answer(receiver: Connection) -> tuple[str, Any]:
         return await asyncio.to_thread(receiver.recv)
     except EOFError:
         return "died", None
+
+
+def _reap(process: BaseProcess, grace: float) -> None:
+    process.join(grace)
+    if process.is_alive():
+        process.kill()
+        process.join()
 
 
 def _stop(process: BaseProcess, grace: float) -> None:
