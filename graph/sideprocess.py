@@ -10,7 +10,7 @@ but CPU.
 
 Each `run` spawns one child (core/children.py: lean, named, dies with the API), which opens its own driver, runs
 `step(graph, *args, **kwargs)` on its own event loop, sends back the result or the exception, and exits.
-Spawning costs ~0.5 s of CPU per step, small beside a step that takes seconds to minutes. Cancelling `run` asks
+Spawning costs ~0.6 s of CPU per step, small beside a step that takes seconds to minutes. Cancelling `run` asks
 the child to stop (SIGTERM: its step is cancelled, so a held network lease is released in its `finally`) and kills
 it after `STOP_GRACE_S`. A step must be a module-level function (the child imports it by name) and its
 arguments and result must pickle.
@@ -82,12 +82,12 @@ class SideProcess:
         try:
             kind, value = await _answer(receiver)
         except asyncio.CancelledError:
-            await asyncio.shield(asyncio.to_thread(_stop, process, STOP_GRACE_S))
+            await asyncio.shield(asyncio.to_thread(_end, process, STOP_GRACE_S, ask=True))
             raise
         finally:
             receiver.close()
             self._running.discard(process)
-        await asyncio.to_thread(_reap, process, STOP_GRACE_S)  # it exits right after answering
+        await asyncio.to_thread(_end, process, STOP_GRACE_S, ask=False)  # it exits right after answering
         if kind == "ok":
             return value
         if kind == "error":
@@ -97,7 +97,7 @@ class SideProcess:
     async def close(self, grace: float = STOP_GRACE_S) -> None:
         """Stop every step still running (their callers see `SideProcessDied`); no new step starts."""
         self._closed = True
-        await asyncio.gather(*(asyncio.to_thread(_stop, process, grace) for process in list(self._running)))
+        await asyncio.gather(*(asyncio.to_thread(_end, process, grace, ask=True) for process in list(self._running)))
 
 
 async def _answer(receiver: Connection) -> tuple[str, Any]:
@@ -115,17 +115,11 @@ async def _answer(receiver: Connection) -> tuple[str, Any]:
         return "died", None
 
 
-def _reap(process: BaseProcess, grace: float) -> None:
-    process.join(grace)
-    if process.is_alive():
-        process.kill()
-        process.join()
-
-
-def _stop(process: BaseProcess, grace: float) -> None:
-    if process.is_alive():
+def _end(process: BaseProcess, grace: float, *, ask: bool) -> None:
+    """Give the child `grace` seconds to exit (asked to stop by SIGTERM first when `ask`), then kill it."""
+    if ask and process.is_alive():
         process.terminate()
-        process.join(grace)
+    process.join(grace)
     if process.is_alive():
         process.kill()
         process.join()

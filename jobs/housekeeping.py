@@ -45,6 +45,7 @@ from jobs.model import JobKind
 
 log = logging.getLogger(__name__)
 SYSTEM = cli_principal("scheduler")
+PENDING_ASSIGNED = "pending batches assigned"  # the network upkeep's mode, as its run record says
 
 # (name, kind, schedule, config): what `install_builtin_jobs` creates when missing.
 BUILTIN_JOBS: tuple[tuple[str, JobKind, dict[str, Any], dict[str, Any]], ...] = (
@@ -70,7 +71,7 @@ async def run(kind: JobKind, graph: Graph, audit: AuditLog, settings: Settings, 
         if networks is None:
             return await network_upkeep(graph, rebuild=rebuild)
         if not rebuild and not await networks_pending(graph):
-            return {"rows": 0, "mode": "pending batches assigned"}  # nothing to do: no process started for it
+            return {"rows": 0, "mode": PENDING_ASSIGNED}  # nothing to do: no process started for it
         return await networks.run(network_upkeep, rebuild=rebuild)
     if kind is JobKind.BATCH_SWEEPER:
         return await sweep_batches(graph, audit, settings)
@@ -85,7 +86,7 @@ async def run(kind: JobKind, graph: Graph, audit: AuditLog, settings: Settings, 
 async def network_upkeep(graph: Graph, *, rebuild: bool) -> dict[str, Any]:
     if rebuild:
         return {"rows": 0, **(await rebuild_networks(graph))}
-    return {"rows": await assign_pending_networks(graph), "mode": "pending batches assigned"}
+    return {"rows": await assign_pending_networks(graph), "mode": PENDING_ASSIGNED}
 
 
 def retention_cutoffs(now: datetime, grace_days: int = 0) -> dict[str, datetime]:
