@@ -21,6 +21,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from neo4j.exceptions import ClientError
 
 from graph.database import Graph
@@ -129,8 +131,11 @@ WHERE sourceNodeId < targetNodeId
 WITH coalesce($of[toString(sourceNodeId)], -1) AS x, coalesce($of[toString(targetNodeId)], -1) AS y,
      propertyValue AS weight
 WITH CASE WHEN x <= y THEN x ELSE y END AS a, CASE WHEN x <= y THEN y ELSE x END AS b, sum(weight) AS weight
-RETURN collect(a) AS a, collect(b) AS b, collect(weight) AS weight
+WITH collect(a) AS a, collect(b) AS b, collect(weight) AS weight
+UNWIND range(0, size(a) - 1, $page) AS from
+RETURN a[from..from + $page] AS a, b[from..from + $page] AS b, weight[from..from + $page] AS weight
 """
+LINKS_PAGE = 50_000  # pairs per record of LINKS: what the caller holds as Python objects at once
 # The weighted edges themselves (the size guard's cohesion test over one small projection): each undirected pair
 # comes back in both directions.
 EDGES = f"""
@@ -297,13 +302,21 @@ async def total_weight(graph: Graph, name: str) -> float:
     return (await graph.read_values(TOTAL_WEIGHT, {"name": name}))[0]["total"] or 0.0
 
 
-async def links(graph: Graph, name: str, of: dict[int, int]) -> tuple[list[int], list[int], list[float]]:
+async def links(graph: Graph, name: str, of: dict[int, int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Link weight summed per pair of groups (`of`: GDS node id → group number; -1 for nodes in no group) as three
-    parallel lists: the pairs' two groups (a <= b) and their weight. The projected graph's edges never leave Neo4j,
-    only one entry per pair of linked groups does, and those come as one record: a chunk of 50,000 leads at 1M rows
-    has ~460,000 linked pairs, which as a driver record and a dict per pair held ~200 MB of the API process."""
-    row = (await graph.read_values(LINKS, {"name": name, "of": {str(node): group for node, group in of.items()}}))[0]
-    return row["a"], row["b"], row["weight"]
+    parallel arrays: the pairs' two groups (a <= b) and their weight. The projected graph's edges never leave Neo4j,
+    only one entry per pair of linked groups does, a page of `LINKS_PAGE` pairs at a time: a chunk of 50,000 leads
+    at 1M rows has up to ~730,000 linked pairs, which as Python lists held ~90 MB of the network process at once
+    (as a driver record and a dict per pair, ~200 MB of the API process before that)."""
+    a, b, weight = [], [], []
+    async for page in graph.read_pages(LINKS, {"name": name, "of": {str(node): group for node, group in of.items()},
+                                               "page": LINKS_PAGE}):
+        a.append(np.array(page["a"], dtype=np.int32))
+        b.append(np.array(page["b"], dtype=np.int32))
+        weight.append(np.array(page["weight"], dtype=np.float64))
+    if not a:
+        return np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0)
+    return np.concatenate(a), np.concatenate(b), np.concatenate(weight)
 
 
 async def leiden(graph: Graph, name: str, gamma: float) -> dict[str, int]:

@@ -37,8 +37,11 @@ from __future__ import annotations
 import heapq
 import uuid
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from math import comb
-from typing import Any, Hashable, Iterable
+from typing import Any, Hashable, Iterable, Sequence
+
+import numpy as np
 
 from graph import communities as repo
 from graph.database import Graph
@@ -137,11 +140,14 @@ async def detect(graph: Graph, components: list[str] | None,
         for node, community in leiden.items():  # Leiden never crosses components; the key says so too
             if sizes[wcc[node]] > WHOLE_LEADS:
                 pieces[f"{wcc[node]}:{community}"].append(node)
-        made_of = {key: [key] for key in groups}  # each group's pieces (a small component is its own)
-        between = await _links(graph, name, {**groups, **pieces}, ids)
-        for key, joined in absorb_fragments({key: [key] for key in pieces}, between).items():
-            groups[key] = [node for piece in joined for node in pieces[piece]]
-            made_of[key] = joined
+        first, piece_keys = len(groups), list(pieces)
+        between = await _links(graph, name, [*groups.values(), *pieces.values()], ids)
+        numbers = np.arange(first + len(piece_keys), dtype=np.int32)
+        made_of = numbers.copy()  # each small component's and piece's number → the number of the group it is in
+        for joined in _absorb(len(piece_keys), between.regrouped(np.where(numbers < first, -1, numbers - first)),
+                              _ranks(piece_keys), FRAGMENT):
+            made_of[first + np.asarray(joined)] = len(groups)
+            groups[piece_keys[joined[0]]] = [node for piece in joined for node in pieces[piece_keys[piece]]]
         oversized, resplit = set(), False
         for key in [k for k, nodes in groups.items() if _leads(nodes) > MAX_NETWORK_LEADS]:
             parts = await _split(graph, groups[key], cap)
@@ -152,11 +158,10 @@ async def detect(graph: Graph, components: list[str] | None,
                 groups.update({f"{key}/{n}": nodes for n, nodes in enumerate(parts)})
                 resplit = True
         if resplit:  # a split cuts across Leiden's pieces: sum the links between the groups as they are now
-            between = await _links(graph, name, groups, ids)
+            between = await _links(graph, name, list(groups.values()), ids)
         else:
-            group_of = {piece: key for key, joined in made_of.items() for piece in joined}
-            between = ((group_of.get(a), group_of.get(b), weight) for a, b, weight in between)  # read once
-        scores = cohesion({key: [key] for key in groups}, between)
+            between = between.regrouped(made_of)
+        scores = dict(zip(groups, _cohesion(between, len(groups)).tolist()))
     finally:
         await repo.drop(graph, name)
     groups = {key: leads for key, nodes in groups.items()
@@ -164,14 +169,50 @@ async def detect(graph: Graph, components: list[str] | None,
     return groups, {key: scores[key] for key in groups}, oversized & set(groups)
 
 
-async def _links(graph: Graph, name: str, groups: dict[str, list[str]],
-                 ids: dict[str, int]) -> list[tuple[str | None, str | None, float]]:
-    """The projected graph's link weight summed per pair of groups, as (key, key, weight); None: nodes in no group.
+@dataclass
+class Between:
+    """Link weight summed per pair of groups, as parallel arrays: the groups' numbers `a` and `b` (-1: nodes in no
+    group) and the `weight`. A chunk of 50,000 leads at 1M rows has up to ~730,000 linked pairs between Leiden's
+    pieces; as tuples, and as the dicts of `absorb_fragments`, they held ~130 MB of the network process."""
+    a: np.ndarray
+    b: np.ndarray
+    weight: np.ndarray
+
+    def regrouped(self, of: np.ndarray) -> Between:
+        """The same pairs between the groups `of` puts each group in (-1 stays -1; pairs are not summed again)."""
+        def through(numbers: np.ndarray) -> np.ndarray:
+            return np.where(numbers < 0, -1, of[np.maximum(numbers, 0)])
+
+        return Between(through(self.a), through(self.b), self.weight)
+
+
+async def _links(graph: Graph, name: str, groups: Sequence[list[str]], ids: dict[str, int]) -> Between:
+    """The projected graph's link weight summed per pair of groups (numbered by their place in `groups`).
     A node listed in two groups counts in the later one."""
-    keys = list(groups)
-    of = {ids[node]: n for n, key in enumerate(keys) for node in groups[key] if node in ids}
-    a, b, weights = await repo.links(graph, name, of)
-    return [(None if x < 0 else keys[x], None if y < 0 else keys[y], weight) for x, y, weight in zip(a, b, weights)]
+    of = {ids[node]: n for n, nodes in enumerate(groups) for node in nodes if node in ids}
+    return Between(*await repo.links(graph, name, of))
+
+
+def _cohesion(between: Between, count: int) -> np.ndarray:
+    """`cohesion` of groups 0 … count-1 from the link weight between them."""
+    a, b, weight = between.a, between.b, between.weight
+    other = (b >= 0) & (b != a)
+    same = (a >= 0) & (a == b)
+    total = _sums(a[a >= 0], weight[a >= 0], count) + _sums(b[other], weight[other], count)
+    inside = _sums(a[same], weight[same], count)
+    return np.divide(inside, total, out=np.ones(count), where=total > 0)
+
+
+def _sums(numbers: np.ndarray, weights: np.ndarray, count: int) -> np.ndarray:
+    """The weights summed per number 0 … count-1, as floats (numpy's bincount answers integers when given none)."""
+    return np.bincount(numbers, weights, count).astype(np.float64, copy=False)
+
+
+def _ranks(keys: Sequence[Any]) -> np.ndarray:
+    """Each key's place in sorted order: how `absorb_fragments` breaks ties between groups (by key)."""
+    ranks = np.empty(len(keys), np.int64)
+    ranks[sorted(range(len(keys)), key=keys.__getitem__)] = np.arange(len(keys))
+    return ranks
 
 
 def _is_lead(node: str) -> bool:
@@ -189,47 +230,71 @@ def absorb_fragments(groups: dict[str, list[str]], edges: Iterable[tuple[str, st
     most strongly linked to. Leiden at `RESOLUTION` parts gangs that share a rented card, and also cuts the
     largest gangs into pieces (modularity's null model grows with the product of two groups' weights, so the
     larger a gang, the more readily it parts); this test does not grow with size: a piece of a gang sends most of
-    its weight to its sibling pieces, a gang that shares one card or device with another keeps most inside."""
-    where = {lead: key for key, leads in groups.items() for lead in leads}
-    volume: dict[str, float] = defaultdict(float)
-    inside: dict[str, float] = defaultdict(float)
-    links: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for a, b, weight in edges:
-        ga, gb = where.get(a), where.get(b)
-        if ga is None or gb is None:
-            continue
-        volume[ga] += weight
-        volume[gb] += weight
-        if ga == gb:
-            inside[ga] += 2 * weight
-        else:
-            links[ga][gb] += weight
-            links[gb][ga] += weight
-    merged = {key: list(leads) for key, leads in groups.items()}
-    share = {key: inside[key] / volume[key] for key in links if volume[key]}
-    heap = [(value, key) for key, value in share.items() if value < threshold]
+    its weight to its sibling pieces, a gang that shares one card or device with another keeps most inside.
+    Returns each community by the key of the one the others joined."""
+    keys = list(groups)
+    where = {node: n for n, key in enumerate(keys) for node in groups[key]}
+    a, b, weight = [], [], []
+    for x, y, w in edges:
+        a.append(where.get(x, -1))
+        b.append(where.get(y, -1))
+        weight.append(w)
+    between = Between(np.array(a, np.int64), np.array(b, np.int64), np.array(weight, np.float64))
+    return {keys[joined[0]]: [node for n in joined for node in groups[keys[n]]]
+            for joined in _absorb(len(keys), between, _ranks(keys), threshold)}
+
+
+def _absorb(count: int, between: Between, ranks: np.ndarray, threshold: float) -> list[list[int]]:
+    """`absorb_fragments` over groups 0 … count-1 (pairs with a group -1 are left out; ties go by `ranks`): the
+    groups as they end, each as the numbers joined in it, the one the others joined first.
+
+    The links between groups are kept once, as arrays sorted by group; the links of a fragment are summed from its
+    members' when it is taken, which happens once (it then joins another)."""
+    keep = (between.a >= 0) & (between.b >= 0)
+    a, b, weight = between.a[keep], between.b[keep], between.weight[keep]
+    volume = _sums(a, weight, count) + _sums(b, weight, count)
+    loop = a == b
+    inside = 2 * _sums(a[loop], weight[loop], count)
+    a, b, weight = a[~loop], b[~loop], weight[~loop]
+    source = np.concatenate([a, b])
+    starts = np.concatenate([[0], np.cumsum(np.bincount(source, minlength=count))])
+    order = np.argsort(source, kind="stable")
+    del source, keep, loop
+    target_of = np.concatenate([b, a])[order]
+    del a, b
+    weight_of = np.take(weight, order, mode="wrap")  # the weights of both directions, without a doubled copy
+    del weight, order
+    share = np.full(count, np.nan)  # inside ÷ volume of each group that links to another; NaN once it joined one
+    linked = (np.diff(starts) > 0) & (volume > 0)
+    share[linked] = inside[linked] / volume[linked]
+    heap = [(share[n], ranks[n], n) for n in np.flatnonzero(linked & (share < threshold)).tolist()]
     heapq.heapify(heap)
+    root = np.arange(count, dtype=np.int32)  # the group each one is in now
+    members: list[list[int] | None] = [[n] for n in range(count)]
     while heap:
-        value, key = heapq.heappop(heap)
-        if share.get(key) != value:  # stale: the community grew or was absorbed since
+        value, _, fragment = heapq.heappop(heap)
+        if share[fragment] != value:  # stale: the group grew or joined another since
             continue
-        target = max(links[key], key=lambda other: (links[key][other], other))
-        merged[target] += merged.pop(key)
-        inside[target] += inside.pop(key) + 2 * links[key][target]
-        volume[target] += volume.pop(key)
-        del share[key]
-        for other, weight in links.pop(key).items():
-            del links[other][key]
-            if other != target:
-                links[target][other] += weight
-                links[other][target] += weight
-        if links[target]:
-            share[target] = inside[target] / volume[target]
-            if share[target] < threshold:
-                heapq.heappush(heap, (share[target], target))
-        else:
-            share.pop(target, None)
-    return merged
+        joined = members[fragment]
+        others = root[np.concatenate([target_of[starts[n]:starts[n + 1]] for n in joined])]
+        weights = np.concatenate([weight_of[starts[n]:starts[n + 1]] for n in joined])
+        outside = others != fragment
+        groups, at = np.unique(others[outside], return_inverse=True)
+        if not len(groups):
+            continue
+        link = _sums(at, weights[outside], len(groups))
+        best = np.lexsort((ranks[groups], link))[-1]  # the strongest link; on a tie the greater key
+        into = int(groups[best])
+        members[into] += joined
+        members[fragment] = None
+        root[joined] = into
+        inside[into] += inside[fragment] + 2 * link[best]
+        volume[into] += volume[fragment]
+        share[fragment] = np.nan
+        share[into] = inside[into] / volume[into]
+        if share[into] < threshold:
+            heapq.heappush(heap, (share[into], ranks[into], into))
+    return [joined for joined in members if joined is not None]
 
 
 async def _split(graph: Graph, nodes: list[str], cap: int) -> list[list[str]] | None:

@@ -109,10 +109,11 @@ async def _assign_window(graph: Graph, batch_id: str, start: int, end: int, cap:
                          done: _Assigned) -> None:
     """Fold lines [start, end) of the batch into the components and write them.
 
-    Reads the window's leads page by page (by `seq`) with their indicators and agents, the other leads those reach
-    that are in no component yet (few: a linking indicator has at most `cap` leads; earlier windows' leads are
-    among them, so a component spanning windows is found whole), and unions them with the components already
-    touched. A component touching several keeps the largest's id and relabels the others; a new component of two
+    Reads the window's leads page by page (by `seq`) with their indicators and agents, and the leads of earlier
+    batches and earlier windows those reach that are in no component yet (few: a linking indicator has at most
+    `cap` leads), and unions them with the components already touched. A later window's leads join what this one
+    forms through their indicators' component ids, so a component spanning windows is found whole, and a window
+    reads no more of the batch than its own lines (the first window of a 1M-row batch read 0.6M leads). A component touching several keeps the largest's id and relabels the others; a new component of two
     or more leads gets a new id. Components that carry a now non-linking indicator (it crossed the cap with this
     batch, or was flagged benign/retracted) are recomputed from their own leads, so one joined only through that
     indicator splits."""
@@ -137,7 +138,7 @@ async def _assign_window(graph: Graph, batch_id: str, start: int, end: int, cap:
 
 
 async def _fold_window(graph: Graph, batch_id: str, start: int, end: int, cap: int, lease: _Lease) -> BatchFold:
-    """The window's leads page by page, then the other leads reached through its not-yet-networked anchors."""
+    """The window's leads page by page, then the earlier leads reached through its not-yet-networked anchors."""
     fold = BatchFold()
     for page in range(start, end, PAGE_SPAN):
         for row in await repo.batch_leads(graph, batch_id, page, min(page + PAGE_SPAN, end), cap):
@@ -145,8 +146,8 @@ async def _fold_window(graph: Graph, batch_id: str, start: int, end: int, cap: i
         await lease.renew()
     keys, agents = fold.anchors()
     for n in range(0, max(len(keys), len(agents)), WRITE_CHUNK):
-        for row in await repo.anchored_leads(graph, batch_id, start, end, keys[n:n + WRITE_CHUNK],
-                                             agents[n:n + WRITE_CHUNK], cap):
+        for row in await repo.anchored_leads(graph, batch_id, start, keys[n:n + WRITE_CHUNK], agents[n:n + WRITE_CHUNK],
+                                             cap):
             own = (row["component_id"],) if row["component_id"] else ()
             links = LeadLinks(row["id"], tuple(row["indicators"]), tuple(row["agents"]), own + tuple(row["networks"]))
             fold.add_earlier_lead(links, row["component_id"])

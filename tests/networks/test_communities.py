@@ -161,15 +161,51 @@ async def test_the_link_weight_between_groups_is_summed_in_neo4j_as_the_projecte
         groups_ = {"across": [by_ref[r] for r in ("A0", "A1", "B0", "F0", "F1")] + [star],
                    "rest": [node for ref, node in by_ref.items() if ref not in {"A0", "A1", "B0", "F0", "F1", "B4"}
                             and node != star]}
-        summed = await communities._links(graph, name, groups_, ids)
+        between = await communities._links(graph, name, list(groups_.values()), ids)
     finally:
         await repo.drop(graph, name)
+    keys = [*groups_, None]  # -1: B4 is in no group
+    summed = [(keys[a], keys[b], w) for a, b, w in zip(between.a.tolist(), between.b.tolist(), between.weight.tolist())]
     assert len(summed) < len(edges)
-    assert {a for a, b, w in summed} | {b for a, b, w in summed} == {"across", "rest", None}  # B4 is in no group
+    assert {a for a, b, w in summed} | {b for a, b, w in summed} == {"across", "rest", None}
     assert sum(w for _, _, w in summed) == pytest.approx(sum(w for _, _, w in edges))
     expected = cohesion(groups_, edges)
     assert 0 < expected["across"] < 1 and 0 < expected["rest"] < 1
     assert cohesion({key: [key] for key in groups_}, summed) == pytest.approx(expected)
+    assert communities._cohesion(between, 2).tolist() == pytest.approx([expected["across"], expected["rest"]])
+
+
+async def test_link_weights_come_page_by_page_and_sum_to_the_same(graph: Graph, runner: BatchRunner,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """`links` reads its pairs a page (a record) at a time, so what the network process holds at once is a page;
+    pages of 3 pairs and one page of all of them give the same sums."""
+    farm = [lead(f"F{n}", phones=(n, n + 1), device=70 + n % 3) for n in range(12)]
+    await file(runner, "ACME", *farm)
+    name = "test-pages"
+    await repo.project(graph, name, None, communities.TYPE_WEIGHTS, communities.AGENT_WEIGHT, NETWORK_DEGREE_CAP, 3)
+    try:
+        wcc, ids = await repo.wcc(graph, name)
+        of = {node: n for n, node in enumerate(sorted(ids.values()))}  # every node a group of its own
+        whole = await repo.links(graph, name, of)
+        pages: list[int] = []
+        stream = graph.read_pages
+
+        async def counted(*args, **kwargs):
+            async for page in stream(*args, **kwargs):
+                pages.append(len(page["a"]))
+                yield page
+
+        monkeypatch.setattr(repo, "LINKS_PAGE", 3)
+        monkeypatch.setattr(graph, "read_pages", counted)
+        paged = await repo.links(graph, name, of)
+    finally:
+        await repo.drop(graph, name)
+    assert len(whole[0]) > 9 and len(pages) > 3 and max(pages) == 3 and sum(pages) == len(whole[0])
+
+    def pairs(found) -> dict[tuple[int, int], float]:
+        return {(a, b): w for a, b, w in zip(*(x.tolist() for x in found))}
+
+    assert pairs(paged) == pytest.approx(pairs(whole))
 
 
 def test_fragments_rejoin_the_same_way_over_the_link_weight_between_pieces() -> None:
@@ -254,3 +290,12 @@ def test_fragments_rejoin_their_gang_and_gangs_sharing_a_card_stay_apart() -> No
     # b keeps 30 of its 30.4 link weight inside: a fragment only under a stricter threshold
     assert len(communities.absorb_fragments(pieces, edges, threshold=0.99)) == 1
     assert communities.absorb_fragments({"x": ["x0"], "y": ["y0"]}, []) == {"x": ["x0"], "y": ["y0"]}
+
+
+def test_a_group_that_took_in_a_fragment_is_judged_by_the_weight_it_now_keeps_inside() -> None:
+    """Four pieces that keep nothing inside: p joins q, which then keeps 1.8 of its 2.3 inside (0.78) and is no
+    fragment at 0.5; r joins s, its strongest link. At 0.8, q is still a fragment and joins them too."""
+    pieces = {"p": ["p"], "q": ["q"], "r": ["r"], "s": ["s"]}
+    edges = [("p", "q", 0.9), ("q", "r", 0.5), ("r", "s", 3.0)]
+    assert communities.absorb_fragments(pieces, edges, threshold=0.5) == {"q": ["q", "p"], "s": ["s", "r"]}
+    assert communities.absorb_fragments(pieces, edges, threshold=0.8) == {"s": ["s", "r", "q", "p"]}

@@ -439,6 +439,35 @@ async def test_incremental_assignment_over_two_batches_equals_a_rebuild(
     assert await assign_networks(graph, "no-such-batch", cap=cap) == {"leads": 0, "networks": 0, "merged": 0, "split": 0}
 
 
+async def test_a_window_reads_no_lead_of_a_later_window(runner: BatchRunner, graph: Graph, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a window holds does not grow with the batch: the leads it reaches through its anchors are earlier
+    batches' or earlier windows' (a 1M-row batch's first window read 0.6M leads of the windows after it)."""
+    from graph import networks as networks_repo
+
+    monkeypatch.setattr(networks, "WINDOW", 700)
+    reached: list[tuple[str, int, list[str]]] = []
+    anchored = networks_repo.anchored_leads
+
+    async def spy(graph: Graph, batch_id: str, start: int, *args, **kwargs) -> list[dict]:
+        rows = await anchored(graph, batch_id, start, *args, **kwargs)
+        reached.append((batch_id, start, [row["id"] for row in rows]))
+        return rows
+
+    monkeypatch.setattr(networks_repo, "anchored_leads", spy)
+    path = tmp_path / "leads.csv"
+    demo.generate(path, 3000, seed=23)
+    await upload(runner, member("ACME"), path)
+    seq = {row["id"]: (row["batch"], row["seq"])
+           for row in await graph.read("MATCH (l:Lead) RETURN l.id AS id, l.batch_id AS batch, l.seq AS seq")}
+    late = [(start, seq[lead]) for batch_id, start, ids in reached for lead in ids
+            if seq[lead][0] == batch_id and seq[lead][1] >= start]
+    assert late == []
+    windows = {start for _, start, _ in reached}
+    assert len(windows) >= 4 and sum(len(ids) for _, _, ids in reached) > 0  # later windows did reach earlier leads
+    assert await stored_components(graph) == await networkx_components(graph, NETWORK_DEGREE_CAP)
+
+
 
 async def test_upkeep_leaves_a_batch_to_the_hook_that_finished_it_while_upkeep_waited(runner: BatchRunner, graph: Graph) -> None:
     import asyncio
