@@ -48,6 +48,10 @@ SET k.holder = $holder, k.expires_at = timestamp() + $ttl_ms
 RETURN k.holder AS holder
 """
 RELEASE_LEASE = "MATCH (k:NetworkLease {id: 'networks'}) WHERE k.holder = $holder SET k.holder = null"
+LEASE_HELD = """
+OPTIONAL MATCH (k:NetworkLease {id: 'networks'}) WHERE k.holder IS NOT NULL AND k.expires_at >= timestamp()
+RETURN k IS NOT NULL AS held
+"""
 
 BATCH_SPAN = """
 MATCH (b:Batch {id: $batch_id}) WHERE b.status = 'committed'
@@ -182,6 +186,11 @@ async def acquire_lease(graph: Graph, holder: str, ttl_ms: int) -> bool:
 
 async def release_lease(graph: Graph, holder: str) -> None:
     await graph.write(RELEASE_LEASE, {"holder": holder})
+
+
+async def lease_held(graph: Graph) -> bool:
+    """Whether a live holder has the network lease now (one that died holds it until it expires)."""
+    return bool((await graph.read(LEASE_HELD))[0]["held"])
 
 
 async def batch_span(graph: Graph, batch_id: str) -> tuple[int | None, bool]:

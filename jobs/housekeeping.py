@@ -5,8 +5,8 @@ checkpoint, the daily escalation digest.
   already gives it no weight and reports the identifier `expired`; this job counts those, and purges leads older
   than τ + FENGHUO_RETENTION_GRACE_DAYS from the shared graph (PIPL minimisation). Aggregates of the touched
   indicators are rebuilt, indicators nothing names any more go too; audit records are kept.
-- network upkeep: assigns agent networks of batches whose hook never finished (graph/networks.py); once a day a
-  full rebuild.
+- network upkeep: assigns agent networks of batches whose hook never finished (graph/networks.py), unless a hook
+  is assigning networks right now (the next run takes what it leaves); once a day a full rebuild.
 - batch sweeper: a batch left `processing` longer than FENGHUO_ABANDONED_BATCH_HOURS failed part-way in a process
   that is gone; it is marked failed (invisible, its leads removed) so a re-upload starts clean.
 - audit checkpoint: verifies the newest FENGHUO_AUDIT_CHECKPOINT_BLOCKS blocks of the audit chain; a break sets
@@ -37,7 +37,7 @@ from graph.disputes import rebuild_aggregates
 from graph.leads import delete_leads_of
 from graph.sideloop import SideLoop
 from graph.sideprocess import SideProcess
-from networks.flows import assign_pending_networks, networks_pending, rebuild_networks, refresh_networks
+from networks.flows import assign_pending_networks, networks_idle, networks_pending, rebuild_networks, refresh_networks
 from ingest.categories import CATEGORIES
 from jobs import metrics
 from jobs.connectors.base import SourceFailed
@@ -72,6 +72,8 @@ async def run(kind: JobKind, graph: Graph, audit: AuditLog, settings: Settings, 
             return await network_upkeep(graph, rebuild=rebuild)
         if not rebuild and not await networks_pending(graph):
             return {"rows": 0, "mode": PENDING_ASSIGNED}  # nothing to do: no process started for it
+        if not rebuild and not await networks_idle(graph):
+            return {"rows": 0, "mode": PENDING_ASSIGNED, "left": "networks are being assigned"}  # the next run takes it
         return await networks.run(network_upkeep, rebuild=rebuild)
     if kind is JobKind.BATCH_SWEEPER:
         return await sweep_batches(graph, audit, settings)

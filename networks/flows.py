@@ -196,6 +196,13 @@ async def networks_pending(graph: Graph) -> bool:
     return bool(await repo.pending_batches(graph))
 
 
+async def networks_idle(graph: Graph) -> bool:
+    """Whether no one is assigning networks now (the lease is free): while a batch's own hook runs, its batch is
+    pending, and an upkeep started then would only wait for the lease in a process of its own, to find the batch
+    done (a 1M-row batch's hook runs for ~7 minutes; the upkeep comes every 10)."""
+    return not await repo.lease_held(graph)
+
+
 def _fold_lead(rows: list[dict[str, Any]], linker: Linker, current: dict[str, str | None],
                ineligible: list[str]) -> None:
     for row in rows:

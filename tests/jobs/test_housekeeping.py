@@ -180,3 +180,35 @@ async def test_network_upkeep_runs_in_the_network_process_of_a_serving_process(j
     assert stats == {"rows": 1, "mode": "pending batches assigned"}
     assert again == {"rows": 0, "mode": "pending batches assigned"}
     assert await jobs_env.count("MATCH (b:Batch {status: 'committed'}) WHERE b.networks_assigned_at IS NULL RETURN count(b) AS n") == 0
+
+
+async def test_network_upkeep_starts_no_process_while_networks_are_being_assigned(jobs_env: JobsEnv, tmp_path: Path,
+                                                                                  neo4j_target: Target, monkeypatch) -> None:
+    """While a batch's own hook holds the network lease its batch is pending; the upkeep leaves it (it would start a
+    process only to wait for the lease) and assigns it on a run after the lease is free."""
+    from graph import networks as networks_repo
+
+    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    await _file(jobs_env.graph, tmp_path, [("13800138211", "MONEY_MULE", today), ("13800138212", "MONEY_MULE", today)])
+    networks = SideProcess(neo4j_target, "neo4j", "test-networks")
+    started = []
+    run = networks.run
+
+    async def counted(step, *args, **kwargs):
+        started.append(step.__name__)
+        return await run(step, *args, **kwargs)
+
+    monkeypatch.setattr(networks, "run", counted)
+    assert await networks_repo.acquire_lease(jobs_env.graph, "hook-in-flight", 60_000)
+    try:
+        held = await housekeeping.run(JobKind.NETWORK_UPKEEP, jobs_env.graph, jobs_env.audit, jobs_env.settings, {},
+                                      networks=networks)
+        await networks_repo.release_lease(jobs_env.graph, "hook-in-flight")
+        free = await housekeeping.run(JobKind.NETWORK_UPKEEP, jobs_env.graph, jobs_env.audit, jobs_env.settings, {},
+                                      networks=networks)
+    finally:
+        await networks.close()
+
+    assert held == {"rows": 0, "mode": "pending batches assigned", "left": "networks are being assigned"}
+    assert free == {"rows": 1, "mode": "pending batches assigned"}
+    assert started == ["network_upkeep"]
