@@ -83,15 +83,7 @@ async def require_gds(graph: Graph) -> str:
 
 def cohesion(groups: dict[str, list[str]], edges: Iterable[tuple[str, str, float]]) -> dict[str, float]:
     """Per group: weight of links inside it / weight of all links of its members (1.0 when it has no links)."""
-    where = {lead: key for key, leads in groups.items() for lead in leads}
-    inside, total = defaultdict(float), defaultdict(float)
-    for a, b, weight in edges:
-        ga, gb = where.get(a), where.get(b)
-        for g in {ga, gb} - {None}:
-            total[g] += weight
-        if ga is not None and ga == gb:
-            inside[ga] += weight
-    return {key: (inside[key] / total[key] if total[key] else 1.0) for key in groups}
+    return dict(zip(groups, _cohesion(_between(groups, edges), len(groups)).tolist()))
 
 
 def gamma(total_weight: float, resolution: float = RESOLUTION) -> float:
@@ -233,15 +225,20 @@ def absorb_fragments(groups: dict[str, list[str]], edges: Iterable[tuple[str, st
     its weight to its sibling pieces, a gang that shares one card or device with another keeps most inside.
     Returns each community by the key of the one the others joined."""
     keys = list(groups)
-    where = {node: n for n, key in enumerate(keys) for node in groups[key]}
+    return {keys[joined[0]]: [node for n in joined for node in groups[keys[n]]]
+            for joined in _absorb(len(keys), _between(groups, edges), _ranks(keys), threshold)}
+
+
+def _between(groups: dict[str, list[str]], edges: Iterable[tuple[str, str, float]]) -> Between:
+    """Node-level edges as links between the groups, numbered by their order (-1: a node in no group; a node listed
+    in two groups counts in the later one)."""
+    where = {node: n for n, nodes in enumerate(groups.values()) for node in nodes}
     a, b, weight = [], [], []
     for x, y, w in edges:
         a.append(where.get(x, -1))
         b.append(where.get(y, -1))
         weight.append(w)
-    between = Between(np.array(a, np.int64), np.array(b, np.int64), np.array(weight, np.float64))
-    return {keys[joined[0]]: [node for n in joined for node in groups[keys[n]]]
-            for joined in _absorb(len(keys), between, _ranks(keys), threshold)}
+    return Between(np.array(a, np.int64), np.array(b, np.int64), np.array(weight, np.float64))
 
 
 def _absorb(count: int, between: Between, ranks: np.ndarray, threshold: float) -> list[list[int]]:
