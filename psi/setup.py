@@ -252,10 +252,14 @@ class PrivateSetup:
             if entry["batch_id"]:
                 async for split in repo.batch_matchability(self.graph, SETUP_PRINCIPAL, entry["batch_id"]):
                     await asyncio.to_thread(take, split)
+        if len(matchable) + len(unmatchable) >= TRIM_AFTER_KEYS:  # the pages' strings, the array's old places
+            await asyncio.to_thread(release_free_memory)
         named = _Records()
         named.add(key for entry in entries for key in entry["keys"])
 
         def unread() -> list[str]:
+            if not len(named.as_set()):  # a batch's entry alone: its read is sorted once, below
+                return []
             return keyset.decode(keyset.minus(keyset.minus(named.as_set(), matchable.as_set()), unmatchable.as_set()))
 
         if keys := await asyncio.to_thread(unread):
@@ -264,8 +268,10 @@ class PrivateSetup:
 
         def difference() -> _Difference:
             no = unmatchable.as_set()
-            yes = keyset.minus(matchable.as_set(), no)
-            return _Difference(keyset.minus(yes, self._keys), keyset.intersect(no, self._keys), len(yes) + len(no))
+            # What was read is taken out of in place: the read's array becomes the added set (bench/RUNS.md).
+            yes = keyset.minus(matchable.as_set(), no, in_place=True)
+            read = len(yes) + len(no)
+            return _Difference(keyset.minus(yes, self._keys, in_place=True), keyset.intersect(no, self._keys), read)
 
         return await asyncio.to_thread(difference)
 
@@ -321,11 +327,12 @@ class _Records:
     encodes and sorts them off the event loop (~2.5 µs a key: ~0.1 s a page of 50,000), so the checks it serves
     are not held while a full refresh or a large batch's catch-up reads 1.94 M keys.
 
-    The records go into one array of its own, grown page by page (`resize`: numpy moves the array, so the last
-    page's growth holds the read twice for a moment, as the difference taken next does), and `as_set` sorts that
-    array in place: the keys are held once. Pages kept apart and joined at the end
-    held them twice at the join (+64 MB at 1M ingested rows). The set it gives owns its buffer, so the setup can
-    grow it again to take the keys it held (`_plan`)."""
+    The records go into one array of its own, grown page by page (`resize`), and `as_set` sorts that array and
+    drops its repeats in place: the keys are held once. Pages kept apart and joined at the end held them twice at
+    the join (+64 MB at 1M ingested rows). The set it gives owns its buffer, so a catch-up takes the keys it already
+    held out of it in place (`keyset.minus`), and the setup can grow it again to take the keys it held (`_plan`).
+    A 1M-row batch's catch-up peaked at +164 MB over the API's level before it, with a new array for each step;
+    +122 MB in place, where the read itself is the peak (bench/RUNS.md)."""
 
     def __init__(self) -> None:
         self.done = keyset.EMPTY  # the set of the records added before the last `as_set`
@@ -339,6 +346,9 @@ class _Records:
             start = len(self.fresh)
             self.fresh.resize(start + len(records), refcheck=False)
             self.fresh[start:] = records
+
+    def __len__(self) -> int:
+        return len(self.done) + len(self.fresh)
 
     def as_set(self) -> np.ndarray:
         if len(self.fresh):
