@@ -139,4 +139,5 @@ class Coalescer:
 
 def _view(principal: Principal) -> Hashable:
     """What a principal may see, as a hashable value: principals with equal visibility parameters share lookups."""
-    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in visibility.params(principal).items()))
+    seen = visibility.params(principal)["vis"]
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in seen.items()))

@@ -14,7 +14,7 @@ from graph.networks import takes_part
 # answered exactly as an unknown one (visibility.indicator).
 OPEN_DISPUTE = f"""
 MATCH (i:Indicator {{key: $key}}) WHERE {visibility.indicator("i")}
-CREATE (d:Dispute {{id: $id, indicator_key: $key, member_code: $vis_member, principal_id: $principal_id,
+CREATE (d:Dispute {{id: $id, indicator_key: $key, member_code: $vis.member, principal_id: $principal_id,
                    reason: $reason, status: 'open', created_at: datetime()}})
 CREATE (d)-[:DISPUTES]->(i)
 SET i.status = CASE WHEN i.status = 'retracted' THEN 'retracted' ELSE 'disputed' END

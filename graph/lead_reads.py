@@ -22,7 +22,7 @@ RETURN {_LEAD_FIELDS} AS lead
 # The caller's own member's leads, newest first; the cursor is (created_at, id).
 OWN_LEADS = f"""
 MATCH (l:Lead)
-WHERE l.member_code = $vis_member AND {visibility.lead("l")}
+WHERE l.member_code = $vis.member AND {visibility.lead("l")}
   AND ($category IS NULL OR l.category = $category)
   AND ($batch_id IS NULL OR l.batch_id = $batch_id)
   AND ($agent IS NULL OR l.agent = $agent)

@@ -37,7 +37,7 @@ RETURN collect(CASE WHEN matchable THEN key END) AS keys, count(*) AS read, max(
 # node, not even blinded); `$own` limits it to the principal's member's leads (the asking side's own list).
 LEAD_LIST_KEYS = f"""
 MATCH (l:Lead {{category: $category}})
-WHERE {visibility.lead("l")} AND l.tlp <> 'RED' AND (NOT $own OR l.member_code = $vis_member)
+WHERE {visibility.lead("l")} AND l.tlp <> 'RED' AND (NOT $own OR l.member_code = $vis.member)
 MATCH (l)-[:NAMES]->(i:Indicator) WHERE NOT coalesce(i.benign, false)
 RETURN DISTINCT i.key AS key
 """

@@ -24,18 +24,26 @@ from core.principal import Principal, Role
 
 
 def params(principal: Principal) -> dict[str, Any]:
-    """The parameters every fragment below refers to."""
-    return {
-        "vis_operator": principal.is_operator,
-        "vis_member": principal.member_code,
-        "vis_tlps": list(principal.shared_tlps),
-        "vis_police": Role.POLICE_LIAISON in principal.roles and not principal.is_operator,
-        "vis_jurisdictions": sorted(principal.jurisdictions),
-    }
+    """The parameter every fragment below refers to: one map, `$vis`, so that every caller shares a query's plan.
+
+    Neo4j 5 caches a plan under the query's text and its parameters' types, and the type of a string or a list
+    parameter carries its size rounded up to a power of ten (0, 1, 10, 100, ...); a map's does not look inside.
+    With the member code, the TLPs and the jurisdictions as parameters of their own, a query was planned again for
+    each new combination of their sizes: an operator (no TLP list), a member, a liaison of one jurisdiction or of
+    several. On the 100k-row bench graph each such plan of the check query cost its first caller 310-530 ms
+    (scratch probe, 7 Dec 2026), and the plan the server makes at start (graph/checks.warm_up) served none of them.
+    """
+    return {"vis": {
+        "operator": principal.is_operator,
+        "member": principal.member_code,
+        "tlps": list(principal.shared_tlps),
+        "police": Role.POLICE_LIAISON in principal.roles and not principal.is_operator,
+        "jurisdictions": sorted(principal.jurisdictions),
+    }}
 
 
 def _countable(member_code: str, tlp: str) -> str:
-    return f"($vis_operator OR {member_code} = $vis_member OR {tlp} IN $vis_tlps)"
+    return f"($vis.operator OR {member_code} = $vis.member OR {tlp} IN $vis.tlps)"
 
 
 def reported(rel: str = "r", member: str = "m") -> str:
@@ -64,13 +72,13 @@ def counted_lead(alias: str = "l") -> str:
 
 def reported_named(rel: str = "r", member: str = "m") -> str:
     """Whether the principal may know which member a visible aggregate belongs to."""
-    return f"($vis_operator OR {member}.code = $vis_member OR coalesce({rel}.attributed, false))"
+    return f"($vis.operator OR {member}.code = $vis.member OR coalesce({rel}.attributed, false))"
 
 
 def indicator(alias: str = "i") -> str:
     """An indicator whose existence the principal may learn: operators; the benign list; or one it has an
     aggregate of (so at least one lead it may read names it)."""
-    return (f"($vis_operator OR coalesce({alias}.benign, false)"
+    return (f"($vis.operator OR coalesce({alias}.benign, false)"
             f" OR EXISTS {{ MATCH (vm:Member)-[vr:REPORTED]->({alias}) WHERE {reported('vr', 'vm')} }})")
 
 
@@ -78,41 +86,41 @@ def lead(alias: str = "l") -> str:
     """Leads the principal may read."""
     return (
         f"({alias}.status = 'active' AND EXISTS {{ MATCH (vb:Batch {{id: {alias}.batch_id}}) WHERE vb.status = 'committed' }}"
-        f" AND ($vis_operator OR {alias}.member_code = $vis_member OR {alias}.tlp IN $vis_tlps"
-        f" OR ($vis_police AND EXISTS {{ MATCH ({alias})<-[:INCLUDES]-(:Escalation)-[:ROUTED_TO]->(vj:Jurisdiction)"
-        f" WHERE vj.code IN $vis_jurisdictions }})))"
+        f" AND ($vis.operator OR {alias}.member_code = $vis.member OR {alias}.tlp IN $vis.tlps"
+        f" OR ($vis.police AND EXISTS {{ MATCH ({alias})<-[:INCLUDES]-(:Escalation)-[:ROUTED_TO]->(vj:Jurisdiction)"
+        f" WHERE vj.code IN $vis.jurisdictions }})))"
     )
 
 
 def filer(alias: str = "l") -> str:
     """The filing member's code when the principal may know it, else null."""
-    return f"CASE WHEN $vis_operator OR {alias}.member_code = $vis_member OR {alias}.attributed THEN {alias}.member_code END"
+    return f"CASE WHEN $vis.operator OR {alias}.member_code = $vis.member OR {alias}.attributed THEN {alias}.member_code END"
 
 
 def network(alias: str = "n") -> str:
     """A Network summary the principal may read whole: its TLPs are all readable (network members are never RED)."""
-    return f"($vis_operator OR all(t IN {alias}.tlps WHERE t IN $vis_tlps))"
+    return f"($vis.operator OR all(t IN {alias}.tlps WHERE t IN $vis.tlps))"
 
 
 def network_member_codes(alias: str = "n") -> str:
     """The member codes of a network the principal may know: its own, attributed ones; all for operators."""
-    return f"[c IN {alias}.member_codes WHERE $vis_operator OR c = $vis_member OR c IN {alias}.attributed_codes]"
+    return f"[c IN {alias}.member_codes WHERE $vis.operator OR c = $vis.member OR c IN {alias}.attributed_codes]"
 
 
 def network_member_filter(alias: str = "n", member: str = "$member") -> str:
     """A filter by one involved member that finds nothing when the principal may not know that member's part."""
     return (f"({member} IS NULL OR ({member} IN {alias}.member_codes"
-            f" AND ($vis_operator OR {member} = $vis_member OR {member} IN {alias}.attributed_codes)))")
+            f" AND ($vis.operator OR {member} = $vis.member OR {member} IN {alias}.attributed_codes)))")
 
 
 def own(alias: str) -> str:
     """Things that belong to a member (batches, their reports, disputes): the own member's, or all for operators."""
-    return f"($vis_operator OR {alias}.member_code = $vis_member)"
+    return f"($vis.operator OR {alias}.member_code = $vis.member)"
 
 
 def operators_only() -> str:
     """The audit trail and the node's peers."""
-    return "$vis_operator"
+    return "$vis.operator"
 
 
 # --- Escalation to police (issue 13) ---------------------------------------------------------------------------
@@ -121,24 +129,24 @@ def operators_only() -> str:
 # and liaison notes, never another member's contribution.
 
 def _liaison_of(case: str) -> str:
-    return (f"($vis_police AND ({case}.jurisdiction_code IN $vis_jurisdictions"
-            f" OR {case}.province_code IN $vis_jurisdictions))")
+    return (f"($vis.police AND ({case}.jurisdiction_code IN $vis.jurisdictions"
+            f" OR {case}.province_code IN $vis.jurisdictions))")
 
 
 def escalation_case(alias: str = "c") -> str:
     """Cases the principal may read (metadata, status and timeline)."""
-    return (f"($vis_operator OR {_liaison_of(alias)} OR (NOT $vis_police AND EXISTS {{"
-            f" MATCH ({alias})<-[:PART_OF]-(ve:Escalation) WHERE ve.member_code = $vis_member }}))")
+    return (f"($vis.operator OR {_liaison_of(alias)} OR (NOT $vis.police AND EXISTS {{"
+            f" MATCH ({alias})<-[:PART_OF]-(ve:Escalation) WHERE ve.member_code = $vis.member }}))")
 
 
 def escalation(alias: str = "e", case: str = "c") -> str:
     """A member's contribution to case `case`: its member, operators, and the case's liaisons."""
-    return f"($vis_operator OR {_liaison_of(case)} OR (NOT $vis_police AND {alias}.member_code = $vis_member))"
+    return f"($vis.operator OR {_liaison_of(case)} OR (NOT $vis.police AND {alias}.member_code = $vis.member))"
 
 
 def case_event(alias: str = "ev") -> str:
     """Timeline entries: status changes for everyone who reads the case; a contribution's entry for its member."""
-    return f"($vis_operator OR $vis_police OR {alias}.kind = 'status' OR {alias}.member_code = $vis_member)"
+    return f"($vis.operator OR $vis.police OR {alias}.kind = 'status' OR {alias}.member_code = $vis.member)"
 
 
 def case_liaison(alias: str = "c") -> str:
@@ -148,7 +156,7 @@ def case_liaison(alias: str = "c") -> str:
 
 def jurisdiction_digest(alias: str = "d") -> str:
     """Daily digests: operators, and liaisons of the digest's jurisdiction."""
-    return f"($vis_operator OR ($vis_police AND {alias}.jurisdiction_code IN $vis_jurisdictions))"
+    return f"($vis.operator OR ($vis.police AND {alias}.jurisdiction_code IN $vis.jurisdictions))"
 
 def privately_matchable(alias: str = "i") -> str:
     """Indicators a private check (issue 15) may match: active or disputed (not retracted), not benign, and

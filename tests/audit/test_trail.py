@@ -66,12 +66,12 @@ async def test_a_search_reads_the_newest_records_off_an_index_not_the_whole_trai
         audit.record(ANALYST if n % 3 else OTHER, "check", subject=[f"k{n}"], request_id=f"r{n}")
     await audit.flush()
     await graph.write("CALL db.awaitIndexes(60)")
-    newest = await _plan(graph, repo.search_query({}), {"limit": 20, "vis_operator": True})
+    newest = await _plan(graph, repo.search_query({}), {"limit": 20, "vis": {"operator": True}})
     # the newest 20 read off the seq index in order (~12 property reads each), not the 3,000 records (6,000+)
     assert newest["db_hits"] < 1000 and "Limit" in newest["operators"], newest
     for filters in ({"member_code": "BETA"}, {"action": "check", "principal_id": "key:analyst"},
                     {"since": "2026-01-01T00:00:00", "until": "2099-01-01T00:00:00"}):
-        params = {**dict.fromkeys(repo.SEARCH_FILTERS), **filters, "limit": 20, "vis_operator": True}
+        params = {**dict.fromkeys(repo.SEARCH_FILTERS), **filters, "limit": 20, "vis": {"operator": True}}
         plan = await _plan(graph, repo.search_query(filters), params)
         assert "NodeByLabelScan" not in plan["operators"], (filters, plan["operators"])
 
