@@ -159,7 +159,9 @@ class Driver:
     async def query(self, cypher: str, keys: list[str] | None = None) -> list[Any]:
         """One auto-commit read, the call graph/database.py makes for a read (one round trip; execute_query's
         managed transaction adds BEGIN and COMMIT): the floor is the least the driver does, not more."""
-        params = {**self.params, "keys": keys} if keys is not None else {}
+        # The product's query reads its keys from the map $part (graph/checks.py: one plan for any number of keys),
+        # the lean floors from the list $keys; a query ignores parameters it does not name.
+        params = {**self.params, "keys": keys, "part": {"keys": keys}} if keys is not None else {}
         async with self.driver.session(database="neo4j", default_access_mode="READ") as session:
             return [record async for record in await session.run(cypher, params)]
 
