@@ -48,7 +48,7 @@ import psutil  # noqa: E402
 
 from bench import dataset, floors, wrk  # noqa: E402
 from bench.check_report import Figures, report  # noqa: E402
-from bench.common import exit_on_sigterm, free_port, say  # noqa: E402
+from bench.common import exit_on_sigterm, free_port, rate_limit, say  # noqa: E402
 from bench.ingest_probe import jvm_thread_cpu  # noqa: E402
 
 EMPTY = json.dumps({"query": "{ __typename }"})
@@ -295,8 +295,7 @@ def main(argv: list[str] | None = None) -> int:
     exit_on_sigterm()
     overrides: dict[str, str] = {"FENGHUO_NEO4J_BOLT_PORT": str(free_port())}
     if args.rate_limit:
-        overrides.update({"FENGHUO_RATE_LIMIT_PER_MINUTE": str(args.rate_limit),
-                          "FENGHUO_RATE_LIMIT_BURST": str(max(500, args.rate_limit // 10))})
+        overrides.update(rate_limit(args.rate_limit))
     serve_args = ["--workers", str(args.workers)] if args.workers else []
     wrk.ensure_wrk()
     figures = Figures(rows=args.rows, overrides={**overrides, **({"serve --workers": str(args.workers)} if args.workers else {})},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import socket
 import sys
@@ -19,6 +20,20 @@ def say(text: str = "") -> None:
 def exit_on_sigterm() -> None:
     """`kill` (SIGTERM) ends a benchmark as Ctrl-C does: its `finally` blocks stop the servers it started."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def begin(title: str) -> None:
+    """What every load benchmark does first: SIGTERM ends it cleanly, and its first line says when and where it ran."""
+    from datetime import datetime, timezone
+
+    exit_on_sigterm()
+    say(f"{title}: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
+        f"load average {os.getloadavg()[0]:.2f}")
+
+
+def rate_limit(per_minute: int) -> dict[str, str]:
+    """The serve overrides that raise the rate limit for a load generator (the burst a tenth of it, at least 500)."""
+    return {"FENGHUO_RATE_LIMIT_PER_MINUTE": str(per_minute), "FENGHUO_RATE_LIMIT_BURST": str(max(500, per_minute // 10))}
 
 
 def free_port() -> int:

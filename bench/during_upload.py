@@ -23,16 +23,14 @@ sys.path.insert(0, str(_REPO))
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
 
 from bench import dataset, wrk  # noqa: E402
-from bench.common import exit_on_sigterm, free_port, networks_assigned, on_graph, say  # noqa: E402
+from bench.common import begin, free_port, networks_assigned, on_graph, say  # noqa: E402
 
 
 def upload_file(rows: int) -> Path:
@@ -54,10 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--upload-rows", type=int, default=50_000, help="rows of the file uploaded meanwhile (default 50,000)")
     ap.add_argument("--window", type=float, default=10, help="seconds per wrk window (default 10)")
     args = ap.parse_args(argv)
-    exit_on_sigterm()
+    begin("checks during an upload")
     wrk.ensure_wrk()
-    say(f"checks during an upload: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.2f}")
     work = Path(tempfile.mkdtemp(prefix="fenghuo-bench-during-"))
     server = None
     try:

@@ -25,17 +25,15 @@ sys.path.insert(0, str(_REPO))
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import os  # noqa: E402
 import random  # noqa: E402
 import shutil  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
 
 import httpx  # noqa: E402
 
 from bench import dataset, wrk  # noqa: E402
-from bench.common import exit_on_sigterm, free_port, say  # noqa: E402
+from bench.common import begin, free_port, rate_limit, say  # noqa: E402
 
 SIZES = (1, 2, 11, 101, 1000)  # phones per call: one of each power-of-ten size class Neo4j plans apart
 CALLERS = ("demo-analyst.key", "demo-operator.key")
@@ -78,12 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--windows", type=int, default=3, help="windows of the first load (default 3)")
     ap.add_argument("--window", type=float, default=10, help="seconds per window (default 10)")
     args = ap.parse_args(argv)
-    exit_on_sigterm()
+    begin("a restarted server")
     wrk.ensure_wrk()
-    say(f"a restarted server: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.2f}")
-    overrides = {"FENGHUO_RATE_LIMIT_PER_MINUTE": str(args.rate_limit),
-                 "FENGHUO_RATE_LIMIT_BURST": str(max(500, args.rate_limit // 10))}
+    overrides = rate_limit(args.rate_limit)
     pool = dataset.phone_pool(dataset.phones_of(dataset.generated_file(args.rows)[0]), 5000)
     for step in ("first calls", "first load"):
         work = Path(tempfile.mkdtemp(prefix="fenghuo-bench-restart-"))
