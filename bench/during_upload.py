@@ -4,7 +4,8 @@ the risk engines checking at the same time?
     flock /work/bench.lock .venv/bin/python bench/during_upload.py [--rows 100000] [--upload-rows 50000]
 
 1. the server: `fenghuo serve` on the cached graph of `--rows` rows (bench/dataset.py: generated, uploaded through
-   POST /v1/batches, networks assigned), default settings, settled;
+   POST /v1/batches, networks assigned), default settings but the printed rate limit (a
+   closed loop at one connection outruns the default 500 checks/s once checks are fast), settled;
 2. quiet: single-phone `POST /v1/checks` at 1 connection (wrk) for `--window` seconds, nothing else running;
 3. during: another member's generated file (`fenghuo demo generate --rows M --seed 8 --members 2 --member 1`) is
    uploaded with `fenghuo upload`; wrk runs back-to-back windows of the same load until the server's after-batch
@@ -30,7 +31,7 @@ import threading  # noqa: E402
 import time  # noqa: E402
 
 from bench import dataset, wrk  # noqa: E402
-from bench.common import begin, free_port, networks_assigned, on_graph, say  # noqa: E402
+from bench.common import begin, free_port, networks_assigned, on_graph, rate_limit, say  # noqa: E402
 
 
 def upload_file(rows: int) -> Path:
@@ -51,17 +52,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rows", type=int, default=100_000, help="rows of the cached graph (default 100,000)")
     ap.add_argument("--upload-rows", type=int, default=50_000, help="rows of the file uploaded meanwhile (default 50,000)")
     ap.add_argument("--window", type=float, default=10, help="seconds per wrk window (default 10)")
+    ap.add_argument("--rate-limit", type=int, default=100_000_000,
+                    help="FENGHUO_RATE_LIMIT_PER_MINUTE (default 100,000,000): one connection of wrk outruns the "
+                         "default 500 checks/s — printed")
     args = ap.parse_args(argv)
     begin("checks during an upload")
     wrk.ensure_wrk()
     work = Path(tempfile.mkdtemp(prefix="fenghuo-bench-during-"))
     server = None
     try:
-        bolt = {"FENGHUO_NEO4J_BOLT_PORT": str(free_port())}  # not a developer's `make run` port
-        server, how = dataset.prepare(args.rows, work, bolt, [])
+        overrides = {"FENGHUO_NEO4J_BOLT_PORT": str(free_port()),  # not a developer's `make run` port
+                     **rate_limit(args.rate_limit)}
+        server, how = dataset.prepare(args.rows, work, overrides, [])
         say(f"graph                {how}")
         say(f"server               `fenghuo serve` pid {server.api.pid} at {server.url}, default settings; "
-            f"override: FENGHUO_NEO4J_BOLT_PORT={bolt['FENGHUO_NEO4J_BOLT_PORT']}")
+            "overrides: " + ", ".join(f"{k}={v}" for k, v in overrides.items()))
         pool = dataset.phone_pool(dataset.phones_of(dataset.generated_file(args.rows)[0]), 5000)
         bodies = [json.dumps({"leads": [{"ref": "a", "identifiers": [{"type": "PHONE", "value": v}]}]}) for v in pool]
         lua = wrk.script("/v1/checks", bodies, {"Authorization": f"Bearer {server.key()}",
