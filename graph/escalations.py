@@ -119,7 +119,7 @@ MATCH (c:Case {{id: $case_id}}) WHERE {visibility.case_liaison("c")} AND c.statu
 SET c.status = $to, c.updated_at = datetime(), c.last_note = $note,
     c.police_case_number = coalesce($police_case_number, c.police_case_number)
 CREATE (ev:CaseEvent {{id: $event_id, case_id: c.id, at: datetime(), kind: 'status', status: $to, note: $note,
-        police_case_number: $police_case_number, actor_id: $vis_actor, member_code: null}})
+        police_case_number: $police_case_number, actor_id: $actor_id, member_code: null}})
 CREATE (ev)-[:OF_CASE]->(c)
 RETURN {_CASE_FIELDS} AS case, [(c)<-[:PART_OF]-(e:Escalation) | e {{.id, .member_code}}] AS contributions
 """
@@ -169,7 +169,7 @@ QUERIES = [VISIBLE_LEADS, LOCK_JURISDICTION, OPEN_CASE_SHARING, CREATE_CASE, ADD
 
 
 def _vis(principal: Principal) -> dict[str, Any]:
-    return {**visibility.params(principal), "vis_actor": principal.id}
+    return {**visibility.params(principal), "actor_id": principal.id}
 
 
 def _native(mapping: dict[str, Any]) -> dict[str, Any]:

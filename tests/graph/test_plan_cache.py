@@ -37,7 +37,7 @@ async def _plans_left_by(graph: Graph, callers: list[Principal], key_counts: lis
     await _clear(graph)
     for who in callers:
         for count in key_counts:
-            keys = [f"{who.id}-{n:064d}"[-64:] for n in range(count)]
+            keys = [f"{n:064d}" for n in range(count)]
             await checks.lookup(graph, who, keys, hub_cap=1000, neighbours=5)
     return await _clear(graph)
 
