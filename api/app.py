@@ -50,6 +50,8 @@ def create_app(settings: Settings, target: Target, *, scheduler: bool = False) -
             runtime.private_setup = PrivateSetup(runtime.graph)
             runtime.batches.after_aggregation.append(runtime.private_setup.after_batch)
             refresher = asyncio.create_task(runtime.private_setup.keep_fresh(runtime.migrated))
+            runtime.batches.after_aggregation.insert(0, runtime.check_plan.after_batch)  # before the networks' hook
+            planner = asyncio.create_task(runtime.check_plan.keep_fresh(runtime.migrated))
             thresholds = gc.get_threshold()
             gc.freeze()  # see _FROZEN below
             gc.set_threshold(*_SERVING_GC_THRESHOLDS)
@@ -59,6 +61,7 @@ def create_app(settings: Settings, target: Target, *, scheduler: bool = False) -
                 gc.set_threshold(*thresholds)
                 gc.unfreeze()
                 refresher.cancel()
+                planner.cancel()
                 migrator.cancel()
                 if jobs_task is not None:
                     await _stop_scheduler(jobs_task)

@@ -42,9 +42,11 @@ class Runtime:
     federation: Federation | None = None  # this node's identity and peer client (issue 12)
     private_setup: PrivateSetup | None = None  # the private-check setup this node serves (issue 15)
     checks: Coalescer = field(init=False)  # concurrent checks share Neo4j lookups (issue 14)
+    check_plan: check_repo.PlanKeeper = field(init=False)  # the check query's plan, replanned beside the checks
 
     def __post_init__(self) -> None:
         self.checks = shared_lookups(self.graph)
+        self.check_plan = check_repo.PlanKeeper(self.graph)
 
     async def keep_migrating(self) -> None:
         """Apply migrations as soon as Neo4j answers; the API starts (and answers 503) even when it does not."""
@@ -55,7 +57,7 @@ class Runtime:
                 if applied:
                     log.info("applied migrations %s", [m.version for m in applied])
                 await _warn_without_gds(self.graph)  # issue 16: networks need GDS; say so at start
-                await check_repo.warm_up(self.graph)
+                await self.check_plan.start()
                 resumed = await self.batches.resume_pending()
                 assigned = await self.networks.run(assign_pending_networks) if await networks_pending(self.graph) else 0
                 if resumed or assigned:
