@@ -196,13 +196,13 @@ class PlanKeeper:
 
     async def start(self) -> None:
         """At start: the plan Neo4j holds (an API restarted over a running Neo4j), else one made now."""
-        counts = (await self.graph.read(PLAN_COUNTS))[0]["counts"]
+        counts = await self._counts()
         await warm_up(self.graph)
         self.counts, self.planned_at = counts, time.monotonic()
 
     async def refresh(self, *, force: bool = False) -> bool:
-        """Replan if forced or the counts moved (see REPLAN_DIVERGENCE); whether it did."""
-        counts = (await self.graph.read(PLAN_COUNTS))[0]["counts"]
+        """Replan if forced, never planned, or the counts moved (see REPLAN_DIVERGENCE); whether it did."""
+        counts = await self._counts()
         age = time.monotonic() - self.planned_at
         if not force and self.counts is not None and not moved(self.counts, counts, age):
             return False
@@ -212,6 +212,9 @@ class PlanKeeper:
         log.info("check query replanned in %.2fs (%s)", time.perf_counter() - started,
                  ", ".join(f"{name} {value}" for name, value in counts.items()))
         return True
+
+    async def _counts(self) -> dict[str, int]:
+        return (await self.graph.read(PLAN_COUNTS))[0]["counts"]
 
     async def after_batch(self, graph: Graph, batch_id: str) -> None:
         """The BatchRunner.after_aggregation hook: a batch just moved the counts; look now, not at the next tick."""
@@ -223,7 +226,7 @@ class PlanKeeper:
         while True:
             self._wake.clear()
             try:
-                await self.refresh(force=self.counts is None)
+                await self.refresh()
             except Exception as error:  # checks keep the plan they have; Neo4j plans one itself if none is cached
                 log.warning("check query replan failed (%s); retrying in %.0fs", type(error).__name__, every)
             try:
