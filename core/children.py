@@ -19,6 +19,8 @@ from typing import Iterator
 
 SPAWN = multiprocessing.get_context("spawn")
 WATCHDOG_SECONDS = 0.5
+# How much lower a child's CPU priority is than the API's (nice, added to the parent's). See `become_child`.
+BACKGROUND_NICE = 10
 _PR_SET_NAME = 15
 _PR_SET_PDEATHSIG = 1
 
@@ -49,10 +51,27 @@ def become_child(parent: int, name: str) -> None:
     """What a spawned child does first: die with `parent`; leave Ctrl-C to it (a terminal sends SIGINT to the whole
     process group, and the parent stops its children in order); take `name`, which `ps -o comm`, `top` and psutil's
     `name()` show (Linux keeps 15 bytes). A spawned child otherwise shows as one more `python`, and
-    bench/ingest_probe.py tells the batch worker from the network process by it."""
+    bench/ingest_probe.py tells the batch worker from the network process by it.
+
+    And yield the CPU to the API (`background`): a child's work is a batch or a network computation that can wait,
+    and a check cannot."""
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _prctl(_PR_SET_NAME, name.encode()[:15])
+    background()
+
+
+def background(step: int = BACKGROUND_NICE) -> None:
+    """Lower the calling thread's CPU priority by `step`, as far as 19 (Linux keeps a nice value per thread; the
+    threads it starts inherit it). Never raised again: raising a priority takes a privilege. Elsewhere a priority
+    is the whole process's, and lowering it from a thread of the API would lower the API's: nothing is done."""
+    if not sys.platform.startswith("linux"):
+        return
+    thread = threading.get_native_id()
+    try:
+        os.setpriority(os.PRIO_PROCESS, thread, min(19, os.getpriority(os.PRIO_PROCESS, thread) + step))
+    except OSError:
+        pass  # not allowed here (a sandbox's seccomp): the thread runs at the API's priority
 
 
 @contextlib.contextmanager

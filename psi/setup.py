@@ -21,6 +21,7 @@ gives a new key id and new ETags, and clients re-fetch.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import hashlib
 import itertools
 import logging
@@ -32,6 +33,7 @@ import numpy as np
 import private_set_intersection.python as psi
 from google.protobuf.message import DecodeError
 
+from core.children import background
 from core.memory import release_free_memory
 from core.principal import Principal, Role
 from graph import matchability as feed
@@ -49,6 +51,12 @@ WATCH_SECONDS = 1.0  # how often the refresher reads the change feed (and at onc
 FULL_SECONDS = 1800.0  # the safety net: a full comparison this often (it reads every key); below feed.KEEP_MS
 FEED_SLACK_MS = 30_000  # the feed is re-read this far back, so an entry committed late is not skipped
 TRIM_AFTER_KEYS = 100_000  # a refresh that read this many keys gives the memory it freed back (core/memory.py)
+
+# New keys are encrypted on a thread of their own at a lower CPU priority (core/children.background): a 50k-row batch
+# brings ~100,000 (tens of seconds of a core), and at the API's priority that thread held the CPU while the event
+# loop, holding the GIL, waited its turn: checks through the API waited 0.2-0.3 s at a time while the batch's keys
+# were encrypted on a loaded 2-core machine (per-thread scheduler figures, bench/RUNS.md, 7 Dec 2026 evening).
+_ENCRYPTING = concurrent.futures.ThreadPoolExecutor(1, "psi-encrypt", initializer=background)
 
 # Built from what a member may match: a member-like principal of no member (never sees RED, never owns a lead).
 SETUP_PRINCIPAL = Principal(id="psi:setup", member_code="psi:setup", roles=frozenset({Role.ANALYST}), name="private setup")
@@ -295,7 +303,7 @@ class PrivateSetup:
             for slot in slots:
                 if isinstance(slot, int):  # to build: its keys are those labelled with its serial
                     records = keys[labels == slot]
-                    slot = await asyncio.to_thread(self._build, slot, records)
+                    slot = await asyncio.get_running_loop().run_in_executor(_ENCRYPTING, self._build, slot, records)
                     rebuilt += slot.size
                 segments.append(slot)
             self.segments, self._keys, self._labels = segments, keys, labels

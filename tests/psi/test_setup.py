@@ -324,3 +324,31 @@ async def test_the_setup_holds_each_key_in_about_forty_bytes(graph: Graph, runne
     assert len(setup.keys()) == 500
     per_key = (_bookkeeping_bytes(setup) - small) / 400
     assert 37 <= per_key <= 40, per_key
+
+
+async def test_new_keys_are_encrypted_on_a_thread_of_lower_cpu_priority(graph: Graph, runner: BatchRunner,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The encryption of a batch's keys gives way to the event loop: it runs on a thread niced by
+    core/children.BACKGROUND_NICE below the API's (checks through the API waited 0.2-0.3 s while it ran at theirs)."""
+    import os
+    import threading
+
+    from core.children import BACKGROUND_NICE
+
+    seen: list[tuple[str, int]] = []
+    build = PrivateSetup._build
+
+    def recording(self: PrivateSetup, serial: int, records: np.ndarray):
+        thread = threading.get_native_id()
+        seen.append((threading.current_thread().name, os.getpriority(os.PRIO_PROCESS, thread)))
+        return build(self, serial, records)
+
+    monkeypatch.setattr(PrivateSetup, "_build", recording)
+    setup = PrivateSetup(graph)
+    numbers = await file(runner, 6)
+    assert (await setup.refresh()).rebuilt_keys == 6
+    loop_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    assert seen and all(name.startswith("psi-encrypt") for name, _ in seen), seen
+    assert {nice for _, nice in seen} == {min(19, loop_nice + BACKGROUND_NICE)}, (seen, loop_nice)
+    assert loop_nice < 19  # else the priorities could not differ and this test would say nothing
+    assert matched(setup, numbers) == set(numbers)  # what it built still answers
