@@ -15,6 +15,7 @@ from check.coalesce import Coalescer
 from check.service import shared_lookups
 from federation.node import Federation
 from ingest.pipeline import BatchRunner
+from core.children import BACKGROUND_NICE
 from core.settings import Settings
 from graph.database import Graph, GraphUnavailable, Target
 from graph.migrate import migrate
@@ -77,10 +78,10 @@ async def _warn_without_gds(graph: Graph) -> None:
 
 
 def batch_runner(graph: Graph, audit: AuditLog, alliance_key: AllianceKey, data_dir: Path,
-                 networks: SideProcess | None = None) -> BatchRunner:
+                 networks: SideProcess | None = None, worker_nice: int = BACKGROUND_NICE) -> BatchRunner:
     """The lead-batch pipeline, with agent networks updated after each batch is aggregated (in `networks` when
     given: graph/sideprocess.py)."""
-    runner = BatchRunner(graph, audit, alliance_key, data_dir / "spool")
+    runner = BatchRunner(graph, audit, alliance_key, data_dir / "spool", worker_nice=worker_nice)
     if networks is None:
         runner.after_aggregation.append(assign_networks)
     else:
@@ -100,7 +101,8 @@ async def open_runtime(settings: Settings, target: Target, *, announce_key: bool
     side = SideLoop(target, settings.neo4j_database, "fenghuo-side")
     networks = SideProcess(target, settings.neo4j_database, "fenghuo-network")
     runtime = Runtime(settings=settings, graph=graph, alliance_key=alliance_key, audit=audit,
-                      batches=batch_runner(graph, audit, alliance_key, settings.data_dir, networks), side=side,
+                      batches=batch_runner(graph, audit, alliance_key, settings.data_dir, networks,
+                                           settings.batch_worker_nice), side=side,
                       networks=networks)
     try:
         yield runtime

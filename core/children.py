@@ -47,18 +47,21 @@ def die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watchdog", daemon=True).start()
 
 
-def become_child(parent: int, name: str) -> None:
+def become_child(parent: int, name: str, *, nice: int = BACKGROUND_NICE) -> None:
     """What a spawned child does first: die with `parent`; leave Ctrl-C to it (a terminal sends SIGINT to the whole
     process group, and the parent stops its children in order); take `name`, which `ps -o comm`, `top` and psutil's
     `name()` show (Linux keeps 15 bytes). A spawned child otherwise shows as one more `python`, and
     bench/ingest_probe.py tells the batch worker from the network process by it.
 
-    And yield the CPU to the API (`background`): a child's work is a batch or a network computation that can wait,
-    and a check cannot."""
+    And lower its CPU priority by `nice` levels below the API's (`background`): a batch or a network computation
+    can wait, and a check cannot. The batch worker takes its level from the settings (`batch_worker_nice`): where no
+    kernel autogroup keeps Neo4j's threads apart (one service manager's cgroup holding both), a lowered worker gives
+    way to Neo4j as well, and ingest is slower for it (bench/RUNS.md, 7 Dec 2026 evening)."""
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _prctl(_PR_SET_NAME, name.encode()[:15])
-    background()
+    if nice:
+        background(nice)
 
 
 def background(step: int = BACKGROUND_NICE) -> None:

@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Iterable, TypeVar
 
+from core.children import BACKGROUND_NICE
 from core.principal import Principal
 from audit.log import AuditLog
 from core.errors import BadInput
@@ -65,8 +66,10 @@ class BatchRunner:
     """Runs lead batches for one process; `after_aggregation` hooks (e.g. agent networks) run per batch."""
 
     def __init__(self, graph: Graph, audit: AuditLog, alliance_key: AllianceKey, spool_dir: Path,
-                 extra_aliases: dict[str, str] | None = None, outage_wait: float = OUTAGE_WAIT_SECONDS) -> None:
+                 extra_aliases: dict[str, str] | None = None, outage_wait: float = OUTAGE_WAIT_SECONDS,
+                 worker_nice: int = BACKGROUND_NICE) -> None:
         self.graph = graph
+        self.worker_nice = worker_nice  # the batch worker's CPU priority below the API's (core/children.become_child)
         self.outage_wait = outage_wait  # how long a running batch waits for a restarted Neo4j
         self.audit = audit
         self.alliance_key = alliance_key
@@ -131,7 +134,7 @@ class BatchRunner:
             batch_id=batch["id"], path=str(path), filename=request.filename, format=request.format,
             column_mapping=request.column_mapping, key_version=self.alliance_key.version,
             key_secret=self.alliance_key.secret, benign_keys=frozenset(benign),
-            now=datetime.now(timezone.utc), extra_aliases=self.extra_aliases, defaults=defaults,
+            now=datetime.now(timezone.utc), extra_aliases=self.extra_aliases, defaults=defaults, nice=self.worker_nice,
         )
         process, messages = worker.start(job)
         try:

@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from core.children import SPAWN, become_child, main_module_hidden
+from core.children import BACKGROUND_NICE, SPAWN, become_child, main_module_hidden
 from ingest.columns import ColumnError, map_header
 from ingest.defaults import BatchDefaults
 from ingest.formats import FormatError, detect_format, open_table
@@ -40,6 +40,7 @@ class Job:
     now: datetime
     extra_aliases: dict[str, str]
     defaults: BatchDefaults | None = None
+    nice: int = BACKGROUND_NICE  # how far below the API's CPU priority the worker runs (Settings.batch_worker_nice)
 
 
 class _CountingReader:
@@ -91,7 +92,7 @@ def _sender(queue: Any, parent: int) -> Any:
 def run(job: Job, queue: Any, parent: int | None = None) -> None:
     """Process target: put ('header', warnings), ('chunk', Chunk)…, then ('done', totals, report file) or ('error', message, line)."""
     parent = parent or os.getppid()
-    become_child(parent, "fenghuo-batch")
+    become_child(parent, "fenghuo-batch", nice=job.nice)
     put = _sender(queue, parent)
     try:
         fmt = detect(Path(job.path), job.filename, job.format)

@@ -11,9 +11,10 @@ import time
 from pathlib import Path
 
 import psutil
+import pytest
 
 from graph.database import Graph, Target
-from ingest import demo
+from ingest import demo, worker
 from tests.conftest import repo_root
 
 PARENT = textwrap.dedent("""
@@ -107,3 +108,31 @@ async def test_sigkilled_parent_leaves_no_batch_worker_or_resource_tracker(graph
         if parent.poll() is None:
             parent.kill()
             parent.wait()
+
+
+@pytest.mark.parametrize("nice", [0, 10])
+def test_the_batch_worker_runs_as_far_below_the_api_as_the_settings_say(tmp_path: Path, nice: int) -> None:
+    """Settings.batch_worker_nice: 10 by default (checks first), 0 where ingest should keep pace with Neo4j."""
+    from datetime import datetime, timezone
+
+    from tests.support import TEST_KEY
+
+    own = psutil.Process().nice()
+    assert own + nice < 19 or nice == 0  # room to differ, or this test could not tell
+    path = tmp_path / "leads.csv"
+    demo.generate(path, 20_000, seed=3)  # long enough to be running when looked at
+    job = worker.Job(batch_id="b1", path=str(path), filename="leads.csv", format=None, column_mapping=None,
+                     key_version=TEST_KEY.version, key_secret=TEST_KEY.secret, benign_keys=frozenset(),
+                     now=datetime.now(timezone.utc), extra_aliases={}, nice=nice)
+    process, messages = worker.start(job)
+    try:
+        kinds = [messages.get(timeout=120)[0]]  # sent once the worker has set itself up
+        seen = psutil.Process(process.pid).nice()
+        while kinds[-1] not in ("done", "error"):
+            kinds.append(messages.get(timeout=120)[0])
+    finally:
+        process.join(10)
+        if process.is_alive():
+            process.kill()
+    assert kinds[-1] == "done"
+    assert seen == own + nice
