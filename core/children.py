@@ -60,8 +60,7 @@ def become_child(parent: int, name: str, *, nice: int = BACKGROUND_NICE) -> None
     die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _prctl(_PR_SET_NAME, name.encode()[:15])
-    if nice:
-        background(nice)
+    background(nice)
 
 
 def background(step: int = BACKGROUND_NICE) -> None:

@@ -9,6 +9,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.children import BACKGROUND_NICE
+
 
 _MEMORY_SIZE = re.compile(r"^\s*[1-9]\d*\s*[kmgKMG]?[bB]?\s*$")
 
@@ -71,7 +73,7 @@ class Settings(BaseSettings):
     # How many nice levels below the API the batch worker runs (core/children.background): 10, checks first. Where
     # the embedded Neo4j and the API share one CPU cgroup with no kernel autogroup (one systemd unit, one container),
     # the worker then gives way to Neo4j too, and a 100k-row upload took ~25 % longer: 0 puts ingest first.
-    batch_worker_nice: int = Field(10, ge=0, le=19)
+    batch_worker_nice: int = Field(BACKGROUND_NICE, ge=0, le=19)
     # How long an API key record is remembered between requests (access/service.KeyRecords): a revocation
     # made by another process takes effect within this time; one made through this process, at once.
     auth_cache_seconds: float = Field(5.0, ge=0, le=300)
