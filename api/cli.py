@@ -12,6 +12,7 @@ from typing import Iterator
 
 import typer
 import uvicorn
+from pydantic import ValidationError
 from uvicorn.supervisors import Multiprocess
 
 from api import client_cli, psi_cli
@@ -237,4 +238,14 @@ def schema_command() -> None:
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ValidationError as error:
+        if error.title != "Settings":
+            raise
+        # A FENGHUO_* setting out of its range: which one and what is accepted, on one line each, before anything
+        # starts. Never the value given: some settings are keys.
+        for problem in error.errors():
+            name = "FENGHUO_" + "_".join(str(part) for part in problem["loc"]).upper()
+            sys.stderr.write(f"fenghuo: {name} is not accepted: {problem['msg']}\n")
+        raise SystemExit(2) from None
