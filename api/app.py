@@ -13,7 +13,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from api import batches_http, checks_http, federation_http, psi_http, well_known
+from api import batches_http, checks_http, federation_http, loopwatch, psi_http, well_known
 from api.graphql.endpoint import GRAPHIQL_ASSETS_PATH, GRAPHIQL_DIR, graphql_app
 from api.health import healthz
 from api.metrics import RequestMetrics
@@ -52,6 +52,7 @@ def create_app(settings: Settings, target: Target, *, scheduler: bool = False) -
             refresher = asyncio.create_task(runtime.private_setup.keep_fresh(runtime.migrated))
             runtime.batches.after_aggregation.insert(0, runtime.check_plan.after_batch)  # before the networks' hook
             planner = asyncio.create_task(runtime.check_plan.keep_fresh(runtime.migrated))
+            watcher = asyncio.create_task(loopwatch.watch())  # how late the loop runs, at /metrics
             thresholds = gc.get_threshold()
             gc.freeze()  # see _FROZEN below
             gc.set_threshold(*_SERVING_GC_THRESHOLDS)
@@ -62,6 +63,7 @@ def create_app(settings: Settings, target: Target, *, scheduler: bool = False) -
                 gc.unfreeze()
                 refresher.cancel()
                 planner.cancel()
+                watcher.cancel()
                 migrator.cancel()
                 if jobs_task is not None:
                     await _stop_scheduler(jobs_task)

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from api import loopwatch
 from api.admin_cli import run_admin
 from core.logs import configure_logging
 from api.metrics import routes as metrics_routes
@@ -167,7 +168,9 @@ async def _scheduler_main(settings, target, metrics_port: int) -> None:
         server = _SignalFreeServer(uvicorn.Config(_metrics_app(), host=settings.host, port=metrics_port,
                                                   log_level="warning", log_config=None))
         serving = asyncio.create_task(server.serve())
+        watcher = asyncio.create_task(loopwatch.watch())
         await stop.wait()
+        watcher.cancel()
         server.should_exit = True
         await scheduler.stop()
         await asyncio.gather(serving, return_exceptions=True)

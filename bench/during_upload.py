@@ -10,7 +10,9 @@ the risk engines checking at the same time?
 3. during: another member's generated file (`fenghuo demo generate --rows M --seed 8 --members 2 --member 1`) is
    uploaded with `fenghuo upload`; wrk runs back-to-back windows of the same load until the server's after-batch
    hook has assigned the batch's agent networks. Each window prints its phase (upload until checksReady, then
-   networks), p50, p99 and the longest request.
+   networks), p50, p99 and the longest request, and what the API's `GET /metrics` says of its event loop over the
+   window (api/loopwatch.py): how often it came back more than 0.1 s late, the worst (as the bucket it fell in), and
+   how long its thread ran and waited for a CPU.
 """
 
 from __future__ import annotations
@@ -24,11 +26,15 @@ sys.path.insert(0, str(_REPO))
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import math  # noqa: E402
+import re  # noqa: E402
 import shutil  # noqa: E402
 import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
+
+import httpx  # noqa: E402
 
 from bench import dataset, wrk  # noqa: E402
 from bench.common import begin, free_port, networks_assigned, on_graph, rate_limit, say  # noqa: E402
@@ -45,6 +51,27 @@ def upload_file(rows: int) -> Path:
         partial.rename(path)
         partial.with_name(partial.stem + ".truth.csv").unlink(missing_ok=True)
     return path
+
+
+class Loop:
+    """The API's event-loop figures at one moment, from its GET /metrics (api/loopwatch.py)."""
+
+    def __init__(self, url: str) -> None:
+        text = httpx.get(url + "/metrics", timeout=30).text
+        self.buckets = {float(le): float(n) for le, n in
+                        re.findall(r'^fenghuo_event_loop_lag_seconds_bucket\{le="([^"]+)"\} (\S+)$', text, re.M)}
+        thread = dict(re.findall(r'^fenghuo_event_loop_thread_seconds_total\{state="(\w+)"\} (\S+)$', text, re.M))
+        self.running = float(thread.get("running", "nan"))
+        self.waiting = float(thread.get("waiting_for_cpu", "nan"))
+
+    def since(self, earlier: Loop) -> str:
+        if not self.buckets:
+            return "loop: not exported by this build"
+        delta = {le: n - earlier.buckets.get(le, 0.0) for le, n in self.buckets.items()}
+        late = delta[math.inf] - delta[0.1]
+        worst = min(le for le, n in delta.items() if n == delta[math.inf])
+        return (f"loop late >0.1 s ×{late:.0f} (worst ≤ {worst:g} s), thread ran {self.running - earlier.running:.2f} s,"
+                f" waited {self.waiting - earlier.waiting:.2f} s for a CPU")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,8 +100,10 @@ def main(argv: list[str] | None = None) -> int:
                                                "Content-Type": "application/json"})
         url = server.url + "/v1/checks"
         path = upload_file(args.upload_rows)
+        loop = Loop(server.url)
         quiet = wrk.run("quiet", url, lua, 1, args.window)
-        say(f"quiet                {quiet.line()}  max {quiet.max * 1e3:8.1f} ms")
+        loop, was = Loop(server.url), loop
+        say(f"quiet                {quiet.line()}  max {quiet.max * 1e3:8.1f} ms  {loop.since(was)}")
 
         state: dict[str, object] = {"phase": "upload"}
 
@@ -98,8 +127,10 @@ def main(argv: list[str] | None = None) -> int:
         while not state.get("done"):
             phase = state["phase"]
             window = wrk.run(str(phase), url, lua, 1, args.window)
+            loop, was = Loop(server.url), loop
             worst.append(window)
-            say(f"{time.perf_counter() - began:6.0f} s {phase:<9}  {window.line()}  max {window.max * 1e3:8.1f} ms")
+            say(f"{time.perf_counter() - began:6.0f} s {phase:<9}  {window.line()}  max {window.max * 1e3:8.1f} ms"
+                f"  {loop.since(was)}")
         uploader.join()
         if "error" in state:
             raise state["error"]  # type: ignore[misc]

@@ -1,0 +1,144 @@
+"""How late this process's event loop runs, and why: at GET /metrics, and in the log when it falls far behind.
+
+Every request waits for the event loop to come back to it, so a loop that is late is late for every check at once.
+A timer due every 100 ms measures it (`fenghuo_event_loop_lag_seconds`). On Linux the kernel also says what the
+loop's thread did meanwhile (/proc/self/task/<tid>/schedstat), which tells the three causes apart:
+- **running**: Python on the loop held it (a long synchronous step in a request or a task);
+- **waiting for a CPU**: the thread could run, but the cores were taken (background work, Neo4j, another program).
+  On 7 Dec 2026 this was all of the API's stalls during an upload on a 2-core machine: gaps of 0.1–0.35 s in which
+  the thread ran for 1–16 ms and waited on the run queue for the rest (README, "Background work yields the CPU");
+- **neither**: waiting for the interpreter lock another of its threads held, or blocked in a system call.
+
+`fenghuo_event_loop_thread_seconds_total{state="running"|"waiting_for_cpu"}` counts the loop thread's time in the
+first two since it started watching (absent where the kernel does not report it). A stall of `WARNING_SECONDS` or
+more is logged with that split, at most once a minute, saying how many more there were since.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import threading
+import time
+from typing import Iterable
+
+from prometheus_client import REGISTRY, Histogram
+from prometheus_client.core import CounterMetricFamily, Metric
+
+log = logging.getLogger(__name__)
+
+INTERVAL = 0.1
+WARNING_SECONDS = 0.5
+WARNING_EVERY = 60.0
+
+LAG = Histogram("fenghuo_event_loop_lag_seconds",
+                f"How late the event loop ran a timer due every {INTERVAL * 1000:.0f} ms",
+                buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
+
+
+class ThreadTimes:
+    """The kernel's account of one thread: seconds running and seconds runnable but waiting for a CPU."""
+
+    def __init__(self, native_id: int) -> None:
+        self._fd = os.open(_schedstat(native_id), os.O_RDONLY)  # kept open: read 10 times a second
+        self.read()
+
+    @classmethod
+    def of(cls, native_id: int) -> ThreadTimes | None:
+        """None where the kernel keeps no such account (not Linux, or scheduler statistics built out)."""
+        if not sys.platform.startswith("linux"):
+            return None
+        try:
+            return cls(native_id)
+        except (OSError, ValueError):
+            return None
+
+    def read(self) -> tuple[float, float]:
+        return _seconds(os.pread(self._fd, 128, 0))
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def _schedstat(native_id: int) -> str:
+    return f"/proc/self/task/{native_id}/schedstat"
+
+
+def _seconds(schedstat: bytes) -> tuple[float, float]:
+    running, waiting = schedstat.split()[:2]
+    return int(running) / 1e9, int(waiting) / 1e9
+
+
+class _Totals:
+    """What the watched loop's thread did since watching began, for /metrics. A process serves one loop; where it
+    watches more (tests run an app's loop beside their own), the one that started watching last is reported."""
+
+    def __init__(self) -> None:
+        self.watching: list[tuple[int, tuple[float, float]]] = []  # (native thread id, its times when watching began)
+
+    def collect(self) -> Iterable[Metric]:
+        if not self.watching:
+            return
+        native_id, (running_at_start, waiting_at_start) = self.watching[-1]
+        try:
+            with open(_schedstat(native_id), "rb") as stat:  # its own handle: the watch closes the one it reads
+                running, waiting = _seconds(stat.read())
+        except OSError:  # the thread is gone
+            return
+        family = CounterMetricFamily("fenghuo_event_loop_thread_seconds",
+                                     "The event loop's thread: seconds running, and runnable but waiting for a CPU",
+                                     labels=["state"])
+        family.add_metric(["running"], running - running_at_start)
+        family.add_metric(["waiting_for_cpu"], waiting - waiting_at_start)
+        yield family
+
+
+_TOTALS = _Totals()
+REGISTRY.register(_TOTALS)
+
+
+async def watch(*, interval: float = INTERVAL, warning_seconds: float = WARNING_SECONDS,
+                warning_every: float = WARNING_EVERY) -> None:
+    """Measure the running loop until cancelled (a task of the app's lifespan)."""
+    times = ThreadTimes.of(threading.get_native_id())
+    before = times.read() if times else (0.0, 0.0)
+    watched = (threading.get_native_id(), before) if times else None
+    if watched:
+        _TOTALS.watching.append(watched)
+    warned_at, unwarned = -warning_every, 0
+    try:
+        while True:
+            began = time.perf_counter()
+            await asyncio.sleep(interval)
+            ended = time.perf_counter()
+            lag = max(0.0, ended - began - interval)
+            LAG.observe(lag)
+            after = times.read() if times else before
+            if lag >= warning_seconds:
+                if ended - warned_at >= warning_every:
+                    log.warning("%s", _stall(lag, ended - began, after[0] - before[0], after[1] - before[1],
+                                             times is not None, unwarned))
+                    warned_at, unwarned = ended, 0
+                else:
+                    unwarned += 1
+            before = after
+    finally:
+        if watched:
+            _TOTALS.watching.remove(watched)
+            times.close()
+
+
+def _stall(lag: float, window: float, running: float, waiting: float, known: bool, unwarned: int) -> str:
+    said = f"the event loop came back {lag * 1000:.0f} ms late"
+    if known:
+        other = max(0.0, window - running - waiting)
+        cause = max((running, "Python on the loop held it"),
+                    (waiting, "the CPUs were taken by other work (background jobs, Neo4j, other programs)"),
+                    (other, "it waited for the interpreter lock another thread held, or in a system call"))[1]
+        said += (f"; in those {window * 1000:.0f} ms its thread ran {running * 1000:.0f} ms and waited"
+                 f" {waiting * 1000:.0f} ms for a CPU: mostly, {cause}")
+    if unwarned:
+        said += f" (and {unwarned} more since the last warning)"
+    return said

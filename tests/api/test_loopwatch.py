@@ -1,0 +1,134 @@
+"""The event loop's lateness and its cause (api/loopwatch.py): measured, told apart, exported at /metrics, logged."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+from prometheus_client import REGISTRY
+
+from api import loopwatch
+
+LINUX = sys.platform.startswith("linux")
+
+
+def _lag(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(f"fenghuo_event_loop_lag_seconds_{name}", labels) or 0.0
+
+
+def _busy(seconds: float) -> None:
+    """Python holding the loop: the CPU work of a long synchronous step."""
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        pass
+
+
+async def _watched(step, **options) -> list[str]:
+    """Run `step` on this loop while it is watched; the warnings logged."""
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logging.getLogger(loopwatch.__name__).addHandler(handler)
+    watching = asyncio.create_task(loopwatch.watch(interval=0.02, warning_seconds=0.15, **options))
+    try:
+        await asyncio.sleep(0.1)
+        await step()
+        await asyncio.sleep(0.1)
+    finally:
+        watching.cancel()
+        await asyncio.gather(watching, return_exceptions=True)
+        logging.getLogger(loopwatch.__name__).removeHandler(handler)
+    here = threading.get_ident()  # not the test API's loop, in its own thread of this process
+    return [r.getMessage() for r in records if r.levelno == logging.WARNING and r.thread == here]
+
+
+async def test_a_loop_held_by_python_is_measured_and_logged_as_held_by_python() -> None:
+    count, late, total = _lag("count"), _lag("count") - _lag("bucket", le="0.25"), _lag("sum")
+
+    async def hold() -> None:
+        _busy(0.4)
+
+    warnings = await _watched(hold)
+
+    assert _lag("count") - count >= 5  # ticking every 20 ms around the stall
+    assert (_lag("count") - _lag("bucket", le="0.25")) - late >= 1  # the tick the stall held up
+    assert _lag("sum") - total >= 0.35
+    assert len(warnings) == 1 and re.match(r"the event loop came back (\d+) ms late", warnings[0])
+    assert int(re.match(r"the event loop came back (\d+) ms late", warnings[0])[1]) >= 350
+    if LINUX:
+        assert int(re.search(r"its thread ran (\d+) ms", warnings[0])[1]) >= 100
+        assert warnings[0].endswith("mostly, Python on the loop held it")
+
+
+async def test_stalls_within_a_minute_of_a_warning_are_counted_into_the_next_one() -> None:
+    async def hold_four_times() -> None:
+        for _ in range(4):
+            _busy(0.2)
+            await asyncio.sleep(0.05)
+
+    spaced = await _watched(hold_four_times, warning_every=0.6)
+    every_time = await _watched(hold_four_times, warning_every=0.0)
+
+    assert len(spaced) == 2 and "more since the last warning" not in spaced[0]
+    assert int(re.search(r"\(and (\d+) more since the last warning\)$", spaced[1])[1]) >= 1
+    assert len(every_time) == 4 and not any("more since" in w for w in every_time)
+
+
+@pytest.mark.skipif(not LINUX, reason="the kernel's per-thread scheduler account is Linux's")
+async def test_a_loop_thread_kept_from_the_cpu_is_counted_as_waiting_for_one() -> None:
+    """Pinned to one CPU with two busy programs, the loop's thread gets a third of it: it waits for the rest."""
+    if loopwatch.ThreadTimes.of(threading.get_native_id()) is None:
+        pytest.skip("this kernel keeps no scheduler statistics per thread")
+    own = os.sched_getaffinity(0)
+    cpu = min(own)
+    spin = f"import os\nos.sched_setaffinity(0, {{{cpu}}})\nwhile True: pass"
+    rivals = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(2)]
+
+    def waiting() -> float:
+        sample = REGISTRY.get_sample_value("fenghuo_event_loop_thread_seconds_total", {"state": "waiting_for_cpu"})
+        assert sample is not None  # exported while watching
+        return sample
+
+    waited: list[float] = []
+
+    async def compete() -> None:
+        await asyncio.sleep(0.3)  # the rivals started and spinning
+        os.sched_setaffinity(0, {cpu})  # this thread (the loop's) only
+        try:
+            before = waiting()
+            _busy(0.6)
+            waited.append(waiting() - before)
+        finally:
+            os.sched_setaffinity(0, own)
+
+    try:
+        warnings = await _watched(compete)
+    finally:
+        for rival in rivals:
+            rival.kill()
+            rival.wait()
+
+    assert waited[0] >= 0.3  # of the 0.6 s, about two thirds
+    assert any(re.search(r"waited (\d+) ms for a CPU: mostly, the CPUs were taken", w) for w in warnings)
+
+
+async def test_the_served_api_exports_its_loops_lateness_at_metrics(api: httpx.AsyncClient) -> None:
+    def counted(text: str) -> float:
+        return float(re.search(r"^fenghuo_event_loop_lag_seconds_count (\S+)$", text, re.M)[1])
+
+    first = (await api.get("/metrics")).text
+    await asyncio.sleep(0.5)
+    second = (await api.get("/metrics")).text
+
+    assert counted(second) - counted(first) >= 3  # the API's own loop ticks every 100 ms
+    if LINUX:
+        assert re.search(r'^fenghuo_event_loop_thread_seconds_total\{state="running"\} \d', second, re.M)
+        assert re.search(r'^fenghuo_event_loop_thread_seconds_total\{state="waiting_for_cpu"\} \d', second, re.M)
