@@ -43,7 +43,11 @@ class ThreadTimes:
 
     def __init__(self, native_id: int) -> None:
         self._fd = os.open(_schedstat(native_id), os.O_RDONLY)  # kept open: read 10 times a second
-        self.read()
+        try:
+            self.read()
+        except ValueError:
+            self.close()
+            raise
 
     @classmethod
     def of(cls, native_id: int) -> ThreadTimes | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import http.server
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 
@@ -104,6 +106,27 @@ async def test_a_second_scheduler_refuses_while_the_first_holds_the_lease(
     stderr = second.process.stderr.read() if second.process.stderr else ""
     assert "another scheduler holds the lease" in stderr and str(first.process.pid) in stderr
     assert first.process.poll() is None  # the holder keeps running
+
+
+async def test_the_scheduler_process_exports_its_event_loops_lateness(
+        graph: Graph, settings: Settings, tmp_path: Path, schedulers: Callable[[dict[str, str]], SchedulerProcess]) -> None:
+    env = scheduler_env(settings, tmp_path / "data")
+    process = schedulers(env)
+    await _until(lambda: _lease(graph), process=process)
+    url = f"http://127.0.0.1:{env['FENGHUO_SCHEDULER_METRICS_PORT']}/metrics"
+
+    async def ticked() -> str | None:
+        try:
+            text = (await asyncio.to_thread(httpx.get, url, timeout=5)).text
+        except httpx.TransportError:
+            return None  # its metrics server not listening yet
+        found = re.search(r"^fenghuo_event_loop_lag_seconds_count (\S+)$", text, re.M)
+        return text if found and float(found[1]) >= 3 else None
+
+    text = await _until(ticked, process=process)
+
+    if sys.platform.startswith("linux"):
+        assert re.search(r'^fenghuo_event_loop_thread_seconds_total\{state="waiting_for_cpu"\} \d', text, re.M)
 
 
 def _big_feed(path: Path) -> bytes:
