@@ -106,10 +106,11 @@ REGISTRY.register(_TOTALS)
 async def watch(*, interval: float = INTERVAL, warning_seconds: float = WARNING_SECONDS,
                 warning_every: float = WARNING_EVERY) -> None:
     """Measure the running loop until cancelled (a task of the app's lifespan)."""
-    times = ThreadTimes.of(threading.get_native_id())
+    native_id = threading.get_native_id()
+    times = ThreadTimes.of(native_id)
     before = times.read() if times else (0.0, 0.0)
-    watched = (threading.get_native_id(), before) if times else None
-    if watched:
+    watched = (native_id, before)
+    if times:
         _TOTALS.watching.append(watched)
     warned_at, unwarned = -warning_every, 0
     try:
@@ -129,7 +130,7 @@ async def watch(*, interval: float = INTERVAL, warning_seconds: float = WARNING_
                     unwarned += 1
             before = after
     finally:
-        if watched:
+        if times:
             _TOTALS.watching.remove(watched)
             times.close()
 
