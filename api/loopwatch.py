@@ -12,6 +12,11 @@ loop's thread did meanwhile (/proc/self/task/<tid>/schedstat), which tells the t
 `fenghuo_event_loop_thread_seconds_total{state="running"|"waiting_for_cpu"}` counts the loop thread's time in the
 first two since it started watching (absent where the kernel does not report it). A stall of `WARNING_SECONDS` or
 more is logged with that split, at most once a minute, saying how many more there were since.
+
+The warning also says where the loop's thread was. A thread of its own (`StackSampler`) wakes every interval and,
+while the loop is late, looks at the loop thread's stack (`sys._current_frames`): Python holding the loop cannot stop
+it, since the interpreter hands the lock to a waiting thread every few milliseconds. The warning names the place most
+looks found and the frames around it, file, line and function only (no values, so nothing a request carried).
 """
 
 from __future__ import annotations
@@ -20,8 +25,12 @@ import asyncio
 import logging
 import os
 import sys
+import sysconfig
 import threading
 import time
+from collections import Counter
+from pathlib import Path
+from types import FrameType
 from typing import Iterable
 
 from prometheus_client import REGISTRY, Histogram
@@ -32,6 +41,8 @@ log = logging.getLogger(__name__)
 INTERVAL = 0.1
 WARNING_SECONDS = 0.5
 WARNING_EVERY = 60.0
+LOOKS = 50  # at most this many looks at the stack are kept per stall (5 s of it, looking every 100 ms)
+FRAMES = 6  # frames named in a warning, innermost first
 
 LAG = Histogram("fenghuo_event_loop_lag_seconds",
                 f"How late the event loop ran a timer due every {INTERVAL * 1000:.0f} ms",
@@ -75,6 +86,79 @@ def _seconds(schedstat: bytes) -> tuple[float, float]:
     return int(running) / 1e9, int(waiting) / 1e9
 
 
+Where = tuple[tuple[str, int, str], ...]  # (file, line, function) per frame, innermost first
+
+
+class StackSampler:
+    """Looks at one thread's stack from a thread of its own whenever that thread's loop is an interval late or more.
+    The loop sets `due` before each timer and `takes` the looks after it; the looks between belong to that stall."""
+
+    def __init__(self, ident: int, interval: float) -> None:
+        self.ident, self.interval = ident, interval
+        self.due = time.perf_counter() + interval
+        self._looks: list[Where] = []
+        self._lock = threading.Lock()
+        self._stopped = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"loopwatch-{ident}", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.interval):
+            if time.perf_counter() - self.due >= self.interval:
+                frame = sys._current_frames().get(self.ident)
+                if frame is not None:
+                    where = _where(frame)
+                    del frame  # a running thread's frames: not kept beyond the look
+                    with self._lock:
+                        if len(self._looks) < LOOKS:
+                            self._looks.append(where)
+
+    def take(self) -> list[Where]:
+        with self._lock:
+            looks, self._looks = self._looks, []
+        return looks
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._thread.join(timeout=5)
+
+
+def _where(frame: FrameType | None) -> Where:
+    frames = []
+    while frame is not None and len(frames) < 64:
+        frames.append((frame.f_code.co_filename, frame.f_lineno or 0, frame.f_code.co_name))
+        frame = frame.f_back
+    return tuple(frames)
+
+
+_ROOTS = sorted({str(Path(p)) + os.sep for p in (sysconfig.get_paths()["purelib"], sysconfig.get_paths()["stdlib"],
+                                                  Path(__file__).resolve().parent.parent)}, key=len, reverse=True)
+
+
+def _function(look: Where) -> tuple[str, str]:
+    path, _, function = look[0]
+    return path, function
+
+
+def _file(path: str) -> str:
+    """A frame's file as a reader finds it: within the project, the installed packages or the standard library."""
+    for root in _ROOTS:
+        if path.startswith(root):
+            return path[len(root):]
+    return os.path.basename(path)
+
+
+def _places(looks: list[Where]) -> str:
+    """The innermost place most looks found, and the frames around it: `file:line in function ← caller ← ...`."""
+    counted = Counter(_function(look) for look in looks if look)  # by function: a loop's line moves between looks
+    if not counted:
+        return ""
+    place, times = counted.most_common(1)[0]
+    frames = next(look for look in looks if look and _function(look) == place)[:FRAMES]
+    said = " ← ".join(f"{_file(path)}:{line} in {function}" for path, line, function in frames)
+    return f"; where it was ({times} of {len(looks)} looks): {said}"
+
+
 class _Totals:
     """What the watched loop's thread did since watching began, for /metrics. A process serves one loop; where it
     watches more (tests run an app's loop beside their own), the one that started watching last is reported."""
@@ -113,29 +197,34 @@ async def watch(*, interval: float = INTERVAL, warning_seconds: float = WARNING_
     if times:
         _TOTALS.watching.append(watched)
     warned_at, unwarned = -warning_every, 0
+    sampler = StackSampler(threading.get_ident(), interval)
     try:
         while True:
             began = time.perf_counter()
+            sampler.due = began + interval
             await asyncio.sleep(interval)
             ended = time.perf_counter()
+            looks = sampler.take()
             lag = max(0.0, ended - began - interval)
             LAG.observe(lag)
             after = times.read() if times else before
             if lag >= warning_seconds:
                 if ended - warned_at >= warning_every:
                     log.warning("%s", _stall(lag, ended - began, after[0] - before[0], after[1] - before[1],
-                                             times is not None, unwarned))
+                                             times is not None, looks, unwarned))
                     warned_at, unwarned = ended, 0
                 else:
                     unwarned += 1
             before = after
     finally:
+        sampler.stop()
         if times:
             _TOTALS.watching.remove(watched)
             times.close()
 
 
-def _stall(lag: float, window: float, running: float, waiting: float, known: bool, unwarned: int) -> str:
+def _stall(lag: float, window: float, running: float, waiting: float, known: bool, looks: list[Where],
+           unwarned: int) -> str:
     said = f"the event loop came back {lag * 1000:.0f} ms late"
     if known:
         other = max(0.0, window - running - waiting)
@@ -144,6 +233,7 @@ def _stall(lag: float, window: float, running: float, waiting: float, known: boo
                     (other, "it waited for the interpreter lock another thread held, or in a system call"))[1]
         said += (f"; in those {window * 1000:.0f} ms its thread ran {running * 1000:.0f} ms and waited"
                  f" {waiting * 1000:.0f} ms for a CPU: mostly, {cause}")
+    said += _places(looks)
     if unwarned:
         said += f" (and {unwarned} more since the last warning)"
     return said

@@ -59,6 +59,7 @@ async def test_a_loop_held_by_python_is_measured_and_logged_as_held_by_python() 
 
     warnings = await _watched(hold)
 
+    assert not any(t.name == f"loopwatch-{threading.get_ident()}" for t in threading.enumerate())  # ended with it
     assert _lag("count") - count >= 5  # ticking every 20 ms around the stall
     assert (_lag("count") - _lag("bucket", le="0.25")) - late >= 1  # the tick the stall held up
     assert _lag("sum") - total >= 0.35
@@ -66,7 +67,30 @@ async def test_a_loop_held_by_python_is_measured_and_logged_as_held_by_python() 
     assert len(late_by) == 1 and late_by[0] and int(late_by[0][1]) >= 350
     if LINUX:
         assert int(re.search(r"its thread ran (\d+) ms", warnings[0])[1]) >= 100
-        assert warnings[0].endswith("mostly, Python on the loop held it")
+        assert "mostly, Python on the loop held it; " in warnings[0]
+    where = re.search(r"; where it was \((\d+) of (\d+) looks\): (.*)$", warnings[0])
+    assert where and int(where[1]) >= 10  # looking every 20 ms through 0.4 s of `_busy`
+    frames = where[3].split(" ← ")
+    assert re.fullmatch(r"tests/api/test_loopwatch\.py:\d+ in _busy", frames[0])
+    assert re.fullmatch(r"tests/api/test_loopwatch\.py:\d+ in hold", frames[1])
+
+
+def test_the_stack_is_looked_at_only_while_the_loop_is_late_and_the_looking_thread_ends_with_the_watch() -> None:
+    sampler = loopwatch.StackSampler(threading.get_ident(), 0.01)
+    try:
+        sampler.due = time.perf_counter() + 60  # on time
+        _busy(0.1)
+        on_time = sampler.take()
+        sampler.due = time.perf_counter() - 1  # late
+        _busy(0.1)
+        late = sampler.take()
+    finally:
+        sampler.stop()
+
+    assert on_time == []
+    assert len(late) >= 3 and all(look[0][2] == "_busy" for look in late)
+    assert late[0][1][2] == "test_the_stack_is_looked_at_only_while_the_loop_is_late_and_the_looking_thread_ends_with_the_watch"
+    assert not any(t.name == f"loopwatch-{threading.get_ident()}" for t in threading.enumerate())
 
 
 async def test_stalls_within_a_minute_of_a_warning_are_counted_into_the_next_one() -> None:
