@@ -72,7 +72,7 @@ async def check(request: Request) -> Response:
         queries = [parse_lead(lead, f"leads[{n}]") for n, lead in enumerate(leads)]
         verdicts = await _check(request, reader, queries)
         return JSONBody({"checkedAt": datetime.now().astimezone().isoformat(),
-                         "leads": [lead_json(v) for v in verdicts]})
+                         "leads": await service.shaped_in_turns(verdicts, lead_json)})
     except (FenghuoError, GraphUnavailable) as error:
         return _error(error)
 

@@ -6,11 +6,12 @@ One query answers every identifier of the call (graph/checks.py); scoring is che
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Callable, Iterable, Sequence
+from typing import Any, AsyncIterator, Callable, Iterable, Sequence, TypeVar
 
 from audit.reader import Reader
 from check import scoring
@@ -24,6 +25,11 @@ from ingest.pseudonym import AllianceKey, identify, mask
 from networks.linking import PAIR_DEGREE_CAP
 
 MAX_IDENTIFIERS = 10_000
+# A large call is worked through in turns of about this many identifiers, and gives the event loop back between
+# turns, so that the checks arriving meanwhile are answered in between: normalizing and hashing 10,000 identifiers
+# takes ~80 ms of Python, and their answer as JSON ~25-95 ms, in which every other request of the process waited
+# (single checks beside 10,000-identifier calls: up to 150-185 ms; bench/RUNS.md, 7 Dec 2026). A turn is ~10 ms.
+TURN = 1_000
 NEIGHBOURS_FOR_BOOST = 5
 HUB_CAP = PAIR_DEGREE_CAP  # named by more leads the caller counts, an indicator neither seeks nor lends a boost
 
@@ -88,7 +94,7 @@ async def check_leads(
     """`lookup`: how the keys are looked up, as row lists a part at a time (the runtime's
     check/coalesce.Coalescer.parts shares queries between concurrent checks); by default graph/checks.py's parts
     for this call. Each part is judged as it arrives, while Neo4j answers the next."""
-    results, pending = classify_leads(leads, alliance_key)
+    results, pending = await classify_leads(leads, alliance_key)
     if pending:
         keys, now = list(pending), now or datetime.now(timezone.utc)
         parts = lookup(reader.principal, keys) if lookup is not None else repo.lookup_parts(
@@ -102,20 +108,41 @@ async def check_leads(
     return results
 
 
-def classify_leads(leads: Sequence[LeadQuery], alliance_key: AllianceKey) -> tuple[list[LeadVerdict], dict[str, list[Verdict]]]:
+async def classify_leads(leads: Sequence[LeadQuery], alliance_key: AllianceKey) -> tuple[list[LeadVerdict], dict[str, list[Verdict]]]:
     """A verdict per identifier (invalid and benign ones already decided), and the verdicts waiting on each key."""
     total = sum(len(lead.identifiers) for lead in leads)
     if total > MAX_IDENTIFIERS:
         raise BadInput(f"a check accepts at most {MAX_IDENTIFIERS} identifiers per call (got {total}); split the call")
     results = [LeadVerdict(lead.ref) for lead in leads]
     pending: dict[str, list[Verdict]] = {}
+    turn = 0
     for result, lead in zip(results, leads):
         for identifier in lead.identifiers:
             verdict, key = classify(identifier, alliance_key)
             result.verdicts.append(verdict)
             if key is not None:
                 pending.setdefault(key, []).append(verdict)
+            turn += 1
+            if turn == TURN:
+                turn = 0
+                await asyncio.sleep(0)
     return results, pending
+
+
+Shaped = TypeVar("Shaped")
+
+
+async def shaped_in_turns(leads: Sequence[LeadVerdict], shape: Callable[[LeadVerdict], Shaped]) -> list[Shaped]:
+    """`shape` of every lead's verdicts (an answer's JSON, GraphQL's types), giving the event loop back every turn."""
+    shaped: list[Shaped] = []
+    turn = 0
+    for lead in leads:
+        shaped.append(shape(lead))
+        turn += len(lead.verdicts)
+        if turn >= TURN:
+            turn = 0
+            await asyncio.sleep(0)
+    return shaped
 
 
 def judge_rows(pending: dict[str, list[Verdict]], rows: Iterable[dict[str, Any]], now: datetime,

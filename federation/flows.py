@@ -31,7 +31,7 @@ async def check_leads_federated(
     reader: Reader, federation: Federation, alliance_key: AllianceKey, leads: Sequence[LeadQuery], *,
     now: datetime | None = None,
 ) -> FederatedCheck:
-    results, pending = check_service.classify_leads(leads, alliance_key)
+    results, pending = await check_service.classify_leads(leads, alliance_key)
     outcomes: list[PeerOutcome] = []
     if pending:
         keys = list(pending)

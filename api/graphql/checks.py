@@ -152,6 +152,10 @@ def _verdict(v: check_service.Verdict) -> IdentifierVerdict:
     )
 
 
+def _lead(v: check_service.LeadVerdict) -> LeadCheck:
+    return LeadCheck(ref=v.ref, score=v.score, level=_LEVELS[v.level], identifiers=[_verdict(x) for x in v.verdicts])
+
+
 @strawberry.type
 class CheckQuery:
     @strawberry.field(description="Check leads' identifiers against the alliance (at most 10,000 identifiers per call).")
@@ -165,8 +169,5 @@ class CheckQuery:
             runtime = info.context.runtime
             verdicts = await check_service.check_leads(reader, runtime.alliance_key, queries, lookup=runtime.checks.parts)
             peers = []
-        return CheckResult(
-            checked_at=datetime.now().astimezone(), scope=scope, peers=peers,
-            leads=[LeadCheck(ref=v.ref, score=v.score, level=_LEVELS[v.level], identifiers=[_verdict(x) for x in v.verdicts])
-                   for v in verdicts],
-        )
+        return CheckResult(checked_at=datetime.now().astimezone(), scope=scope, peers=peers,
+                           leads=await check_service.shaped_in_turns(verdicts, _lead))
