@@ -16,7 +16,8 @@ more is logged with that split, at most once a minute, saying how many more ther
 The warning also says where the loop's thread was. A thread of its own (`StackSampler`) wakes every interval and,
 while the loop is late, looks at the loop thread's stack (`sys._current_frames`): Python holding the loop cannot stop
 it, since the interpreter hands the lock to a waiting thread every few milliseconds. The warning names the place most
-looks found and the frames around it, file, line and function only (no values, so nothing a request carried).
+looks found and the frames around it, file, line and function only (no values, so nothing a request carried), unless
+the thread mostly waited for a CPU: where it happened to lose the CPU says nothing of why it waited.
 """
 
 from __future__ import annotations
@@ -226,14 +227,17 @@ async def watch(*, interval: float = INTERVAL, warning_seconds: float = WARNING_
 def _stall(lag: float, window: float, running: float, waiting: float, known: bool, looks: list[Where],
            unwarned: int) -> str:
     said = f"the event loop came back {lag * 1000:.0f} ms late"
+    taken = False  # the CPUs taken: where the thread was when it lost its CPU says nothing of the cause
     if known:
         other = max(0.0, window - running - waiting)
+        taken = waiting > max(running, other)
         cause = max((running, "Python on the loop held it"),
                     (waiting, "the CPUs were taken by other work (background jobs, Neo4j, other programs)"),
                     (other, "it waited for the interpreter lock another thread held, or in a system call"))[1]
         said += (f"; in those {window * 1000:.0f} ms its thread ran {running * 1000:.0f} ms and waited"
                  f" {waiting * 1000:.0f} ms for a CPU: mostly, {cause}")
-    said += _places(looks)
+    if not taken:
+        said += _places(looks)
     if unwarned:
         said += f" (and {unwarned} more since the last warning)"
     return said
