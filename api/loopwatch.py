@@ -198,8 +198,9 @@ async def watch(*, interval: float = INTERVAL, warning_seconds: float = WARNING_
     if times:
         _TOTALS.watching.append(watched)
     warned_at, unwarned = -warning_every, 0
-    sampler = StackSampler(threading.get_ident(), interval)
+    sampler: StackSampler | None = None
     try:
+        sampler = StackSampler(threading.get_ident(), interval)
         while True:
             began = time.perf_counter()
             sampler.due = began + interval
@@ -218,7 +219,8 @@ async def watch(*, interval: float = INTERVAL, warning_seconds: float = WARNING_
                     unwarned += 1
             before = after
     finally:
-        sampler.stop()
+        if sampler is not None:
+            sampler.stop()
         if times:
             _TOTALS.watching.remove(watched)
             times.close()

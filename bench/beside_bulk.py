@@ -26,8 +26,6 @@ sys.path.insert(0, str(_REPO))
 import argparse  # noqa: E402
 import os  # noqa: E402
 import re  # noqa: E402
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
@@ -113,18 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {**rate_limit(args.rate_limit), "FENGHUO_NEO4J_BOLT_PORT": str(free_port())}
     phones = dataset.phones_of(dataset.generated_file(args.rows)[0])
     pool, bulk = dataset.phone_pool(phones, 5000), dataset.phone_pool(phones, BULK, seed=12)
-    work = Path(tempfile.mkdtemp(prefix="fenghuo-bench-beside-"))
-    server = None
-    try:
-        server, how = dataset.prepare(args.rows, work, overrides, [])
-        say(f"graph            {how}")
-        say(f"server           `fenghuo serve` pid {server.api.pid}, default settings; overrides: "
-            + ", ".join(f"{k}={v}" for k, v in overrides.items()))
+    with dataset.served(args.rows, overrides) as server:
         beside(server, pool, bulk, args.calls)
-    finally:
-        if server is not None:
-            server.stop()
-        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

@@ -17,9 +17,12 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import httpx
 import psutil
@@ -238,6 +241,23 @@ def upload(server: Server, path: Path) -> dict:
 
 def snapshot_dir(rows: int) -> Path:
     return CACHE / f"graph-{rows}-{code_hash()}-v{SNAPSHOT_FORMAT}"
+
+
+@contextmanager
+def served(rows: int, overrides: dict[str, str], what: str = "default settings") -> Iterator[Server]:
+    """`prepare` in a work directory of its own, the graph and the server said; stopped and removed on leaving."""
+    work = Path(tempfile.mkdtemp(prefix="fenghuo-bench-"))
+    server = None
+    try:
+        server, how = prepare(rows, work, overrides, [])
+        say(f"graph                {how}")
+        say(f"server               `fenghuo serve` pid {server.api.pid} at {server.url}, {what}; overrides: "
+            + ", ".join(f"{k}={v}" for k, v in overrides.items()))
+        yield server
+    finally:
+        if server is not None:
+            server.stop()
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def prepare(rows: int, work: Path, overrides: dict[str, str], serve_args: list[str]) -> tuple[Server, str]:

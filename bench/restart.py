@@ -26,8 +26,6 @@ sys.path.insert(0, str(_REPO))
 import argparse  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
-import shutil  # noqa: E402
-import tempfile  # noqa: E402
 import time  # noqa: E402
 
 import httpx  # noqa: E402
@@ -81,22 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     overrides = rate_limit(args.rate_limit)
     pool = dataset.phone_pool(dataset.phones_of(dataset.generated_file(args.rows)[0]), 5000)
     for step in ("first calls", "first load"):
-        work = Path(tempfile.mkdtemp(prefix="fenghuo-bench-restart-"))
-        server = None
-        try:
-            bolt = {"FENGHUO_NEO4J_BOLT_PORT": str(free_port())}  # not a developer's `make run` port
-            server, how = dataset.prepare(args.rows, work, {**overrides, **bolt}, [])
-            say(f"graph                {how}")
-            say(f"server               `fenghuo serve` pid {server.api.pid}, fresh from its start, default settings; "
-                f"overrides: " + ", ".join(f"{k}={v}" for k, v in {**overrides, **bolt}.items()))
+        bolt = {"FENGHUO_NEO4J_BOLT_PORT": str(free_port())}  # not a developer's `make run` port
+        with dataset.served(args.rows, {**overrides, **bolt}, "fresh from its start, default settings") as server:
             if step == "first calls":
                 first_calls(server, pool)
             else:
                 first_load(server, pool, args.windows, args.window)
-        finally:
-            if server is not None:
-                server.stop()
-            shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

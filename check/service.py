@@ -25,10 +25,11 @@ from ingest.pseudonym import AllianceKey, identify, mask
 from networks.linking import PAIR_DEGREE_CAP
 
 MAX_IDENTIFIERS = 10_000
-# A large call is worked through in turns of about this many identifiers, and gives the event loop back between
-# turns, so that the checks arriving meanwhile are answered in between: normalizing and hashing 10,000 identifiers
-# takes ~80 ms of Python, and their answer as JSON ~25-95 ms, in which every other request of the process waited
-# (single checks beside 10,000-identifier calls: up to 150-185 ms; bench/RUNS.md, 7 Dec 2026). A turn is ~10 ms.
+# A large call is worked through in turns of this many identifiers, and gives the event loop back between turns, so
+# that the checks arriving meanwhile are answered in between: normalizing and hashing 10,000 identifiers takes ~80 ms
+# of Python, and their answer as JSON 25-95 ms, in which every other request of the process waited. Beside six
+# 10,000-identifier `POST /v1/checks`, the API's loop came back > 0.1 s late 6-9 times before, and not once in turns
+# (bench/beside_bulk.py; bench/README.md, 7 Dec 2026). A turn is ~10 ms.
 TURN = 1_000
 NEIGHBOURS_FOR_BOOST = 5
 HUB_CAP = PAIR_DEGREE_CAP  # named by more leads the caller counts, an indicator neither seeks nor lends a boost
